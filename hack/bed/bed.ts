@@ -1,0 +1,155 @@
+// The local test bed as one unit: control plane + NFS server, described by a state file so
+// that `up` is idempotent, `down` can run from another process, and stale state is repaired.
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { startControlPlane } from './control-plane.ts';
+import { type Daemon, isRunning, stopDaemon } from './daemon.ts';
+import { startNfsServer } from './nfs-server.ts';
+import { ensureTools } from './tools.ts';
+
+export interface BedState {
+  runtimeDir: string;
+  startedAt: string;
+  daemons: Daemon[];
+  env: BedEnv;
+}
+
+/** What tests and people use to reach the bed; written to warren.env as KEY=value lines. */
+export interface BedEnv {
+  KUBECONFIG: string;
+  WARREN_APISERVER: string;
+  WARREN_NFS_SERVER: string;
+  WARREN_NFS_PORT: string;
+  WARREN_MOUNT_PORT: string;
+  WARREN_NFS_SHARE: string;
+  WARREN_NFS_PSEUDO: string;
+  WARREN_EXPORT_DIR: string;
+  WARREN_BED_DIR: string;
+}
+
+const stateFile = (stateDir: string) => join(stateDir, 'bed.json');
+const envFile = (stateDir: string) => join(stateDir, 'warren.env');
+
+export async function readState(stateDir: string): Promise<BedState | undefined> {
+  if (!existsSync(stateFile(stateDir))) return undefined;
+  try {
+    return JSON.parse(await readFile(stateFile(stateDir), 'utf8')) as BedState;
+  } catch (err) {
+    throw new Error(
+      `${stateFile(stateDir)} is not valid JSON (${(err as Error).message}); delete it and run up again`,
+    );
+  }
+}
+
+export async function bedUp(stateDir: string, repoRoot: string, log = console.error): Promise<BedState> {
+  const existing = await readState(stateDir);
+  if (existing) {
+    const dead = existing.daemons.filter((d) => !isRunning(d));
+    if (dead.length === 0) {
+      log(`[warren] the bed is already up (started ${existing.startedAt}); nothing to do`);
+      return existing;
+    }
+    log(
+      `[warren] found a stale bed (not running: ${dead.map((d) => d.name).join(', ')}); cleaning it up first`,
+    );
+    await bedDown(stateDir, log);
+  }
+  await mkdir(stateDir, { recursive: true });
+  const tools = await ensureTools(repoRoot);
+  const runtimeDir = await mkdtemp(join(tmpdir(), 'warren-bed-'));
+  const started: Daemon[] = [];
+  const t0 = Date.now();
+  try {
+    const cp = await startControlPlane(runtimeDir, tools, started);
+    log(`[warren] control plane ready in ${Date.now() - t0} ms (apiserver ${cp.apiserverUrl})`);
+    const nfs = await startNfsServer(runtimeDir, started);
+    log(
+      `[warren] NFS server ready on 127.0.0.1:${nfs.nfsPort} (mountd ${nfs.mountPort}), exporting ${nfs.exportDir} as ${nfs.share}`,
+    );
+    const state: BedState = {
+      runtimeDir,
+      startedAt: new Date().toISOString(),
+      daemons: started,
+      env: {
+        KUBECONFIG: cp.kubeconfig,
+        WARREN_APISERVER: cp.apiserverUrl,
+        WARREN_NFS_SERVER: nfs.server,
+        WARREN_NFS_PORT: String(nfs.nfsPort),
+        WARREN_MOUNT_PORT: String(nfs.mountPort),
+        WARREN_NFS_SHARE: nfs.share,
+        WARREN_NFS_PSEUDO: nfs.share,
+        WARREN_EXPORT_DIR: nfs.exportDir,
+        WARREN_BED_DIR: runtimeDir,
+      },
+    };
+    await writeFile(stateFile(stateDir), `${JSON.stringify(state, null, 2)}\n`);
+    await writeFile(
+      envFile(stateDir),
+      Object.entries(state.env)
+        .map(([k, v]) => `${k}=${v}\n`)
+        .join(''),
+    );
+    log(`[warren] bed up in ${Date.now() - t0} ms; environment in ${envFile(stateDir)}`);
+    return state;
+  } catch (err) {
+    await stopAll(started);
+    await rm(runtimeDir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+export async function bedDown(stateDir: string, log = console.error): Promise<void> {
+  const state = await readState(stateDir);
+  if (!state) {
+    log('[warren] no bed is recorded here; nothing to stop');
+    return;
+  }
+  await stopAll(state.daemons);
+  await rm(state.runtimeDir, { recursive: true, force: true });
+  await rm(stateFile(stateDir), { force: true });
+  await rm(envFile(stateDir), { force: true });
+  log(
+    `[warren] bed stopped (${state.daemons.map((d) => `${d.name}:${d.pid}`).join(' ')}) and ${state.runtimeDir} removed`,
+  );
+}
+
+export async function bedStatus(stateDir: string): Promise<string> {
+  const state = await readState(stateDir);
+  if (!state) return 'down (no bed recorded)';
+  const lines = state.daemons.map(
+    (d) =>
+      `  ${d.name.padEnd(24)} pid ${String(d.pid).padEnd(8)} ${isRunning(d) ? 'running' : 'NOT RUNNING'}`,
+  );
+  const healthy = state.daemons.every(isRunning);
+  return [
+    `${healthy ? 'up' : 'degraded (run up to repair, or down)'} since ${state.startedAt}`,
+    ...lines,
+    `  env: ${envFile(stateDir)}`,
+  ].join('\n');
+}
+
+/** Stops in reverse start order. rpcbind is shared by every ganesha, so it stays while another runs. */
+export async function stopAll(daemons: Daemon[]): Promise<void> {
+  for (const d of [...daemons].reverse()) {
+    if (d.name === 'rpcbind' && (await otherGaneshaRunning(daemons))) continue;
+    await stopDaemon(d);
+  }
+}
+
+async function otherGaneshaRunning(ours: Daemon[]): Promise<boolean> {
+  const { stdout } = await execa('pgrep', ['-x', 'ganesha.nfsd'], { reject: false });
+  const mine = new Set(ours.map((d) => String(d.pid)));
+  return stdout.split('\n').some((pid) => pid && !mine.has(pid));
+}
+
+/** Synchronous last resort for process exit handlers: SIGKILL whatever is still ours. */
+export function killAllNow(daemons: Daemon[]): void {
+  for (const d of daemons)
+    if (isRunning(d))
+      try {
+        process.kill(d.pid, 'SIGKILL');
+      } catch {}
+}

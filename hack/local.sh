@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The local bed for people: `up` starts a real control plane (etcd, kube-apiserver,
+# kube-controller-manager) and an NFS server on 127.0.0.1, `down` stops them, `status` tells.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source hack/lib/node.sh
+exec node hack/bed/cli.ts "$@"

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The README's test command (`npm test`): static checks, then every test on the real bed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source hack/lib/node.sh
+source hack/lib/common.sh
+bash hack/lib/apt-install.sh nfs-ganesha nfs-ganesha-vfs rpcbind libnfs-utils qemu-system-x86 busybox-static nfs-common openssl shellcheck
+log "node $(node --version); checking format and lint (biome), types (tsc), shell scripts (shellcheck)"
+biome ci .
+tsc --noEmit -p tsconfig.json
+shellcheck -x hack/*.sh hack/*/*.sh .ci/run
+bash hack/tools.sh all
+log "running unit and integration tests (vitest)"
+exec vitest run "$@"

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Builds (once, cached by version) the Go-built tools the local bed needs:
+# kube-apiserver + kube-controller-manager, etcd, csi-sanity.
+# Usage: hack/tools.sh [all|kube|etcd|csi-sanity]   prints nothing but progress on stderr.
+set -euo pipefail
+source "$(dirname "$0")/lib/common.sh"
+
+KUBE_VERSION=${WARREN_KUBE_VERSION:-v1.34.4}
+ETCD_VERSION=${WARREN_ETCD_VERSION:-v3.6.16}
+CSI_SANITY_VERSION=${WARREN_CSI_SANITY_VERSION:-v5.4.0}
+
+# build_once NAME DIR CMD...: runs CMD in a scratch dir unless DIR/.complete exists; the
+# marker is written last, so a half-finished build is detected and redone.
+build_once() {
+  local name=$1 dir=$2; shift 2
+  if [[ -f $dir/.complete ]]; then return 0; fi
+  rm -rf "$dir"; mkdir -p "$dir/src"
+  log "building $name into $dir (first run only; this takes minutes)"
+  local start=$SECONDS
+  ( while sleep 30; do log "  still building $name: $((SECONDS - start)) s"; done ) &
+  local ticker=$!
+  if ! ( cd "$dir/src" && "$@" ) >"$dir/build.log" 2>&1; then
+    kill "$ticker" 2>/dev/null || true
+    tail -n 30 "$dir/build.log" >&2
+    die "building $name failed; full log: $dir/build.log"
+  fi
+  kill "$ticker" 2>/dev/null || true
+  rm -rf "$dir/src"
+  touch "$dir/.complete"
+  log "built $name in $((SECONDS - start)) s"
+}
+
+build_kube() {
+  local minor=${KUBE_VERSION#v1.}; minor=${minor%%.*}
+  local staging="v0.${KUBE_VERSION#v1.}"
+  local ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$KUBE_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor -X k8s.io/component-base/version.gitTreeState=clean"
+  cat >go.mod <<MOD
+module warren.local/kubebuild
+
+go 1.24.0
+
+require k8s.io/kubernetes $KUBE_VERSION
+MOD
+  # Every staging module k8s.io/kubernetes requires at v0.0.0 is replaced by its published twin.
+  go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" >/dev/null
+  local modfile; modfile=$(go env GOMODCACHE)/cache/download/k8s.io/kubernetes/@v/$KUBE_VERSION.mod
+  awk '$1 ~ /^k8s\.io\// && $2 == "v0.0.0" {print $1}' "$modfile" | sort -u | while read -r m; do
+    echo "replace $m => $m $staging"
+  done >>go.mod
+  printf 'package tools\nimport (\n _ "k8s.io/kubernetes/cmd/kube-apiserver"\n _ "k8s.io/kubernetes/cmd/kube-controller-manager"\n)\n' >tools.go
+  go mod tidy
+  CGO_ENABLED=0 go build -p 2 -trimpath -tags selinux,notest -ldflags "$ldflags" -o .. \
+    k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager
+}
+
+build_etcd() {
+  printf 'module warren.local/etcdbuild\n\ngo 1.24.0\n\nrequire go.etcd.io/etcd/server/v3 %s\n' "$ETCD_VERSION" >go.mod
+  printf 'package tools\nimport _ "go.etcd.io/etcd/server/v3"\n' >tools.go
+  go mod tidy
+  CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o ../etcd go.etcd.io/etcd/server/v3
+}
+
+build_csi_sanity() {
+  CGO_ENABLED=0 GOBIN="$(cd .. && pwd)" go install -trimpath \
+    "github.com/kubernetes-csi/csi-test/v5/cmd/csi-sanity@$CSI_SANITY_VERSION"
+}
+
+need_cmd go
+what=${1:-all}
+case $what in
+  all) build_once etcd "$CACHE_DIR/etcd-$ETCD_VERSION" build_etcd
+       build_once csi-sanity "$CACHE_DIR/csi-sanity-$CSI_SANITY_VERSION" build_csi_sanity
+       build_once kubernetes "$CACHE_DIR/kube-$KUBE_VERSION" build_kube ;;
+  kube) build_once kubernetes "$CACHE_DIR/kube-$KUBE_VERSION" build_kube ;;
+  etcd) build_once etcd "$CACHE_DIR/etcd-$ETCD_VERSION" build_etcd ;;
+  csi-sanity) build_once csi-sanity "$CACHE_DIR/csi-sanity-$CSI_SANITY_VERSION" build_csi_sanity ;;
+  paths) echo "KUBE_BIN_DIR=$CACHE_DIR/kube-$KUBE_VERSION"
+         echo "ETCD_BIN=$CACHE_DIR/etcd-$ETCD_VERSION/etcd"
+         echo "CSI_SANITY_BIN=$CACHE_DIR/csi-sanity-$CSI_SANITY_VERSION/csi-sanity" ;;
+  *) die "usage: hack/tools.sh [all|kube|etcd|csi-sanity|paths]" ;;
+esac

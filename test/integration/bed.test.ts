@@ -1,0 +1,86 @@
+// Proof that the bed is real: kube-controller-manager binds claims, ganesha serves files.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { describe, expect, inject, it } from 'vitest';
+import { nfsUrl } from '../../hack/bed/nfs-server.ts';
+import { bedClients, eventually, freshNamespace } from './kube.ts';
+
+describe('control plane', () => {
+  it('binds a claim to a pre-bound volume and releases the volume when the claim goes', async () => {
+    const { core } = bedClients();
+    const ns = await freshNamespace(core, 'bed');
+    const pvName = `bed-pv-${ns}`;
+    const claim = await core.createNamespacedPersistentVolumeClaim({
+      namespace: ns,
+      body: {
+        metadata: { name: 'claim' },
+        spec: {
+          accessModes: ['ReadWriteMany'],
+          storageClassName: '',
+          resources: { requests: { storage: '1Gi' } },
+        },
+      },
+    });
+    await core.createPersistentVolume({
+      body: {
+        metadata: { name: pvName },
+        spec: {
+          capacity: { storage: '1Gi' },
+          accessModes: ['ReadWriteMany'],
+          persistentVolumeReclaimPolicy: 'Retain',
+          storageClassName: '',
+          claimRef: { namespace: ns, name: 'claim', uid: claim.metadata?.uid },
+          nfs: { server: '127.0.0.1', path: '/export/bed' },
+        },
+      },
+    });
+
+    const boundClaim = await eventually(
+      () => core.readNamespacedPersistentVolumeClaim({ namespace: ns, name: 'claim' }),
+      (c) => c.status?.phase === 'Bound',
+      'the claim to be Bound',
+    );
+    expect(boundClaim.spec?.volumeName).toBe(pvName);
+    const boundPv = await eventually(
+      () => core.readPersistentVolume({ name: pvName }),
+      (v) => v.status?.phase === 'Bound',
+      'the PV to be Bound',
+    );
+    expect(boundPv.spec?.claimRef?.uid).toBe(claim.metadata?.uid);
+
+    await core.deleteNamespacedPersistentVolumeClaim({ namespace: ns, name: 'claim' });
+    const released = await eventually(
+      () => core.readPersistentVolume({ name: pvName }),
+      (v) => v.status?.phase === 'Released',
+      'the PV to be Released',
+    );
+    expect(released.spec?.claimRef?.uid).toBe(claim.metadata?.uid);
+    await core.deletePersistentVolume({ name: pvName });
+  });
+});
+
+describe('NFS server', () => {
+  it.each([3, 4] as const)(
+    'serves a directory and file created in the export dir over NFS v%i',
+    async (version) => {
+      const bed = inject('bed');
+      const server = {
+        server: bed.WARREN_NFS_SERVER,
+        nfsPort: Number(bed.WARREN_NFS_PORT),
+        mountPort: Number(bed.WARREN_MOUNT_PORT),
+        share: bed.WARREN_NFS_SHARE,
+      };
+      const dir = `seen-v${version}-${Date.now()}`;
+      await mkdir(join(bed.WARREN_EXPORT_DIR, dir));
+      await writeFile(join(bed.WARREN_EXPORT_DIR, dir, 'note.txt'), `written on the host for v${version}\n`);
+
+      const listing = await execa('nfs-ls', [nfsUrl(server, version)]);
+      expect(listing.stdout).toMatch(new RegExp(`^d.* ${dir}$`, 'm'));
+      const inner = await execa('nfs-ls', [nfsUrl(server, version, `/${dir}`)]);
+      expect(inner.stdout).toMatch(/ note\.txt$/m);
+      const content = await execa('nfs-cat', [nfsUrl(server, version, `/${dir}/note.txt`)]);
+      expect(content.stdout).toBe(`written on the host for v${version}`);
+    },
+  );
+});
