@@ -108,6 +108,7 @@ NFS_CORE_PARAM {
   Mount_Path_Pseudo = true;  # v3 clients mount the pseudo path too, so one share name serves both
 }
 NFS_KRB5 { Active_krb5 = false; }
+MDCACHE { Dir_Chunk = 0; }
 NFSV4 { Graceless = true; Only_Numeric_Owners = true; RecoveryBackend = fs; RecoveryRoot = ${o.recoveryDir}; }
 EXPORT {
   Export_Id = 1;
@@ -117,6 +118,9 @@ EXPORT {
   Squash = No_Root_Squash;
   Protocols = 3, 4;
   Transports = TCP;
+  # The bed writes into the export directly (as the controller does through its own mount);
+  # without this, ganesha serves cached attributes and directory listings for up to a minute.
+  Attr_Expiration_Time = 0;
   FSAL { Name = VFS; }
 }
 `;

@@ -1,6 +1,7 @@
 // Certificates for a throwaway control plane: one CA, the apiserver's serving cert for
 // 127.0.0.1, an admin client cert in system:masters, and the service-account key pair.
 
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 
@@ -63,27 +64,10 @@ export async function makePki(dir: string): Promise<Pki> {
   async function signed(ca: Pki, name: string, subject: string, extensions: string): Promise<void> {
     const csr = p(`${name}.csr`);
     await openssl(['req', ...ec, '-keyout', p(`${name}.key`), '-out', csr, '-subj', subject]);
-    await execa(
-      'openssl',
-      [
-        'x509',
-        '-req',
-        '-in',
-        csr,
-        '-CA',
-        ca.caCert,
-        '-CAkey',
-        ca.caKey,
-        '-CAcreateserial',
-        '-days',
-        '30',
-        '-out',
-        p(`${name}.crt`),
-        '-extfile',
-        '/dev/stdin',
-      ],
-      { input: extensions },
-    );
+    const extfile = p(`${name}.ext`);
+    await writeFile(extfile, `${extensions}\n`);
+    const crt = p(`${name}.crt`);
+    await openssl(['x509', '-req', '-in', csr, '-CA', ca.caCert, '-CAkey', ca.caKey, '-CAcreateserial', '-days', '30', '-out', crt, '-extfile', extfile]);
   }
 }
 

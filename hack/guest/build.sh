@@ -96,7 +96,9 @@ for word in $(cat /proc/cmdline); do
 done
 
 # The host's / (read-only) under a tmpfs-backed overlay, so the guest can write anywhere.
-mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000,ro hostroot /host
+# cache=loose starts Node ~2 s sooner; the guest may then miss host changes to files it has
+# already looked at (overlayfs does not promise to see changes to its lower layer anyway).
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000,cache=loose,ro hostroot /host
 mount -t tmpfs -o mode=0755 tmpfs /ovl
 mkdir -p /ovl/upper /ovl/work
 mount -t overlay -o lowerdir=/host,upperdir=/ovl/upper,workdir=/ovl/work overlay /newroot

@@ -1,0 +1,223 @@
+// Boots the qemu test guest (hack/guest/build.sh) with a test agent inside, so tests can run
+// real kernel NFS mounts: the host kernel has no NFS client.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream, existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { execa } from 'execa';
+import type { ExecRequest, ExecResult } from './guest-agent.ts';
+import { probe } from './http-probe.ts';
+import { freePort } from './ports.ts';
+
+export interface Guest {
+  exec(argv: string[], opts?: { timeoutMs?: number; input?: string }): Promise<ExecResult>;
+  hostPortFor(guestPort: number): number;
+  readonly bootMs: number;
+  readonly pid: number;
+  stop(): Promise<void>;
+}
+
+export interface BootOptions {
+  /** Guest TCP ports to forward from free 127.0.0.1 ports (see Guest.hostPortFor). */
+  forwards?: number[];
+  memoryMiB?: number;
+  /** Where to write the guest's serial console. */
+  logFile?: string;
+  repoRoot?: string;
+}
+
+export interface GuestImage {
+  kernel: string;
+  initrd: string;
+}
+
+/** The address at which the guest reaches the host's 127.0.0.1. */
+export const guestNfsHost = '10.0.2.2';
+
+const AGENT_PORT = 7070;
+const READY_TIMEOUT_MS = 120_000;
+const STOP_TIMEOUT_MS = 10_000;
+const DEFAULT_EXEC_TIMEOUT_MS = 60_000;
+const CONSOLE_TAIL_LINES = 40;
+const defaultRepoRoot = join(import.meta.dirname, '..', '..');
+
+let image: Promise<GuestImage> | undefined;
+
+/** Builds the guest kernel + initramfs once (cached on disk by hack/guest/build.sh). */
+export function ensureGuestImage(repoRoot = defaultRepoRoot): Promise<GuestImage> {
+  image ??= execa('bash', [join(repoRoot, 'hack/guest/build.sh')], { stderr: 'inherit' }).then(
+    ({ stdout }) => {
+      const paths = Object.fromEntries(stdout.split('\n').map((line) => line.split('=', 2)));
+      if (!paths.kernel || !paths.initrd)
+        throw new Error(`hack/guest/build.sh printed no image paths: ${stdout}`);
+      return { kernel: paths.kernel, initrd: paths.initrd };
+    },
+  );
+  image.catch(() => (image = undefined)); // let a later call retry a failed build
+  return image;
+}
+
+function accelArgs(): string[] {
+  // /dev/kvm may exist yet be unable to run a stock kernel (a PVM host): KVM is opt-in.
+  if (process.env.WARREN_GUEST_ACCEL === 'kvm') return ['-accel', 'kvm', '-cpu', 'host', '-smp', '2'];
+  return ['-accel', 'tcg', '-cpu', 'max', '-smp', '1'];
+}
+
+function qemuArgs(img: GuestImage, script: string, ports: Map<number, number>, memoryMiB: number): string[] {
+  const hostfwd = [...ports].map(([guest, host]) => `hostfwd=tcp:127.0.0.1:${host}-:${guest}`);
+  return [
+    ...accelArgs(),
+    ...['-m', String(memoryMiB), '-nographic', '-serial', 'stdio', '-no-reboot', '-nodefaults'],
+    ...['-kernel', img.kernel, '-initrd', img.initrd],
+    ...['-append', `console=ttyS0 quiet panic=-1 warren.cmd=${script}`],
+    ...['-virtfs', 'local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap'],
+    ...['-netdev', ['user,id=n0', ...hostfwd].join(','), '-device', 'virtio-net-pci,netdev=n0,romfile='],
+  ];
+}
+
+/** Writes the script the guest runs (a host path; the guest sees the host's / read-only). */
+async function writeAgentScript(repoRoot: string): Promise<{ dir: string; script: string }> {
+  const dir = await mkdtemp(join(tmpdir(), 'warren-guest-'));
+  const script = join(dir, 'agent.sh');
+  if (/\s/.test(script)) throw new Error(`the guest script path goes on the kernel command line: ${script}`);
+  const repoNode = join(repoRoot, 'node_modules/.bin/node');
+  const node = existsSync(repoNode) ? repoNode : process.execPath;
+  await writeFile(
+    script,
+    `cd /\nexec '${node}' '${join(repoRoot, 'hack/bed/guest-agent.ts')}' ${AGENT_PORT}\n`,
+  );
+  return { dir, script };
+}
+
+function postJson<T>(port: number, path: string, body: unknown, timeoutMs: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, method: 'POST', path, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () => {
+        clearTimeout(timer);
+        const text = Buffer.concat(chunks).toString();
+        if (res.statusCode === 200) resolve(JSON.parse(text) as T);
+        else reject(new Error(`guest agent ${path}: HTTP ${res.statusCode}: ${text}`));
+      });
+    });
+    const timer = setTimeout(
+      () => req.destroy(new Error(`guest agent ${path}: no answer in ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    req.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    req.setHeader('content-type', 'application/json');
+    req.end(JSON.stringify(body));
+  });
+}
+
+/** Copies the console to logFile, keeps its last lines, and calls onLine for each line. */
+function watchConsole(qemu: ChildProcess, logFile: string | undefined, onLine: (line: string) => void) {
+  const tail: string[] = [];
+  const file = logFile ? createWriteStream(logFile) : undefined;
+  for (const stream of [qemu.stdout!, qemu.stderr!]) {
+    let partial = '';
+    stream.on('data', (chunk: Buffer) => {
+      file?.write(chunk);
+      const lines = (partial + chunk.toString()).split('\n');
+      partial = lines.pop()!;
+      for (const line of lines.map((l) => l.replace(/\r$/, ''))) {
+        tail.push(line);
+        if (tail.length > CONSOLE_TAIL_LINES) tail.shift();
+        onLine(line);
+      }
+    });
+  }
+  return { tail: () => tail.join('\n'), close: () => file?.end() };
+}
+
+function hasExited(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null;
+}
+
+function waitForExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
+  if (hasExited(child)) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), timeoutMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+}
+
+/** Boots the guest and resolves once its agent answers; see the Guest interface. */
+export async function bootGuest(opts: BootOptions = {}): Promise<Guest> {
+  const repoRoot = opts.repoRoot ?? defaultRepoRoot;
+  const img = await ensureGuestImage(repoRoot);
+  const ports = new Map<number, number>();
+  for (const guestPort of new Set([AGENT_PORT, ...(opts.forwards ?? [])]))
+    ports.set(guestPort, await freePort());
+  const agentPort = ports.get(AGENT_PORT)!;
+  const { dir, script } = await writeAgentScript(repoRoot);
+
+  const args = qemuArgs(img, script, ports, opts.memoryMiB ?? 512);
+  // setpriv --pdeathsig: the kernel kills qemu if this process dies without calling stop().
+  const qemu = spawn('setpriv', ['--pdeathsig', 'KILL', '--', 'qemu-system-x86_64', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const started = Date.now();
+  console.error(`[warren] booting the test guest (pid ${qemu.pid}): qemu-system-x86_64 ${args.join(' ')}`);
+  let agentPrinted = false;
+  const serial = watchConsole(qemu, opts.logFile, (line) => {
+    agentPrinted ||= line.includes('WARREN-AGENT-READY');
+  });
+  const cleanup = async () => {
+    if (!hasExited(qemu)) qemu.kill('SIGKILL');
+    await waitForExit(qemu, STOP_TIMEOUT_MS);
+    serial.close();
+    await rm(dir, { recursive: true, force: true });
+  };
+
+  try {
+    const healthUrl = `http://127.0.0.1:${agentPort}/health`;
+    while (!(agentPrinted && (await probe(healthUrl, {}, 1_000)))) {
+      let why = '';
+      if (hasExited(qemu)) why = `qemu exited (${qemu.exitCode ?? qemu.signalCode})`;
+      else if (Date.now() - started > READY_TIMEOUT_MS) why = `not ready within ${READY_TIMEOUT_MS / 1000} s`;
+      if (why)
+        throw new Error(`the test guest did not start: ${why}\n--- last console lines ---\n${serial.tail()}`);
+      await sleep(100);
+    }
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+  const bootMs = Date.now() - started;
+  console.error(`[warren] test guest ready in ${bootMs} ms (agent on 127.0.0.1:${agentPort})`);
+
+  return {
+    bootMs,
+    pid: qemu.pid!,
+    exec(argv, execOpts = {}) {
+      const req: ExecRequest = { argv, ...execOpts };
+      // The agent enforces the command's timeout; the slack covers the HTTP round trip.
+      const timeoutMs = (execOpts.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS) + 15_000;
+      return postJson<ExecResult>(agentPort, '/exec', req, timeoutMs);
+    },
+    hostPortFor(guestPort) {
+      const port = ports.get(guestPort);
+      if (port === undefined)
+        throw new Error(`guest port ${guestPort} is not forwarded; list it in forwards`);
+      return port;
+    },
+    async stop() {
+      if (!hasExited(qemu)) await postJson(agentPort, '/poweroff', {}, 2_000).catch(() => undefined);
+      if (!(await waitForExit(qemu, STOP_TIMEOUT_MS)))
+        console.error(`[warren] guest did not power off; killing ${qemu.pid}`);
+      await cleanup();
+    },
+  };
+}

@@ -1,0 +1,127 @@
+// Reconciles one claim: provision its directory and PV, finish the hand-over, or clean up
+// after a claim deleted mid-flight. Decisions are pure (provisioning/*-decision.ts); this
+// file only reads the caches, calls them, and acts.
+import type { V1ObjectReference, V1PersistentVolumeClaim } from '@kubernetes/client-node';
+import { errorKind, failedPrecondition, isConfigurationError } from '../errors.ts';
+import { decideClaim, pvNameFor } from '../provisioning/claim-decision.ts';
+import { intentAnnotation } from '../provisioning/names.ts';
+import { parseClassParameters } from '../provisioning/parameters.ts';
+import { localRootFor } from '../provisioning/paths.ts';
+import type { ClaimFacts } from '../provisioning/types.ts';
+import { buildVolume } from '../provisioning/volume-builder.ts';
+import { ensureVolumeDirectory, releaseVolumeDirectory } from '../provisioning/volume-directory.ts';
+import { parseIntent, planVolume, serializeIntent, type VolumeIntent } from '../provisioning/volume-intent.ts';
+import type { ReconcileDeps } from './deps.ts';
+import type { Outcome } from './work-queue.ts';
+
+export async function reconcileClaim(deps: ReconcileDeps, namespace: string, name: string): Promise<Outcome> {
+  const claim = deps.claims.get(name, namespace);
+  if (!claim) return 'done';
+  const className = claim.spec?.storageClassName ?? '';
+  const storageClass = className ? deps.classes.get(className) : undefined;
+  const pvExists = Boolean(deps.volumes.get(pvNameFor(claim)));
+  const decision = decideClaim({ claim, storageClass, provisioner: deps.provisioner, pvExists });
+  const log = deps.log.child({ claim: `${namespace}/${name}`, uid: claim.metadata?.uid, action: decision.action });
+
+  switch (decision.action) {
+    case 'ignore':
+    case 'wait':
+      log.debug({ reason: decision.reason }, 'nothing to do');
+      return 'done';
+    case 'reject':
+      deps.metrics.provisions.inc({ result: 'rejected' });
+      await deps.events.record(claimRef(claim), 'Warning', 'ProvisioningFailed', decision.reason);
+      log.info({ reason: decision.reason }, 'claim rejected');
+      return 'done';
+    case 'finish':
+      await deps.writes.clearIntent(claim);
+      return 'done';
+    case 'abandon':
+      return abandon(deps, claim, log);
+    case 'provision':
+      return provision(deps, claim, log);
+  }
+}
+
+async function provision(deps: ReconcileDeps, claim: V1PersistentVolumeClaim, log: ReconcileDeps['log']): Promise<Outcome> {
+  const started = performance.now();
+  const storageClass = deps.classes.get(claim.spec?.storageClassName ?? '');
+  if (!storageClass) return 'retry-fast';
+  try {
+    const recorded = claim.metadata?.annotations?.[intentAnnotation];
+    let intent: VolumeIntent;
+    if (recorded) {
+      intent = parseIntent(recorded);
+    } else {
+      const params = parseClassParameters(storageClass.parameters);
+      intent = planVolume(params, claimFacts(claim), pvNameFor(claim));
+      localRootFor(deps.store.shares, intent.location.server, intent.location.share); // fail before writing anything
+      await deps.events.record(claimRef(claim), 'Normal', 'Provisioning', `creating directory ${intent.location.subDir} on ${intent.location.server}:${intent.location.share}`);
+      claim = await deps.writes.recordIntent(claim, serializeIntent(intent));
+      deps.crashPoint('after-intent');
+    }
+    const made = await ensureVolumeDirectory(deps.store, intent);
+    deps.crashPoint('after-directory');
+    const pv = buildVolume({ claim, storageClass, provisioner: deps.provisioner, intent });
+    const created = await deps.writes.createVolume(pv);
+    if (created.result === 'exists' && created.existing.spec?.claimRef?.uid !== claim.metadata?.uid) {
+      throw failedPrecondition(`PersistentVolume ${pv.metadata?.name} exists but is bound to another claim; delete it or the claim`);
+    }
+    const seconds = (performance.now() - started) / 1000;
+    deps.metrics.provisions.inc({ result: 'success' });
+    deps.metrics.provisionSeconds.observe({ result: 'success' }, seconds);
+    if (created.result === 'created') {
+      const where = `${intent.location.server}:${intent.location.share}/${intent.location.subDir}`;
+      await deps.events.record(claimRef(claim), 'Normal', 'ProvisioningSucceeded', `volume ${pv.metadata?.name} provisioned at ${where} (directory ${made})`);
+    }
+    deps.crashPoint('after-volume');
+    await deps.writes.clearIntent(claim);
+    log.info({ pv: pv.metadata?.name, subDir: intent.location.subDir, directory: made, seconds }, 'provisioned');
+    return 'done';
+  } catch (err) {
+    return failed(deps, claim, log, err, started);
+  }
+}
+
+async function abandon(deps: ReconcileDeps, claim: V1PersistentVolumeClaim, log: ReconcileDeps['log']): Promise<Outcome> {
+  const recorded = claim.metadata?.annotations?.[intentAnnotation];
+  try {
+    if (recorded) {
+      const intent = parseIntent(recorded);
+      const outcome = await releaseVolumeDirectory(deps.store, intent.location, intent.onDelete, deps.now());
+      log.info({ subDir: intent.location.subDir, ...outcome }, 'claim deleted before its volume was made; directory released');
+    }
+    await deps.writes.clearIntent(claim);
+    return 'done';
+  } catch (err) {
+    log.warn({ err: message(err), kind: errorKind(err) }, 'could not clean up after a deleted claim');
+    return isConfigurationError(err) ? 'retry-slow' : 'retry-fast';
+  }
+}
+
+async function failed(deps: ReconcileDeps, claim: V1PersistentVolumeClaim, log: ReconcileDeps['log'], err: unknown, started: number): Promise<Outcome> {
+  const kind = errorKind(err);
+  const config = isConfigurationError(err);
+  deps.metrics.provisions.inc({ result: 'failed' });
+  deps.metrics.provisionSeconds.observe({ result: 'failed' }, (performance.now() - started) / 1000);
+  deps.metrics.retries.inc({ kind: config ? 'slow' : 'fast' });
+  if (kind !== 'Aborted') {
+    await deps.events.record(claimRef(claim), 'Warning', 'ProvisioningFailed', message(err));
+  }
+  log.warn({ err: message(err), kind }, 'provisioning failed; will retry');
+  return config ? 'retry-slow' : 'retry-fast';
+}
+
+export function claimFacts(claim: V1PersistentVolumeClaim): ClaimFacts {
+  const m = claim.metadata ?? {};
+  return { namespace: m.namespace ?? '', name: m.name ?? '', uid: m.uid ?? '', labels: m.labels ?? {}, annotations: m.annotations ?? {} };
+}
+
+export function claimRef(claim: V1PersistentVolumeClaim): V1ObjectReference {
+  const m = claim.metadata ?? {};
+  return { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: m.namespace, name: m.name, uid: m.uid, resourceVersion: m.resourceVersion };
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,154 @@
+// The controller's writes to the API, each guarded by resourceVersion where a race matters.
+// Real implementation over client-node; errors become typed WarrenErrors.
+import {
+  type CoreV1Api,
+  PatchStrategy,
+  setHeaderOptions,
+  type V1PersistentVolume,
+  type V1ObjectMeta,
+  type V1PersistentVolumeClaim,
+} from '@kubernetes/client-node';
+import { WarrenError } from '../errors.ts';
+import { directoryFinalizer, intentAnnotation } from '../provisioning/names.ts';
+
+export interface ClusterWrites {
+  /** Adds our finalizer and the intent annotation; fails with Aborted if the claim changed meanwhile. */
+  recordIntent(claim: V1PersistentVolumeClaim, intent: string): Promise<V1PersistentVolumeClaim>;
+  /** Removes our finalizer and the intent annotation from the claim (no-op if absent or gone). */
+  clearIntent(claim: V1PersistentVolumeClaim): Promise<void>;
+  /** 'exists' returns the PV already there, for the caller to check it is the same volume. */
+  createVolume(pv: V1PersistentVolume): Promise<{ result: 'created' } | { result: 'exists'; existing: V1PersistentVolume }>;
+  removeVolumeFinalizer(pv: V1PersistentVolume): Promise<void>;
+  deleteVolume(name: string): Promise<void>;
+}
+
+const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+export function makeClusterWrites(core: CoreV1Api): ClusterWrites {
+  async function readClaim(namespace: string, name: string): Promise<V1PersistentVolumeClaim | undefined> {
+    try {
+      return await core.readNamespacedPersistentVolumeClaim({ namespace, name });
+    } catch (err) {
+      if (httpCode(err) === 404) return undefined;
+      throw translate('read the claim', err);
+    }
+  }
+
+  return {
+    async recordIntent(claim, intent) {
+      const meta = claim.metadata ?? {};
+      const finalizers = [...new Set([...(meta.finalizers ?? []), directoryFinalizer])];
+      return call('record the intent on the claim', () =>
+        core.patchNamespacedPersistentVolumeClaim(
+          {
+            name: meta.name ?? '',
+            namespace: meta.namespace ?? '',
+            body: { metadata: { resourceVersion: meta.resourceVersion, finalizers, annotations: { [intentAnnotation]: intent } } },
+          },
+          mergePatch,
+        ),
+      );
+    },
+    async clearIntent(claim) {
+      // The claim changes under us (the binder, pvc-protection): on a conflict, re-read and try again.
+      let current: V1PersistentVolumeClaim | undefined = claim;
+      for (let attempt = 1; current; attempt++) {
+        const meta: V1ObjectMeta = current.metadata ?? {};
+        if (!meta.finalizers?.includes(directoryFinalizer) && meta.annotations?.[intentAnnotation] === undefined) return;
+        try {
+          await core.patchNamespacedPersistentVolumeClaim(
+            {
+              name: meta.name ?? '',
+              namespace: meta.namespace ?? '',
+              body: {
+                metadata: {
+                  resourceVersion: meta.resourceVersion,
+                  finalizers: (meta.finalizers ?? []).filter((f) => f !== directoryFinalizer),
+                  annotations: { [intentAnnotation]: null },
+                },
+              },
+            },
+            mergePatch,
+          );
+          return;
+        } catch (err) {
+          const code = httpCode(err);
+          if (code === 404) return;
+          if (code !== 409 || attempt >= 5) throw translate('remove the finalizer from the claim', err);
+        }
+        current = await readClaim(meta.namespace ?? '', meta.name ?? '');
+      }
+    },
+    async createVolume(pv) {
+      try {
+        await core.createPersistentVolume({ body: pv });
+        return { result: 'created' };
+      } catch (err) {
+        if (httpCode(err) !== 409) throw translate('create the PersistentVolume', err);
+      }
+      const existing = await call('read the existing PersistentVolume', () => core.readPersistentVolume({ name: pv.metadata?.name ?? '' }));
+      return { result: 'exists', existing };
+    },
+    async removeVolumeFinalizer(pv) {
+      const meta = pv.metadata ?? {};
+      if (!meta.finalizers?.includes(directoryFinalizer)) return;
+      await call('remove the finalizer from the PersistentVolume', async () => {
+        try {
+          await core.patchPersistentVolume(
+            {
+              name: meta.name ?? '',
+              body: { metadata: { resourceVersion: meta.resourceVersion, finalizers: meta.finalizers?.filter((f) => f !== directoryFinalizer) } },
+            },
+            mergePatch,
+          );
+        } catch (err) {
+          if (httpCode(err) !== 404) throw err;
+        }
+      });
+    },
+    async deleteVolume(name) {
+      await call('delete the PersistentVolume', async () => {
+        try {
+          await core.deletePersistentVolume({ name });
+        } catch (err) {
+          if (httpCode(err) !== 404) throw err;
+        }
+      });
+    },
+  };
+}
+
+export function httpCode(err: unknown): number | undefined {
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === 'number' ? code : undefined;
+}
+
+async function call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw translate(what, err);
+  }
+}
+
+function translate(what: string, err: unknown): WarrenError {
+  if (err instanceof WarrenError) return err;
+  const code = httpCode(err);
+  if (code === 409) return new WarrenError('Aborted', `could not ${what}: the object changed meanwhile; will retry`, { cause: err });
+  if (code === 403) return new WarrenError('FailedPrecondition', `could not ${what}: forbidden (check Warren's RBAC)`, { cause: err });
+  if (code === 422 || code === 400) return new WarrenError('InvalidArgument', `could not ${what}: ${apiMessage(err)}`, { cause: err });
+  return new WarrenError('Unavailable', `could not ${what}: ${apiMessage(err)}`, { cause: err });
+}
+
+function apiMessage(err: unknown): string {
+  const body = (err as { body?: unknown })?.body;
+  if (typeof body === 'string') {
+    try {
+      return (JSON.parse(body) as { message?: string }).message ?? body;
+    } catch {
+      return body;
+    }
+  }
+  if (body && typeof body === 'object' && 'message' in body) return String((body as { message: unknown }).message);
+  return err instanceof Error ? err.message : String(err);
+}

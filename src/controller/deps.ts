@@ -1,0 +1,24 @@
+// Everything a reconcile needs, as one plain record (fakes replace any part in tests).
+import type { ObjectCache, V1PersistentVolume, V1PersistentVolumeClaim, V1StorageClass } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import type { VolumeStore } from '../provisioning/volume-directory.ts';
+import type { ClusterWrites } from './cluster-writes.ts';
+import type { EventRecorder } from './event-recorder.ts';
+import type { Metrics } from './metrics.ts';
+
+export interface ReconcileDeps {
+  provisioner: string;
+  claims: ObjectCache<V1PersistentVolumeClaim>;
+  classes: ObjectCache<V1StorageClass>;
+  volumes: ObjectCache<V1PersistentVolume>;
+  writes: ClusterWrites;
+  events: EventRecorder;
+  store: VolumeStore;
+  metrics: Metrics;
+  log: Logger;
+  now: () => Date;
+  /** Test hook: named points where a crash is injected (see crash-points.ts). */
+  crashPoint: (name: CrashPoint) => void;
+}
+
+export type CrashPoint = 'after-intent' | 'after-directory' | 'after-volume' | 'after-release';

@@ -1,0 +1,75 @@
+// Reconciles one of Warren's PVs: when it is released (reclaim policy Delete), apply its
+// recorded onDelete to its own directory, then let the PV go.
+import type { V1ObjectReference, V1PersistentVolume } from '@kubernetes/client-node';
+import { errorKind, failedPrecondition, isConfigurationError } from '../errors.ts';
+import { attributeKeys } from '../provisioning/names.ts';
+import type { OnDelete, VolumeLocation } from '../provisioning/types.ts';
+import { releaseVolumeDirectory } from '../provisioning/volume-directory.ts';
+import { decideVolume } from '../provisioning/volume-decision.ts';
+import { encodeVolumeId } from '../provisioning/volume-id.ts';
+import type { ReconcileDeps } from './deps.ts';
+import type { Outcome } from './work-queue.ts';
+
+export async function reconcileVolume(deps: ReconcileDeps, name: string): Promise<Outcome> {
+  const pv = deps.volumes.get(name);
+  if (!pv) return 'done';
+  const decision = decideVolume(pv, deps.provisioner);
+  const log = deps.log.child({ pv: name, action: decision.action });
+  if (decision.action === 'ignore') return 'done';
+  if (decision.action === 'drop-finalizer') {
+    await deps.writes.removeVolumeFinalizer(pv);
+    log.info('PV deleted with reclaim policy Retain; directory kept');
+    return 'done';
+  }
+  const started = performance.now();
+  try {
+    const location = recordedLocation(pv, decision.onDelete);
+    const outcome = await releaseVolumeDirectory(deps.store, location, decision.onDelete, deps.now());
+    deps.crashPoint('after-release');
+    await deps.writes.removeVolumeFinalizer(pv);
+    await deps.writes.deleteVolume(name);
+    const seconds = (performance.now() - started) / 1000;
+    deps.metrics.releases.inc({ action: decision.onDelete, result: 'success' });
+    deps.metrics.releaseSeconds.observe({ action: decision.onDelete, result: 'success' }, seconds);
+    log.info({ subDir: location.subDir, ...outcome, seconds }, 'released');
+    return 'done';
+  } catch (err) {
+    const config = isConfigurationError(err);
+    deps.metrics.releases.inc({ action: decision.onDelete, result: 'failed' });
+    deps.metrics.retries.inc({ kind: config ? 'slow' : 'fast' });
+    const text = err instanceof Error ? err.message : String(err);
+    if (errorKind(err) !== 'Aborted') await deps.events.record(volumeRef(pv), 'Warning', 'VolumeFailedDelete', text);
+    log.warn({ err: text, kind: errorKind(err) }, 'release failed; will retry');
+    return config ? 'retry-slow' : 'retry-fast';
+  }
+}
+
+/**
+ * The location comes from the PV's attributes, and is trusted only if it encodes to the PV's
+ * own volume handle: a hand-edited or hand-made PV cannot point Warren at another directory.
+ */
+export function recordedLocation(pv: V1PersistentVolume, onDelete: OnDelete): VolumeLocation {
+  const attrs = pv.spec?.csi?.volumeAttributes ?? {};
+  const location: VolumeLocation = {
+    server: attrs[attributeKeys.server] ?? '',
+    share: attrs[attributeKeys.share] ?? '',
+    subDir: attrs[attributeKeys.subDir] ?? '',
+  };
+  const handle = pv.spec?.csi?.volumeHandle;
+  let expected: string | undefined;
+  try {
+    expected = encodeVolumeId(location, onDelete);
+  } catch {
+    expected = undefined;
+  }
+  if (!handle || expected !== handle) {
+    throw failedPrecondition(
+      `PV ${pv.metadata?.name}: volumeAttributes (server/share/subDir/onDelete) do not match volumeHandle ${handle}; refusing to touch any directory`,
+    );
+  }
+  return location;
+}
+
+function volumeRef(pv: V1PersistentVolume): V1ObjectReference {
+  return { apiVersion: 'v1', kind: 'PersistentVolume', name: pv.metadata?.name, uid: pv.metadata?.uid, resourceVersion: pv.metadata?.resourceVersion };
+}

@@ -1,0 +1,76 @@
+// The one side effect of provisioning: directories (and a small record index) on a mounted share.
+// Implementations: fs-directory-backend.ts (real) and memory-directory-backend.ts (tests).
+import { invalidArgument } from '../errors.ts';
+import { archivePrefix, reservedDirName } from './names.ts';
+import { maxSegmentBytes, quote } from './paths.ts';
+
+export interface DirectoryPermissions {
+  mode: number;
+  uid?: number;
+  gid?: number;
+}
+
+export interface DirectoryBackend {
+  /** Creates root/subDir (and missing parents, 0o755) and applies mode/uid/gid to the leaf; existing leaf = 'existed' (mode/owner re-applied). */
+  ensureDirectory(root: string, subDir: string, perms: DirectoryPermissions): Promise<'created' | 'existed'>;
+  /** Deletes the tree at root/subDir without following symlinks out of it; never removes root or any parent. Missing = 'missing'. */
+  removeDirectory(root: string, subDir: string): Promise<'removed' | 'missing'>;
+  /** Renames root/subDir to a unique sibling `archived-<leaf>-<UTC yyyymmddhhmmss>[-n]` in the same parent; returns the new relative path, or 'missing'. */
+  archiveDirectory(root: string, subDir: string, now: Date): Promise<{ archivedAs: string } | 'missing'>;
+  exists(root: string, subDir: string): Promise<boolean>;
+  /** Small JSON records under root/.warren/index/<key>.json (for digest volume ids). */
+  putRecord(root: string, key: string, record: unknown): Promise<void>;
+  getRecord(root: string, key: string): Promise<unknown | undefined>;
+  deleteRecord(root: string, key: string): Promise<void>;
+}
+
+/** Where records live, relative to a share root. */
+export const recordDirSegments = [reservedDirName, 'index'] as const;
+/** Gives up after this many taken archive names in one second (each attempt is one mkdir). */
+export const maxArchiveAttempts = 1000;
+
+const maxId = 2147483647;
+
+export function checkPermissions(perms: DirectoryPermissions): DirectoryPermissions {
+  const valid = (id: number | undefined) =>
+    id === undefined || (Number.isInteger(id) && id >= 0 && id <= maxId);
+  if (!Number.isInteger(perms.mode) || perms.mode < 0 || perms.mode > 0o7777) {
+    throw invalidArgument(`mode ${perms.mode} is outside 0..07777`);
+  }
+  if (!valid(perms.uid) || !valid(perms.gid)) {
+    throw invalidArgument(`uid ${perms.uid} / gid ${perms.gid} must be integers from 0 to ${maxId}`);
+  }
+  return perms;
+}
+
+export function checkRecordKey(key: string): string {
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(key)) {
+    throw invalidArgument(`record key ${quote(key)} must be 1-64 characters of A-Z, a-z, 0-9, "_" and "-"`);
+  }
+  return key;
+}
+
+const twoDigits = (n: number) => String(n).padStart(2, '0');
+
+/** `archived-<leaf>-<UTC yyyymmddhhmmss>[-n]`, with the leaf shortened if needed to stay within 255 bytes. */
+export function archiveNameFor(leaf: string, now: Date, attempt: number): string {
+  const stamp =
+    `${now.getUTCFullYear()}${twoDigits(now.getUTCMonth() + 1)}${twoDigits(now.getUTCDate())}` +
+    `${twoDigits(now.getUTCHours())}${twoDigits(now.getUTCMinutes())}${twoDigits(now.getUTCSeconds())}`;
+  const suffix = attempt === 0 ? `-${stamp}` : `-${stamp}-${attempt}`;
+  const room = maxSegmentBytes - Buffer.byteLength(archivePrefix + suffix, 'utf8');
+  return `${archivePrefix}${truncateUtf8(leaf, room)}${suffix}`;
+}
+
+function truncateUtf8(text: string, maxBytes: number): string {
+  if (Buffer.byteLength(text, 'utf8') <= maxBytes) return text;
+  let result = '';
+  let bytes = 0;
+  for (const character of text) {
+    const size = Buffer.byteLength(character, 'utf8');
+    if (bytes + size > maxBytes) break;
+    result += character;
+    bytes += size;
+  }
+  return result;
+}

@@ -1,0 +1,49 @@
+// Pure: the PersistentVolume Warren creates for a claim.
+import type { V1PersistentVolume, V1PersistentVolumeClaim, V1StorageClass } from '@kubernetes/client-node';
+import { pvNameFor } from './claim-decision.ts';
+import { attributeKeys, directoryFinalizer, onDeleteAnnotation, provisionedByAnnotation } from './names.ts';
+import type { VolumeIntent } from './volume-intent.ts';
+
+export function buildVolume(input: {
+  claim: V1PersistentVolumeClaim;
+  storageClass: V1StorageClass;
+  provisioner: string;
+  intent: VolumeIntent;
+}): V1PersistentVolume {
+  const { claim, storageClass, provisioner, intent } = input;
+  const storage = claim.spec?.resources?.requests?.storage ?? '0';
+  return {
+    apiVersion: 'v1',
+    kind: 'PersistentVolume',
+    metadata: {
+      name: pvNameFor(claim),
+      annotations: { [provisionedByAnnotation]: provisioner, [onDeleteAnnotation]: intent.onDelete },
+      finalizers: [directoryFinalizer],
+    },
+    spec: {
+      capacity: { storage },
+      accessModes: claim.spec?.accessModes ?? ['ReadWriteMany'],
+      persistentVolumeReclaimPolicy: storageClass.reclaimPolicy ?? 'Delete',
+      storageClassName: storageClass.metadata?.name ?? '',
+      mountOptions: storageClass.mountOptions,
+      volumeMode: 'Filesystem',
+      claimRef: {
+        apiVersion: 'v1',
+        kind: 'PersistentVolumeClaim',
+        namespace: claim.metadata?.namespace,
+        name: claim.metadata?.name,
+        uid: claim.metadata?.uid,
+      },
+      csi: {
+        driver: provisioner,
+        volumeHandle: intent.volumeId,
+        volumeAttributes: {
+          [attributeKeys.server]: intent.location.server,
+          [attributeKeys.share]: intent.location.share,
+          [attributeKeys.subDir]: intent.location.subDir,
+          [attributeKeys.onDelete]: intent.onDelete,
+        },
+      },
+    },
+  };
+}

@@ -1,0 +1,111 @@
+// Crash safety: the controller SIGKILLs itself at named steps (WARREN_CRASH_AT); a restarted
+// controller must converge with exactly one PV and one directory per claim, and clean up a
+// directory whose claim was deleted before its PV was made.
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { type ControllerProcess, startController } from './controller-process.ts';
+import { createClaim, createClass, provisionerFor, waitBound, waitGone } from './fixtures.ts';
+import { bedClients, eventually, freshNamespace } from './kube.ts';
+
+const { core, storage } = bedClients();
+const provisioner = provisionerFor('crash');
+const bed = inject('bed');
+const logDir = mkdtempSync(join(tmpdir(), 'warren-crash-'));
+const className = `crash-${Date.now().toString(36)}`;
+let running: ControllerProcess[] = [];
+let classReady: Promise<void> | undefined;
+
+function ensureClass(): Promise<void> {
+  classReady ??= createClass(storage, className, { provisioner, parameters: { server: bed.WARREN_NFS_SERVER, share: bed.WARREN_NFS_SHARE, subDir: 'crash/${pvc.metadata.namespace}/${pvc.metadata.name}' } });
+  return classReady;
+}
+
+async function controller(name: string, crashAt?: string): Promise<ControllerProcess> {
+  const c = await startController({ provisioner, logFile: join(logDir, `${name}.log`), env: crashAt ? { WARREN_CRASH_AT: crashAt } : {} });
+  running.push(c);
+  return c;
+}
+
+afterEach(async () => {
+  await Promise.all(running.map((c) => c.kill()));
+  running = [];
+});
+
+async function volumesOf(ns: string): Promise<string[]> {
+  const list = await core.listPersistentVolume();
+  return list.items.filter((pv) => pv.spec?.claimRef?.namespace === ns).map((pv) => pv.metadata?.name ?? '');
+}
+
+describe('SIGKILL at each step, then restart', () => {
+  it.each(['after-intent', 'after-directory', 'after-volume'])('converges after a crash %s', async (point) => {
+    await ensureClass();
+    const ns = await freshNamespace(core, 'crash');
+    const crashing = await controller(`crash-${point}`, point);
+    await createClaim(core, ns, 'data', className);
+    const code = await crashing.exited;
+    expect(code).toBeNull(); // killed by SIGKILL, not a clean exit
+    expect(crashing.child.signalCode).toBe('SIGKILL');
+
+    await controller(`restart-${point}`);
+    const { claim, pv } = await waitBound(core, ns, 'data');
+    expect(pv.metadata?.name).toBe(`pvc-${claim.metadata?.uid}`);
+    expect(await volumesOf(ns)).toEqual([pv.metadata?.name]);
+    expect(readdirSync(join(bed.WARREN_EXPORT_DIR, 'crash', ns))).toEqual(['data']);
+    const settled = await eventually(
+      () => core.readNamespacedPersistentVolumeClaim({ namespace: ns, name: 'data' }),
+      (c) => !(c.metadata?.finalizers ?? []).includes('warren.dev/directory'),
+      'the claim to lose the provisioning finalizer',
+    );
+    expect(settled.metadata?.annotations?.['warren.dev/intent']).toBeUndefined();
+  });
+
+  it('removes the directory of a claim deleted between directory and PV', async () => {
+    await ensureClass();
+    const ns = await freshNamespace(core, 'crash');
+    const crashing = await controller('abandon', 'after-directory');
+    await createClaim(core, ns, 'doomed', className);
+    await crashing.exited;
+    const dir = join(bed.WARREN_EXPORT_DIR, 'crash', ns, 'doomed');
+    expect(existsSync(dir)).toBe(true);
+    await core.deleteNamespacedPersistentVolumeClaim({ namespace: ns, name: 'doomed' });
+    // Our finalizer keeps the deleted claim visible until the directory is dealt with.
+    const terminating = await core.readNamespacedPersistentVolumeClaim({ namespace: ns, name: 'doomed' });
+    expect(terminating.metadata?.deletionTimestamp).toBeDefined();
+
+    await controller('abandon-restart');
+    await waitGone(() => core.readNamespacedPersistentVolumeClaim({ namespace: ns, name: 'doomed' }), 'the deleted claim');
+    expect(existsSync(dir)).toBe(false);
+    expect(existsSync(join(bed.WARREN_EXPORT_DIR, 'crash', ns))).toBe(true); // parents are never removed
+    expect(await volumesOf(ns)).toEqual([]);
+  });
+
+  it('finishes a release interrupted after the directory was deleted', async () => {
+    await ensureClass();
+    const ns = await freshNamespace(core, 'crash');
+    const first = await controller('release-first');
+    await createClaim(core, ns, 'short', className);
+    const { pv } = await waitBound(core, ns, 'short');
+    await first.kill();
+    const crashing = await controller('release-crash', 'after-release');
+    await core.deleteNamespacedPersistentVolumeClaim({ namespace: ns, name: 'short' });
+    await crashing.exited;
+    expect(existsSync(join(bed.WARREN_EXPORT_DIR, 'crash', ns, 'short'))).toBe(false);
+    await controller('release-restart');
+    await waitGone(() => core.readPersistentVolume({ name: pv.metadata?.name ?? '' }), 'the released PV');
+  });
+});
+
+describe('two controllers without leader election', () => {
+  it('make exactly one PV and one directory per claim', async () => {
+    await ensureClass();
+    const ns = await freshNamespace(core, 'race');
+    await Promise.all([controller('race-a'), controller('race-b')]);
+    const names = Array.from({ length: 12 }, (_, i) => `claim-${i}`);
+    await Promise.all(names.map((n) => createClaim(core, ns, n, className)));
+    const bound = await Promise.all(names.map((n) => waitBound(core, ns, n)));
+    expect((await volumesOf(ns)).sort()).toEqual(bound.map((b) => b.pv.metadata?.name).sort());
+    expect(readdirSync(join(bed.WARREN_EXPORT_DIR, 'crash', ns)).sort()).toEqual([...names].sort());
+  });
+});

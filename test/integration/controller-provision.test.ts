@@ -1,0 +1,130 @@
+// `warren controller` on the real bed: claims become Bound volumes backed by directories that
+// the real NFS server serves, and released volumes are deleted, archived or kept as configured.
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { nfsUrl } from '../../hack/bed/nfs-server.ts';
+import { type ControllerProcess, startController } from './controller-process.ts';
+import { createClaim, createClass, eventsFor, provisionerFor, waitBound, waitEvent, waitGone } from './fixtures.ts';
+import { bedClients, eventually, freshNamespace } from './kube.ts';
+
+const { core, storage } = bedClients();
+const provisioner = provisionerFor('provision');
+const bed = inject('bed');
+const logDir = mkdtempSync(join(tmpdir(), 'warren-ctl-'));
+const suffix = Date.now().toString(36);
+const cls = (name: string) => `${name}-${suffix}`;
+let ns: string;
+let controller: ControllerProcess;
+
+beforeAll(async () => {
+  ns = await freshNamespace(core, 'prov');
+  controller = await startController({ provisioner, logFile: join(logDir, 'controller.log') });
+  await createClass(storage, cls('plain'), { provisioner });
+  await createClass(storage, cls('archive'), { provisioner, parameters: { server: bed.WARREN_NFS_SERVER, share: bed.WARREN_NFS_SHARE, onDelete: 'archive', subDir: 'archive-${pvc.metadata.name}' } });
+  await createClass(storage, cls('retain-dir'), { provisioner, parameters: { server: bed.WARREN_NFS_SERVER, share: bed.WARREN_NFS_SHARE, onDelete: 'retain', subDir: 'kept-${pvc.metadata.name}' } });
+  await createClass(storage, cls('reclaim-retain'), { provisioner, reclaimPolicy: 'Retain', parameters: { server: bed.WARREN_NFS_SERVER, share: bed.WARREN_NFS_SHARE, subDir: 'retained-${pvc.metadata.name}' } });
+});
+
+afterAll(async () => {
+  await controller?.stop();
+});
+
+const nfs = () => ({ server: bed.WARREN_NFS_SERVER, nfsPort: Number(bed.WARREN_NFS_PORT), mountPort: Number(bed.WARREN_MOUNT_PORT), share: bed.WARREN_NFS_SHARE });
+
+describe('provisioning', () => {
+  it('binds a claim to a new PV whose directory the NFS server serves', async () => {
+    await createClaim(core, ns, 'plain', cls('plain'), { size: '2Gi', accessModes: ['ReadWriteOnce'] });
+    const { claim, pv } = await waitBound(core, ns, 'plain');
+    const subDir = `${ns}-plain-${pv.metadata?.name}`;
+    expect(pv.metadata?.name).toBe(`pvc-${claim.metadata?.uid}`);
+    expect(pv.spec?.csi?.driver).toBe(provisioner);
+    expect(pv.spec?.csi?.volumeAttributes).toEqual({ server: bed.WARREN_NFS_SERVER, share: bed.WARREN_NFS_SHARE, subDir, onDelete: 'delete' });
+    expect(pv.spec?.capacity?.storage).toBe('2Gi');
+    expect(pv.spec?.accessModes).toEqual(['ReadWriteOnce']);
+    expect(pv.spec?.storageClassName).toBe(cls('plain'));
+    expect(pv.spec?.persistentVolumeReclaimPolicy).toBe('Delete');
+    expect(pv.metadata?.annotations?.['pv.kubernetes.io/provisioned-by']).toBe(provisioner);
+    expect(pv.metadata?.finalizers).toContain('warren.dev/directory');
+    expect(Buffer.byteLength(pv.spec?.csi?.volumeHandle ?? '')).toBeLessThanOrEqual(128);
+
+    for (const version of [3, 4] as const) {
+      const listing = await execa('nfs-ls', [nfsUrl(nfs(), version)]);
+      expect(listing.stdout).toMatch(new RegExp(`^drwxrwxrwx .* ${subDir}$`, 'm'));
+    }
+    const event = await waitEvent(core, ns, 'plain', 'ProvisioningSucceeded');
+    expect(event.message).toContain(subDir);
+    const after = await core.readNamespacedPersistentVolumeClaim({ namespace: ns, name: 'plain' });
+    expect(after.metadata?.finalizers ?? []).not.toContain('warren.dev/directory');
+  });
+
+  it.each([
+    ['delete', 'plain', (dir: string) => expect(existsSync(dir)).toBe(false)],
+    ['retain', 'retain-dir', (dir: string) => expect(readdirSync(dir)).toEqual(['data.txt'])],
+  ] as const)('onDelete %s with reclaim policy Delete', async (_policy, className, check) => {
+    const name = `gone-${className}`;
+    await createClaim(core, ns, name, cls(className));
+    const { pv } = await waitBound(core, ns, name);
+    const dir = join(bed.WARREN_EXPORT_DIR, pv.spec?.csi?.volumeAttributes?.subDir ?? 'missing');
+    writeFileSync(join(dir, 'data.txt'), 'user data\n');
+    await core.deleteNamespacedPersistentVolumeClaim({ namespace: ns, name });
+    await waitGone(() => core.readPersistentVolume({ name: pv.metadata?.name ?? '' }), `PV ${pv.metadata?.name}`);
+    check(dir);
+  });
+
+  it('onDelete archive renames the directory to a unique archived- name and keeps the data', async () => {
+    await createClaim(core, ns, 'arch', cls('archive'));
+    const { pv } = await waitBound(core, ns, 'arch');
+    writeFileSync(join(bed.WARREN_EXPORT_DIR, 'archive-arch', 'data.txt'), 'keep me\n');
+    await core.deleteNamespacedPersistentVolumeClaim({ namespace: ns, name: 'arch' });
+    await waitGone(() => core.readPersistentVolume({ name: pv.metadata?.name ?? '' }), 'archived PV');
+    expect(existsSync(join(bed.WARREN_EXPORT_DIR, 'archive-arch'))).toBe(false);
+    const archived = readdirSync(bed.WARREN_EXPORT_DIR).filter((d) => d.startsWith('archived-archive-arch-'));
+    expect(archived).toHaveLength(1);
+    expect(readdirSync(join(bed.WARREN_EXPORT_DIR, archived[0] ?? ''))).toEqual(['data.txt']);
+  });
+
+  it('reclaim policy Retain keeps the PV Released and the directory untouched', async () => {
+    await createClaim(core, ns, 'ret', cls('reclaim-retain'));
+    const { pv } = await waitBound(core, ns, 'ret');
+    await core.deleteNamespacedPersistentVolumeClaim({ namespace: ns, name: 'ret' });
+    const released = await eventually(() => core.readPersistentVolume({ name: pv.metadata?.name ?? '' }), (v) => v.status?.phase === 'Released', 'PV Released');
+    expect(released.metadata?.deletionTimestamp).toBeUndefined();
+    expect(existsSync(join(bed.WARREN_EXPORT_DIR, 'retained-ret'))).toBe(true);
+    // Deleting a retained PV by hand drops Warren's finalizer and still keeps the directory.
+    await core.deletePersistentVolume({ name: pv.metadata?.name ?? '' });
+    await waitGone(() => core.readPersistentVolume({ name: pv.metadata?.name ?? '' }), 'retained PV');
+    expect(existsSync(join(bed.WARREN_EXPORT_DIR, 'retained-ret'))).toBe(true);
+  });
+});
+
+describe('claims Warren must refuse', () => {
+  it('names an unknown StorageClass parameter in a ProvisioningFailed event and makes no PV', async () => {
+    await createClass(storage, cls('typo'), { provisioner, parameters: { server: bed.WARREN_NFS_SERVER, share: bed.WARREN_NFS_SHARE, onDelte: 'retain' } });
+    const claim = await createClaim(core, ns, 'typo', cls('typo'));
+    const event = await waitEvent(core, ns, 'typo', 'ProvisioningFailed');
+    expect(event.type).toBe('Warning');
+    expect(event.message).toContain('onDelte');
+    await expect(core.readPersistentVolume({ name: `pvc-${claim.metadata?.uid}` })).rejects.toMatchObject({ code: 404 });
+  });
+
+  it('explains an unconfigured share and makes no PV', async () => {
+    await createClass(storage, cls('elsewhere'), { provisioner, parameters: { server: 'nfs.elsewhere.example', share: '/data' } });
+    const claim = await createClaim(core, ns, 'elsewhere', cls('elsewhere'));
+    const event = await waitEvent(core, ns, 'elsewhere', 'ProvisioningFailed');
+    expect(event.message).toContain('--share');
+    await expect(core.readPersistentVolume({ name: `pvc-${claim.metadata?.uid}` })).rejects.toMatchObject({ code: 404 });
+  });
+
+  it('rejects a block-mode claim once, without a hot retry loop', async () => {
+    await createClaim(core, ns, 'block', cls('plain'), { volumeMode: 'Block' });
+    const event = await waitEvent(core, ns, 'block', 'ProvisioningFailed');
+    expect(event.message).toContain('Block');
+    await new Promise((r) => setTimeout(r, 2_000));
+    const events = (await eventsFor(core, ns, 'block')).filter((e) => e.reason === 'ProvisioningFailed');
+    expect(events).toHaveLength(1);
+    expect(events[0]?.count ?? 1).toBeLessThanOrEqual(2);
+  });
+});

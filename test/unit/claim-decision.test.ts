@@ -1,0 +1,239 @@
+import type { V1PersistentVolumeClaim, V1StorageClass } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import { type ClaimDecision, decideClaim, pvNameFor } from '../../src/provisioning/claim-decision.ts';
+
+const provisioner = 'nfs.warren.dev';
+const finalizer = 'warren.dev/directory';
+const gaAnnotation = 'volume.kubernetes.io/storage-provisioner';
+const betaAnnotation = 'volume.beta.kubernetes.io/storage-provisioner';
+const selectedNode = 'volume.kubernetes.io/selected-node';
+const deletedAt = new Date('2025-01-02T03:04:05Z');
+
+interface ClaimShape {
+  annotations?: Record<string, string>;
+  finalizers?: string[];
+  deleting?: boolean;
+  volumeName?: string;
+  volumeMode?: string;
+  dataSource?: { kind: string; name: string };
+  dataSourceRef?: { kind: string; name: string };
+}
+
+function claim(shape: ClaimShape = {}): V1PersistentVolumeClaim {
+  return {
+    metadata: {
+      namespace: 'team-a',
+      name: 'data',
+      uid: '0b6a4c2e-1111-2222-3333-444455556666',
+      annotations: shape.annotations ?? { [gaAnnotation]: provisioner },
+      ...(shape.finalizers ? { finalizers: shape.finalizers } : {}),
+      ...(shape.deleting ? { deletionTimestamp: deletedAt } : {}),
+    },
+    spec: {
+      storageClassName: 'warren',
+      accessModes: ['ReadWriteMany'],
+      resources: { requests: { storage: '1Gi' } },
+      ...(shape.volumeName ? { volumeName: shape.volumeName } : {}),
+      ...(shape.volumeMode ? { volumeMode: shape.volumeMode } : {}),
+      ...(shape.dataSource ? { dataSource: shape.dataSource } : {}),
+      ...(shape.dataSourceRef ? { dataSourceRef: shape.dataSourceRef } : {}),
+    },
+  };
+}
+
+function storageClass(shape: { provisioner?: string; binding?: string } = {}): V1StorageClass {
+  return {
+    metadata: { name: 'warren' },
+    provisioner: shape.provisioner ?? provisioner,
+    ...(shape.binding ? { volumeBindingMode: shape.binding } : {}),
+  };
+}
+
+const ours = { [gaAnnotation]: provisioner };
+const wffcWithNode = { ...ours, [selectedNode]: 'worker-1' };
+
+interface Case {
+  name: string;
+  claim: V1PersistentVolumeClaim;
+  /** Defaults to our Immediate class; 'missing' means not in the cache. */
+  storageClass?: V1StorageClass | 'missing';
+  pvExists?: boolean;
+  expected: ClaimDecision;
+}
+
+describe('decideClaim', () => {
+  it.each<Case>([
+    // Whose claim is it?
+    {
+      name: 'plain claim naming us: provision',
+      claim: claim(),
+      expected: { action: 'provision' },
+    },
+    {
+      name: 'beta annotation naming us: provision',
+      claim: claim({ annotations: { [betaAnnotation]: provisioner } }),
+      expected: { action: 'provision' },
+    },
+    {
+      name: 'annotation naming another provisioner: ignore',
+      claim: claim({ annotations: { [gaAnnotation]: 'ebs.csi.aws.com' } }),
+      expected: { action: 'ignore', reason: 'claim is for provisioner ebs.csi.aws.com' },
+    },
+    {
+      name: 'GA annotation wins over a beta annotation naming us',
+      claim: claim({ annotations: { [gaAnnotation]: 'other.example.com', [betaAnnotation]: provisioner } }),
+      expected: { action: 'ignore', reason: 'claim is for provisioner other.example.com' },
+    },
+    {
+      name: 'no provisioner annotation yet: ignore',
+      claim: claim({ annotations: {} }),
+      expected: { action: 'ignore', reason: 'claim names no provisioner yet' },
+    },
+    {
+      name: 'no provisioner annotation but our finalizer (we started it): carry on',
+      claim: claim({ annotations: {}, finalizers: [finalizer] }),
+      expected: { action: 'provision' },
+    },
+    // The StorageClass.
+    {
+      name: 'class not in the cache: wait',
+      claim: claim(),
+      storageClass: 'missing',
+      expected: { action: 'wait', reason: 'StorageClass "warren" not found' },
+    },
+    {
+      name: 'class of another provisioner: ignore',
+      claim: claim(),
+      storageClass: storageClass({ provisioner: 'other.example.com' }),
+      expected: { action: 'ignore', reason: 'StorageClass warren is for other.example.com' },
+    },
+    // Already handled.
+    {
+      name: 'bound claim: ignore',
+      claim: claim({ volumeName: 'pvc-elsewhere' }),
+      expected: { action: 'ignore', reason: 'claim is bound to pvc-elsewhere' },
+    },
+    {
+      name: 'deleted claim without our finalizer: ignore',
+      claim: claim({ deleting: true, finalizers: ['kubernetes.io/pvc-protection'] }),
+      expected: { action: 'ignore', reason: 'claim is being deleted' },
+    },
+    {
+      name: 'deleted claim with our finalizer and no PV: abandon',
+      claim: claim({ deleting: true, finalizers: ['kubernetes.io/pvc-protection', finalizer] }),
+      pvExists: false,
+      expected: { action: 'abandon' },
+    },
+    {
+      name: 'deleted claim with our finalizer whose PV exists: finish',
+      claim: claim({ deleting: true, finalizers: [finalizer] }),
+      pvExists: true,
+      expected: { action: 'finish' },
+    },
+    {
+      name: 'our finalizer and the PV exists: finish',
+      claim: claim({ finalizers: [finalizer] }),
+      pvExists: true,
+      expected: { action: 'finish' },
+    },
+    {
+      name: 'our finalizer, PV exists, claim already bound: finish',
+      claim: claim({ finalizers: [finalizer], volumeName: 'pvc-0b6a4c2e-1111-2222-3333-444455556666' }),
+      pvExists: true,
+      expected: { action: 'finish' },
+    },
+    {
+      name: 'PV exists without our finalizer: ignore, the binder will bind',
+      claim: claim(),
+      pvExists: true,
+      expected: { action: 'ignore', reason: 'volume already exists; waiting for the binder' },
+    },
+    {
+      name: 'PV exists for a claim of another provisioner: ignore',
+      claim: claim({ annotations: { [gaAnnotation]: 'other.example.com' } }),
+      pvExists: true,
+      expected: { action: 'ignore', reason: 'volume already exists; waiting for the binder' },
+    },
+    {
+      name: 'our finalizer, no PV, not deleted: provision (resume)',
+      claim: claim({ finalizers: [finalizer] }),
+      pvExists: false,
+      expected: { action: 'provision' },
+    },
+    // What Warren cannot do.
+    {
+      name: 'Block volumeMode: reject',
+      claim: claim({ volumeMode: 'Block' }),
+      expected: {
+        action: 'reject',
+        reason: 'volumeMode Block is not supported by an NFS volume; use volumeMode Filesystem',
+      },
+    },
+    {
+      name: 'Filesystem volumeMode: provision',
+      claim: claim({ volumeMode: 'Filesystem' }),
+      expected: { action: 'provision' },
+    },
+    {
+      name: 'dataSource (clone): reject',
+      claim: claim({ dataSource: { kind: 'PersistentVolumeClaim', name: 'source' } }),
+      expected: {
+        action: 'reject',
+        reason:
+          'cloning or restoring from a data source (PersistentVolumeClaim source) is not supported; remove spec.dataSource',
+      },
+    },
+    {
+      name: 'dataSourceRef (snapshot): reject',
+      claim: claim({ dataSourceRef: { kind: 'VolumeSnapshot', name: 'snap-1' } }),
+      expected: {
+        action: 'reject',
+        reason:
+          'cloning or restoring from a data source (VolumeSnapshot snap-1) is not supported; remove spec.dataSource',
+      },
+    },
+    {
+      name: 'Block is reported before a data source',
+      claim: claim({ volumeMode: 'Block', dataSource: { kind: 'PersistentVolumeClaim', name: 'source' } }),
+      expected: {
+        action: 'reject',
+        reason: 'volumeMode Block is not supported by an NFS volume; use volumeMode Filesystem',
+      },
+    },
+    // Volume binding mode.
+    {
+      name: 'WaitForFirstConsumer without a selected node: wait',
+      claim: claim(),
+      storageClass: storageClass({ binding: 'WaitForFirstConsumer' }),
+      expected: { action: 'wait', reason: 'WaitForFirstConsumer: no node selected yet' },
+    },
+    {
+      name: 'WaitForFirstConsumer with a selected node: provision',
+      claim: claim({ annotations: wffcWithNode }),
+      storageClass: storageClass({ binding: 'WaitForFirstConsumer' }),
+      expected: { action: 'provision' },
+    },
+    {
+      name: 'Immediate binding ignores the selected node',
+      claim: claim(),
+      storageClass: storageClass({ binding: 'Immediate' }),
+      expected: { action: 'provision' },
+    },
+  ])('$name', ({ claim, storageClass: given = storageClass(), pvExists = false, expected }) => {
+    const sc = given === 'missing' ? undefined : given;
+    expect(decideClaim({ claim, storageClass: sc, provisioner, pvExists })).toEqual(expected);
+  });
+
+  it('does not mutate the claim it is given', () => {
+    const input = claim({ finalizers: [finalizer], deleting: true });
+    const before = structuredClone(input);
+    decideClaim({ claim: input, storageClass: storageClass(), provisioner, pvExists: false });
+    expect(input).toEqual(before);
+  });
+});
+
+describe('pvNameFor', () => {
+  it('is pvc-<claim uid>', () => {
+    expect(pvNameFor(claim())).toBe('pvc-0b6a4c2e-1111-2222-3333-444455556666');
+  });
+});

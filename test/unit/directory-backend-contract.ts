@@ -1,0 +1,259 @@
+// The same cases against every DirectoryBackend, so the in-memory fake keeps the real one's rules.
+// Each harness gives a sandbox holding `share/` (the root) and `outside/secret.txt` (must never change).
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { DirectoryBackend } from '../../src/provisioning/directory-backend.ts';
+import { expectWarrenRejection } from './expect-warren-error.ts';
+
+export interface BackendHarness {
+  backend: DirectoryBackend;
+  /** Absolute path of the share root (sandbox/share). */
+  root: string;
+  /** Absolute path of sandbox/outside. */
+  outside: string;
+  /** False where ownership cannot be changed (the real backend, not running as root). */
+  canChown: boolean;
+  /** Paths below are relative to the sandbox. */
+  mkdir(path: string, mode?: number): Promise<void>;
+  writeFile(path: string, content: string): Promise<void>;
+  symlink(path: string, absoluteTarget: string): Promise<void>;
+  /** Sorted: `dir/`, `file`, `link -> target`. */
+  tree(): Promise<string[]>;
+  modeOf(path: string): Promise<number>;
+  ownerOf(path: string): Promise<{ uid?: number; gid?: number }>;
+  cleanup(): Promise<void>;
+}
+
+const now = new Date(Date.UTC(2024, 0, 2, 3, 4, 5));
+const outsideTree = ['outside/', 'outside/secret.txt'];
+
+export function describeDirectoryBackendContract(
+  name: string,
+  makeHarness: () => Promise<BackendHarness>,
+): void {
+  describe(`${name} (DirectoryBackend contract)`, () => {
+    let h: BackendHarness;
+    beforeEach(async () => {
+      h = await makeHarness();
+    });
+    afterEach(async () => {
+      await h.cleanup();
+    });
+    const perms = { mode: 0o770 };
+
+    it('creates nested directories: parents 0755, leaf with the given mode', async () => {
+      expect(await h.backend.ensureDirectory(h.root, 'ns/claim', perms)).toBe('created');
+      expect(await h.tree()).toEqual([...outsideTree, 'share/', 'share/ns/', 'share/ns/claim/']);
+      expect(await h.modeOf('share/ns')).toBe(0o755);
+      expect(await h.modeOf('share/ns/claim')).toBe(0o770);
+    });
+
+    it('reports an existing leaf as existed and re-applies its mode, leaving parents alone', async () => {
+      await h.mkdir('share/ns', 0o711);
+      await h.backend.ensureDirectory(h.root, 'ns/claim', perms);
+      expect(await h.backend.ensureDirectory(h.root, 'ns/claim', { mode: 0o2775 })).toBe('existed');
+      expect(await h.modeOf('share/ns/claim')).toBe(0o2775);
+      expect(await h.modeOf('share/ns')).toBe(0o711);
+    });
+
+    it('applies uid and gid', async (context) => {
+      if (!h.canChown) context.skip('changing ownership needs root');
+      await h.backend.ensureDirectory(h.root, 'owned', { mode: 0o700, uid: 4321, gid: 8765 });
+      expect(await h.ownerOf('share/owned')).toEqual({ uid: 4321, gid: 8765 });
+    });
+
+    it.each([
+      ['a symlinked parent', 'evil/claim', 'share/evil'],
+      ['a symlinked leaf', 'evil', 'share/evil'],
+      ['a symlink deeper in the path', 'ns/evil/claim', 'share/ns/evil'],
+    ])('refuses %s and leaves the target alone', async (_name, subDir, link) => {
+      await h.mkdir('share/ns');
+      await h.symlink(link, h.outside);
+      await expectWarrenRejection(
+        h.backend.ensureDirectory(h.root, subDir, perms),
+        'FailedPrecondition',
+        link,
+      );
+      await expectWarrenRejection(
+        h.backend.removeDirectory(h.root, subDir),
+        'FailedPrecondition',
+        'symbolic link',
+      );
+      await expectWarrenRejection(
+        h.backend.archiveDirectory(h.root, subDir, now),
+        'FailedPrecondition',
+        link,
+      );
+      await expectWarrenRejection(h.backend.exists(h.root, subDir), 'FailedPrecondition', link);
+      expect((await h.tree()).filter((entry) => entry.startsWith('outside'))).toEqual(outsideTree);
+      expect(await h.modeOf('outside')).not.toBe(0o770);
+    });
+
+    it.each([
+      ['a file as leaf', 'f'],
+      ['a file as parent', 'f/claim'],
+    ])('refuses %s', async (_name, subDir) => {
+      await h.writeFile('share/f', 'x');
+      await expectWarrenRejection(
+        h.backend.ensureDirectory(h.root, subDir, perms),
+        'FailedPrecondition',
+        'not a directory',
+      );
+      await expectWarrenRejection(
+        h.backend.removeDirectory(h.root, subDir),
+        'FailedPrecondition',
+        'not a directory',
+      );
+    });
+
+    it.each([
+      '',
+      '.',
+      '..',
+      '../outside',
+      'a/../../outside',
+      '/etc',
+      'a//b',
+      '.warren',
+      '.warren/index',
+      'a\0b',
+    ])('rejects subDir %j in every operation without touching anything', async (subDir) => {
+      const before = await h.tree();
+      await expectWarrenRejection(h.backend.ensureDirectory(h.root, subDir, perms), 'InvalidArgument');
+      await expectWarrenRejection(h.backend.removeDirectory(h.root, subDir), 'InvalidArgument');
+      await expectWarrenRejection(h.backend.archiveDirectory(h.root, subDir, now), 'InvalidArgument');
+      await expectWarrenRejection(h.backend.exists(h.root, subDir), 'InvalidArgument');
+      expect(await h.tree()).toEqual(before);
+    });
+
+    it.each([
+      ['mode above 07777', { mode: 0o10000 }, 'mode'],
+      ['negative uid', { mode: 0o700, uid: -1 }, 'uid -1'],
+      ['fractional gid', { mode: 0o700, gid: 1.5 }, 'gid 1.5'],
+    ])('rejects %s', async (_name, badPerms, fragment) => {
+      await expectWarrenRejection(
+        h.backend.ensureDirectory(h.root, 'x', badPerms),
+        'InvalidArgument',
+        fragment,
+      );
+    });
+
+    it('reports an unmounted root as Unavailable and a relative root as InvalidArgument', async () => {
+      const missing = `${h.root}-not-mounted`;
+      await expectWarrenRejection(
+        h.backend.ensureDirectory(missing, 'x', perms),
+        'Unavailable',
+        missing,
+        'mounted',
+      );
+      await expectWarrenRejection(h.backend.removeDirectory(missing, 'x'), 'Unavailable');
+      await expectWarrenRejection(h.backend.getRecord(missing, 'k'), 'Unavailable');
+      await h.writeFile('file-root', '');
+      await expectWarrenRejection(
+        h.backend.exists(h.root.replace(/share$/, 'file-root'), 'x'),
+        'Unavailable',
+      );
+      await expectWarrenRejection(
+        h.backend.exists('relative/root', 'x'),
+        'InvalidArgument',
+        '"relative/root"',
+      );
+    });
+
+    it('removes a whole tree but never the parents or siblings', async () => {
+      await h.mkdir('share/ns/claim/deep/er');
+      await h.writeFile('share/ns/claim/deep/er/file', 'data');
+      await h.mkdir('share/ns/other');
+      expect(await h.backend.removeDirectory(h.root, 'ns/claim')).toBe('removed');
+      expect(await h.tree()).toEqual([...outsideTree, 'share/', 'share/ns/', 'share/ns/other/']);
+      expect(await h.backend.removeDirectory(h.root, 'ns/claim')).toBe('missing');
+      expect(await h.backend.removeDirectory(h.root, 'gone/claim')).toBe('missing');
+    });
+
+    it('removes symlinks inside a volume without following them', async () => {
+      await h.mkdir('share/claim/sub');
+      await h.symlink('share/claim/escape', h.outside);
+      await h.symlink('share/claim/sub/secret', `${h.outside}/secret.txt`);
+      await h.symlink('share/claim/root', h.root);
+      expect(await h.backend.removeDirectory(h.root, 'claim')).toBe('removed');
+      expect(await h.tree()).toEqual([...outsideTree, 'share/']);
+    });
+
+    it('archives to a unique sibling and moves the contents', async () => {
+      await h.mkdir('share/ns/claim');
+      await h.writeFile('share/ns/claim/file', 'data');
+      expect(await h.backend.archiveDirectory(h.root, 'ns/claim', now)).toEqual({
+        archivedAs: 'ns/archived-claim-20240102030405',
+      });
+      await h.mkdir('share/ns/claim');
+      expect(await h.backend.archiveDirectory(h.root, 'ns/claim', now)).toEqual({
+        archivedAs: 'ns/archived-claim-20240102030405-1',
+      });
+      expect(await h.tree()).toEqual([
+        ...outsideTree,
+        'share/',
+        'share/ns/',
+        'share/ns/archived-claim-20240102030405-1/',
+        'share/ns/archived-claim-20240102030405/',
+        'share/ns/archived-claim-20240102030405/file',
+      ]);
+      expect(await h.backend.archiveDirectory(h.root, 'ns/claim', now)).toBe('missing');
+    });
+
+    it('keeps archive names of long leaves within 255 bytes', async () => {
+      const leaf = 'é'.repeat(127);
+      await h.mkdir(`share/${leaf}`);
+      const result = await h.backend.archiveDirectory(h.root, leaf, now);
+      expect(result).not.toBe('missing');
+      const archivedAs = (result as { archivedAs: string }).archivedAs;
+      expect(Buffer.byteLength(archivedAs)).toBeLessThanOrEqual(255);
+      expect(archivedAs).toMatch(/^archived-é+-20240102030405$/);
+      expect(await h.backend.exists(h.root, archivedAs)).toBe(true);
+    });
+
+    it('answers exists', async () => {
+      await h.mkdir('share/ns/claim');
+      expect(await h.backend.exists(h.root, 'ns/claim')).toBe(true);
+      expect(await h.backend.exists(h.root, 'ns/other')).toBe(false);
+      expect(await h.backend.exists(h.root, 'missing/claim')).toBe(false);
+    });
+
+    it('stores, replaces and deletes records', async () => {
+      expect(await h.backend.getRecord(h.root, 'abc')).toBeUndefined();
+      expect(await h.tree()).toEqual([...outsideTree, 'share/']);
+      await h.backend.putRecord(h.root, 'abc', { subDir: 'x', n: 1 });
+      await h.backend.putRecord(h.root, 'abc', { subDir: 'y', n: 2 });
+      expect(await h.backend.getRecord(h.root, 'abc')).toEqual({ subDir: 'y', n: 2 });
+      expect(await h.tree()).toEqual([
+        ...outsideTree,
+        'share/',
+        'share/.warren/',
+        'share/.warren/index/',
+        'share/.warren/index/abc.json',
+      ]);
+      await h.backend.deleteRecord(h.root, 'abc');
+      await h.backend.deleteRecord(h.root, 'abc');
+      expect(await h.backend.getRecord(h.root, 'abc')).toBeUndefined();
+    });
+
+    it.each(['', '../x', 'a.json', 'a/b', 'x'.repeat(65), 'é'])('rejects record key %j', async (key) => {
+      await expectWarrenRejection(
+        h.backend.putRecord(h.root, key, {}),
+        'InvalidArgument',
+        JSON.stringify(key),
+      );
+      await expectWarrenRejection(h.backend.getRecord(h.root, key), 'InvalidArgument');
+      await expectWarrenRejection(h.backend.deleteRecord(h.root, key), 'InvalidArgument');
+    });
+
+    it('refuses a symlinked record directory', async () => {
+      await h.symlink('share/.warren', h.outside);
+      await expectWarrenRejection(h.backend.putRecord(h.root, 'k', {}), 'FailedPrecondition', '.warren');
+      await expectWarrenRejection(h.backend.getRecord(h.root, 'k'), 'FailedPrecondition', '.warren');
+      expect((await h.tree()).filter((entry) => entry.startsWith('outside'))).toEqual(outsideTree);
+    });
+
+    it('refuses a record that is not JSON-serialisable', async () => {
+      await expectWarrenRejection(h.backend.putRecord(h.root, 'k', undefined), 'InvalidArgument', '"k"');
+    });
+  });
+}

@@ -1,0 +1,141 @@
+import type { V1Lease } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import { decideLease, type LeaseDecision } from '../../src/controller/leader-election.ts';
+
+const me = 'warren-controller-7d9f-abcde';
+const other = 'warren-controller-7d9f-zzzzz';
+const now = new Date('2025-06-01T12:00:00.000Z');
+const durationMs = 15_000;
+const ago = (ms: number) => new Date(now.getTime() - ms);
+
+function lease(spec: V1Lease['spec']): V1Lease {
+  return { metadata: { name: 'warren-controller', namespace: 'warren', resourceVersion: '42' }, spec };
+}
+
+describe('decideLease', () => {
+  it.each<{ name: string; lease: V1Lease | undefined; expected: LeaseDecision }>([
+    {
+      name: 'no lease yet: acquire as the first holder',
+      lease: undefined,
+      expected: { action: 'acquire', transitions: 0 },
+    },
+    {
+      name: 'a lease without a spec: acquire, counting a transition',
+      lease: { metadata: { name: 'warren-controller' } },
+      expected: { action: 'acquire', transitions: 1 },
+    },
+    {
+      name: 'empty holder (released on shutdown): acquire at once, transitions + 1',
+      lease: lease({
+        holderIdentity: '',
+        leaseTransitions: 4,
+        renewTime: ago(1_000),
+        leaseDurationSeconds: 15,
+      }),
+      expected: { action: 'acquire', transitions: 5 },
+    },
+    {
+      name: 'no holder field: acquire',
+      lease: lease({ leaseTransitions: 2 }),
+      expected: { action: 'acquire', transitions: 3 },
+    },
+    {
+      name: 'ours, fresh: renew, transitions unchanged',
+      lease: lease({
+        holderIdentity: me,
+        leaseTransitions: 3,
+        renewTime: ago(2_000),
+        leaseDurationSeconds: 15,
+      }),
+      expected: { action: 'renew', transitions: 3 },
+    },
+    {
+      name: 'ours, even if expired: renew, transitions unchanged',
+      lease: lease({
+        holderIdentity: me,
+        leaseTransitions: 3,
+        renewTime: ago(60_000),
+        leaseDurationSeconds: 15,
+      }),
+      expected: { action: 'renew', transitions: 3 },
+    },
+    {
+      name: 'ours without a transitions count: renew with 0',
+      lease: lease({ holderIdentity: me, renewTime: ago(1_000) }),
+      expected: { action: 'renew', transitions: 0 },
+    },
+    {
+      name: 'another holder renewed recently: wait',
+      lease: lease({
+        holderIdentity: other,
+        leaseTransitions: 1,
+        renewTime: ago(14_000),
+        leaseDurationSeconds: 15,
+      }),
+      expected: { action: 'wait', holder: other },
+    },
+    {
+      name: 'another holder exactly at the lease duration: still wait',
+      lease: lease({
+        holderIdentity: other,
+        leaseTransitions: 1,
+        renewTime: ago(15_000),
+        leaseDurationSeconds: 15,
+      }),
+      expected: { action: 'wait', holder: other },
+    },
+    {
+      name: 'another holder past the lease duration: acquire, transitions + 1',
+      lease: lease({
+        holderIdentity: other,
+        leaseTransitions: 1,
+        renewTime: ago(15_001),
+        leaseDurationSeconds: 15,
+      }),
+      expected: { action: 'acquire', transitions: 2 },
+    },
+    {
+      name: 'another holder that never renewed: acquire',
+      lease: lease({ holderIdentity: other }),
+      expected: { action: 'acquire', transitions: 1 },
+    },
+    {
+      name: 'the lease duration wins over ours: 60 s lease renewed 30 s ago is still held',
+      lease: lease({
+        holderIdentity: other,
+        leaseTransitions: 7,
+        renewTime: ago(30_000),
+        leaseDurationSeconds: 60,
+      }),
+      expected: { action: 'wait', holder: other },
+    },
+    {
+      name: 'the lease duration wins over ours: 5 s lease renewed 6 s ago has expired',
+      lease: lease({
+        holderIdentity: other,
+        leaseTransitions: 7,
+        renewTime: ago(6_000),
+        leaseDurationSeconds: 5,
+      }),
+      expected: { action: 'acquire', transitions: 8 },
+    },
+    {
+      name: 'no duration on the lease: our 15 s applies (14 s ago: wait)',
+      lease: lease({ holderIdentity: other, renewTime: ago(14_000) }),
+      expected: { action: 'wait', holder: other },
+    },
+    {
+      name: 'no duration on the lease: our 15 s applies (16 s ago: acquire)',
+      lease: lease({ holderIdentity: other, renewTime: ago(16_000) }),
+      expected: { action: 'acquire', transitions: 1 },
+    },
+  ])('$name', ({ lease: given, expected }) => {
+    expect(decideLease(given, me, now, durationMs)).toEqual(expected);
+  });
+
+  it('reads a renewTime given as an RFC 3339 string (as a raw API response may carry it)', () => {
+    const raw = lease({ holderIdentity: other, leaseDurationSeconds: 15 });
+    (raw.spec as Record<string, unknown>).renewTime = ago(5_000).toISOString();
+    expect(decideLease(raw, me, now, durationMs)).toEqual({ action: 'wait', holder: other });
+  });
+});

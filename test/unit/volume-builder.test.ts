@@ -1,0 +1,329 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: the strings are subDir templates, Warren's own syntax
+import type { V1PersistentVolume, V1PersistentVolumeClaim, V1StorageClass } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import { pvNameFor } from '../../src/provisioning/claim-decision.ts';
+import { defaultSubDirTemplate } from '../../src/provisioning/names.ts';
+import type { ClaimFacts, ClassParameters } from '../../src/provisioning/types.ts';
+import { buildVolume } from '../../src/provisioning/volume-builder.ts';
+import { encodeVolumeId, locationDigest, parseVolumeId } from '../../src/provisioning/volume-id.ts';
+import { parseIntent, planVolume, serializeIntent } from '../../src/provisioning/volume-intent.ts';
+import { expectWarrenError } from './expect-warren-error.ts';
+
+const provisioner = 'nfs.warren.dev';
+const uid = '0b6a4c2e-1111-2222-3333-444455556666';
+
+function claim(
+  overrides: { name?: string; namespace?: string; spec?: V1PersistentVolumeClaim['spec'] } = {},
+) {
+  return {
+    metadata: {
+      namespace: overrides.namespace ?? 'team-a',
+      name: overrides.name ?? 'data',
+      uid,
+      labels: { team: 'blue' },
+      annotations: { 'volume.kubernetes.io/storage-provisioner': provisioner },
+    },
+    spec: overrides.spec ?? {
+      storageClassName: 'warren-archive',
+      accessModes: ['ReadWriteOnce', 'ReadOnlyMany'],
+      resources: { requests: { storage: '5Gi' } },
+    },
+  } satisfies V1PersistentVolumeClaim;
+}
+
+const facts = (c: V1PersistentVolumeClaim): ClaimFacts => ({
+  namespace: c.metadata?.namespace ?? '',
+  name: c.metadata?.name ?? '',
+  uid: c.metadata?.uid ?? '',
+  labels: c.metadata?.labels ?? {},
+  annotations: c.metadata?.annotations ?? {},
+});
+
+const params: ClassParameters = {
+  server: 'nfs.example.com',
+  share: '/export/team',
+  subDir: defaultSubDirTemplate,
+  onDelete: 'archive',
+  mode: 0o2770,
+  uid: 1000,
+  gid: 2000,
+};
+
+const retainClass: V1StorageClass = {
+  metadata: { name: 'warren-archive' },
+  provisioner,
+  reclaimPolicy: 'Retain',
+  mountOptions: ['nfsvers=4.1', 'hard'],
+  parameters: { server: 'nfs.example.com', share: '/export/team' },
+};
+
+describe('planVolume', () => {
+  it('renders the location and encodes it in the id, with mode and owner', () => {
+    expect(planVolume(params, facts(claim()), `pvc-${uid}`)).toStrictEqual({
+      volumeId: `1#a#nfs.example.com#/export/team#team-a-data-pvc-${uid}`,
+      location: { server: 'nfs.example.com', share: '/export/team', subDir: `team-a-data-pvc-${uid}` },
+      onDelete: 'archive',
+      mode: 0o2770,
+      uid: 1000,
+      gid: 2000,
+    });
+  });
+
+  it('leaves uid and gid out when the class sets none', () => {
+    const intent = planVolume(
+      { server: 'nfs', share: '/', subDir: '${pvc.metadata.name}', onDelete: 'delete', mode: 0o777 },
+      facts(claim()),
+      `pvc-${uid}`,
+    );
+    expect(intent).toStrictEqual({
+      volumeId: '1#d#nfs#/#data',
+      location: { server: 'nfs', share: '/', subDir: 'data' },
+      onDelete: 'delete',
+      mode: 0o777,
+    });
+  });
+
+  it('refuses a claim whose label would climb out of the share', () => {
+    const bad = { ...facts(claim()), labels: { team: '..' } };
+    expectWarrenError(
+      () => planVolume({ ...params, subDir: "${pvc.metadata.labels['team']}/x" }, bad, 'pvc-1'),
+      'InvalidArgument',
+      '".."',
+    );
+  });
+});
+
+describe('buildVolume', () => {
+  it('fills every field of the PV from the claim, the class and the intent', () => {
+    const c = claim();
+    const intent = planVolume(params, facts(c), pvNameFor(c));
+    const expected: V1PersistentVolume = {
+      apiVersion: 'v1',
+      kind: 'PersistentVolume',
+      metadata: {
+        name: `pvc-${uid}`,
+        annotations: { 'pv.kubernetes.io/provisioned-by': provisioner, 'warren.dev/on-delete': 'archive' },
+        finalizers: ['warren.dev/directory'],
+      },
+      spec: {
+        capacity: { storage: '5Gi' },
+        accessModes: ['ReadWriteOnce', 'ReadOnlyMany'],
+        persistentVolumeReclaimPolicy: 'Retain',
+        storageClassName: 'warren-archive',
+        mountOptions: ['nfsvers=4.1', 'hard'],
+        volumeMode: 'Filesystem',
+        claimRef: { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: 'team-a', name: 'data', uid },
+        csi: {
+          driver: provisioner,
+          volumeHandle: `1#a#nfs.example.com#/export/team#team-a-data-pvc-${uid}`,
+          volumeAttributes: {
+            server: 'nfs.example.com',
+            share: '/export/team',
+            subDir: `team-a-data-pvc-${uid}`,
+            onDelete: 'archive',
+          },
+        },
+      },
+    };
+    expect(buildVolume({ claim: c, storageClass: retainClass, provisioner, intent })).toEqual(expected);
+  });
+
+  it('defaults reclaim policy to Delete and access modes to ReadWriteMany, with no mount options', () => {
+    const c = claim({ spec: { storageClassName: 'plain', resources: { requests: { storage: '100Mi' } } } });
+    const intent = planVolume({ ...params, onDelete: 'delete' }, facts(c), pvNameFor(c));
+    const pv = buildVolume({
+      claim: c,
+      storageClass: { metadata: { name: 'plain' }, provisioner },
+      provisioner,
+      intent,
+    });
+    expect({
+      reclaim: pv.spec?.persistentVolumeReclaimPolicy,
+      accessModes: pv.spec?.accessModes,
+      mountOptions: pv.spec?.mountOptions,
+      capacity: pv.spec?.capacity,
+      storageClassName: pv.spec?.storageClassName,
+      onDeleteAnnotation: pv.metadata?.annotations?.['warren.dev/on-delete'],
+      onDeleteAttribute: pv.spec?.csi?.volumeAttributes?.onDelete,
+    }).toEqual({
+      reclaim: 'Delete',
+      accessModes: ['ReadWriteMany'],
+      mountOptions: undefined,
+      capacity: { storage: '100Mi' },
+      storageClassName: 'plain',
+      onDeleteAnnotation: 'delete',
+      onDeleteAttribute: 'delete',
+    });
+  });
+
+  it('uses the provisioner name it is given for the driver and the provisioned-by annotation', () => {
+    const c = claim();
+    const intent = planVolume(params, facts(c), pvNameFor(c));
+    const pv = buildVolume({ claim: c, storageClass: retainClass, provisioner: 'nfs.example.org', intent });
+    expect([pv.spec?.csi?.driver, pv.metadata?.annotations?.['pv.kubernetes.io/provisioned-by']]).toEqual([
+      'nfs.example.org',
+      'nfs.example.org',
+    ]);
+  });
+
+  it('does not mutate the claim or the class', () => {
+    const c = claim();
+    const sc = structuredClone(retainClass);
+    const before = structuredClone({ c, sc });
+    buildVolume({
+      claim: c,
+      storageClass: sc,
+      provisioner,
+      intent: planVolume(params, facts(c), pvNameFor(c)),
+    });
+    expect({ c, sc }).toEqual(before);
+  });
+});
+
+describe('volume handles of long claims', () => {
+  const longNamespace = 'n'.repeat(63);
+  const longName = `c${'x'.repeat(251)}z`; // 253 characters, the most Kubernetes allows
+
+  it.each<[string, ClassParameters]>([
+    [
+      'namespace/name/pv template',
+      { ...params, subDir: '${pvc.metadata.namespace}/${pvc.metadata.name}/${pv.metadata.name}' },
+    ],
+    [
+      'labels, annotations and a deep literal prefix',
+      {
+        ...params,
+        share: `/${'s'.repeat(200)}/exports`,
+        subDir: `tenants/${'t'.repeat(100)}/\${pvc.metadata.labels['team']}/\${pvc.metadata.name}/\${pvc.metadata.uid}`,
+      },
+    ],
+    [
+      'long server name',
+      {
+        ...params,
+        server: `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.example.com`,
+        subDir: '${pvc.metadata.name}',
+      },
+    ],
+  ])('%s: the handle fits in 128 bytes and the intent round-trips', (_name, classParams) => {
+    const c = claim({ namespace: longNamespace, name: longName });
+    const intent = planVolume(classParams, facts(c), pvNameFor(c));
+    const pv = buildVolume({ claim: c, storageClass: retainClass, provisioner, intent });
+    const handle = pv.spec?.csi?.volumeHandle ?? '';
+    expect(Buffer.byteLength(handle, 'utf8')).toBeLessThanOrEqual(128);
+    expect(handle).toBe(`2#a#${locationDigest(intent.location)}`);
+    expect(pv.spec?.csi?.volumeAttributes?.subDir).toBe(intent.location.subDir);
+    expect(parseIntent(serializeIntent(intent))).toStrictEqual(intent);
+  });
+
+  it('the default template fits a 150-character name in a 63-character namespace (255-byte directory)', () => {
+    const c = claim({ namespace: longNamespace, name: 'y'.repeat(150) });
+    const intent = planVolume({ ...params, subDir: defaultSubDirTemplate }, facts(c), pvNameFor(c));
+    expect(Buffer.byteLength(intent.location.subDir)).toBe(255);
+    expect(Buffer.byteLength(intent.volumeId)).toBeLessThanOrEqual(128);
+    expect(parseVolumeId(intent.volumeId)).toEqual({
+      form: 'digest',
+      digest: locationDigest(intent.location),
+      onDelete: 'archive',
+    });
+  });
+});
+
+describe('parseIntent', () => {
+  const intent = planVolume(params, facts(claim()), `pvc-${uid}`);
+  const json = (value: unknown) => JSON.stringify(value);
+
+  it('round-trips what serializeIntent wrote', () => {
+    expect(parseIntent(serializeIntent(intent))).toStrictEqual(intent);
+  });
+
+  it('round-trips an intent without uid and gid', () => {
+    const { uid: _u, gid: _g, ...plain } = intent;
+    expect(parseIntent(serializeIntent(plain))).toStrictEqual(plain);
+  });
+
+  it('takes onDelete from the volume id, not from the editable field', () => {
+    expect(parseIntent(json({ ...intent, onDelete: 'delete' })).onDelete).toBe('archive');
+  });
+
+  it('accepts the edges of the valid ranges: mode 0 and 07777, uid and gid 0', () => {
+    const edges = [0, 0o7777].map((mode) => parseIntent(json({ ...intent, mode, uid: 0, gid: 0 })));
+    expect(edges.map(({ mode, uid, gid }) => ({ mode, uid, gid }))).toEqual([
+      { mode: 0, uid: 0, gid: 0 },
+      { mode: 0o7777, uid: 0, gid: 0 },
+    ]);
+  });
+
+  it('drops fields it does not know', () => {
+    expect(parseIntent(json({ ...intent, path: '/etc', extra: true }))).toStrictEqual(intent);
+  });
+
+  const { mode: _mode, ...noMode } = intent;
+  const { location: _location, ...noLocation } = intent;
+  const { volumeId: _volumeId, ...noVolumeId } = intent;
+  const climbing = { ...intent.location, subDir: '../team-b' };
+
+  it.each<[string, string, string[]]>([
+    ['not JSON', '{"volumeId": ', ['not JSON']],
+    ['empty text', '', ['not JSON']],
+    ['an empty object', '{}', ['incomplete']],
+    ['a JSON string', '"1#d#nfs#/#x"', ['incomplete']],
+    ['no mode', json(noMode), ['incomplete']],
+    ['mode as a string', json({ ...intent, mode: '0777' }), ['incomplete']],
+    ['no location', json(noLocation), ['incomplete']],
+    ['no volume id', json(noVolumeId), ['incomplete']],
+    [
+      'a volume id that is not Warren’s',
+      json({ ...intent, volumeId: 'pvc-123' }),
+      ['not a Warren volume id'],
+    ],
+    [
+      'subDir moved to another directory',
+      json({ ...intent, location: { ...intent.location, subDir: 'team-b-data' } }),
+      ['does not match its volume id'],
+    ],
+    [
+      'server changed',
+      json({ ...intent, location: { ...intent.location, server: 'evil.example.com' } }),
+      ['does not match its volume id'],
+    ],
+    [
+      'share changed',
+      json({ ...intent, location: { ...intent.location, share: '/export' } }),
+      ['does not match its volume id'],
+    ],
+    [
+      'subDir with .. (location and id agree)',
+      json({ ...intent, volumeId: '1#a#nfs.example.com#/export/team#../team-b', location: climbing }),
+      ['".."'],
+    ],
+    ['subDir with .. in the location only', json({ ...intent, location: climbing }), ['".."']],
+    [
+      'location of a long id replaced',
+      json({
+        volumeId: `2#d#${locationDigest({ ...intent.location, subDir: 'long' })}`,
+        location: intent.location,
+        mode: 0o777,
+      }),
+      ['does not match its volume id'],
+    ],
+    // Annotations can be edited by anyone who can edit the claim: every field is re-validated.
+    ['JSON null', 'null', ['incomplete']],
+    ['a negative mode', json({ ...intent, mode: -1 }), ['mode']],
+    ['a mode above 07777', json({ ...intent, mode: 0o10000 }), ['mode']],
+    ['a fractional mode', json({ ...intent, mode: 1.5 }), ['mode']],
+    ['a negative uid', json({ ...intent, uid: -1 }), ['uid']],
+    ['a fractional gid', json({ ...intent, gid: 0.5 }), ['gid']],
+  ])('rejects %s', (_name, text, fragments) => {
+    expectWarrenError(() => parseIntent(text), 'InvalidArgument', ...fragments);
+  });
+
+  it('neither the volume id parser nor the encoder accepts a climbing subDir', () => {
+    expectWarrenError(
+      () => parseVolumeId('1#a#nfs.example.com#/export/team#../team-b'),
+      'InvalidArgument',
+      '".."',
+    );
+    expectWarrenError(() => encodeVolumeId(climbing, 'archive'), 'InvalidArgument', '".."');
+  });
+});

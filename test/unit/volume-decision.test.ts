@@ -1,0 +1,222 @@
+import type { V1PersistentVolume } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import type { OnDelete, VolumeLocation } from '../../src/provisioning/types.ts';
+import {
+  decideVolume,
+  isOurVolume,
+  recordedOnDelete,
+  type VolumeDecision,
+} from '../../src/provisioning/volume-decision.ts';
+import { encodeVolumeId } from '../../src/provisioning/volume-id.ts';
+
+const provisioner = 'nfs.warren.dev';
+const finalizer = 'warren.dev/directory';
+const provisionedBy = 'pv.kubernetes.io/provisioned-by';
+const onDeleteAnnotation = 'warren.dev/on-delete';
+const location: VolumeLocation = { server: 'nfs.example.com', share: '/export', subDir: 'team-a-data-pvc-1' };
+
+interface VolumeShape {
+  reclaim?: string;
+  phase?: string;
+  deleting?: boolean;
+  finalizers?: string[];
+  driver?: string;
+  annotations?: Record<string, string>;
+  handle?: string;
+}
+
+function volume(shape: VolumeShape = {}): V1PersistentVolume {
+  return {
+    metadata: {
+      name: 'pvc-1',
+      annotations: shape.annotations ?? { [provisionedBy]: provisioner, [onDeleteAnnotation]: 'archive' },
+      finalizers: shape.finalizers ?? ['kubernetes.io/pv-protection', finalizer],
+      ...(shape.deleting ? { deletionTimestamp: new Date('2025-01-02T03:04:05Z') } : {}),
+    },
+    spec: {
+      ...(shape.reclaim === undefined ? {} : { persistentVolumeReclaimPolicy: shape.reclaim }),
+      csi: {
+        driver: shape.driver ?? provisioner,
+        volumeHandle: shape.handle ?? encodeVolumeId(location, 'archive'),
+      },
+    },
+    ...(shape.phase ? { status: { phase: shape.phase } } : {}),
+  };
+}
+
+describe('decideVolume', () => {
+  it.each<{ name: string; pv: V1PersistentVolume; expected: VolumeDecision }>([
+    // Reclaim policy Delete.
+    {
+      name: 'Delete + Released: release with the recorded onDelete',
+      pv: volume({ reclaim: 'Delete', phase: 'Released' }),
+      expected: { action: 'release', onDelete: 'archive' },
+    },
+    {
+      name: 'Delete + Failed: release',
+      pv: volume({ reclaim: 'Delete', phase: 'Failed' }),
+      expected: { action: 'release', onDelete: 'archive' },
+    },
+    {
+      name: 'Delete + Bound: ignore',
+      pv: volume({ reclaim: 'Delete', phase: 'Bound' }),
+      expected: { action: 'ignore', reason: 'phase Bound' },
+    },
+    {
+      name: 'Delete + Available: ignore',
+      pv: volume({ reclaim: 'Delete', phase: 'Available' }),
+      expected: { action: 'ignore', reason: 'phase Available' },
+    },
+    {
+      name: 'Delete + Pending: ignore',
+      pv: volume({ reclaim: 'Delete', phase: 'Pending' }),
+      expected: { action: 'ignore', reason: 'phase Pending' },
+    },
+    {
+      name: 'Delete + no status: ignore with phase unknown',
+      pv: volume({ reclaim: 'Delete' }),
+      expected: { action: 'ignore', reason: 'phase unknown' },
+    },
+    {
+      name: 'Delete + Available + being deleted: release',
+      pv: volume({ reclaim: 'Delete', phase: 'Available', deleting: true }),
+      expected: { action: 'release', onDelete: 'archive' },
+    },
+    {
+      name: 'Delete + Released + being deleted: release',
+      pv: volume({ reclaim: 'Delete', phase: 'Released', deleting: true }),
+      expected: { action: 'release', onDelete: 'archive' },
+    },
+    {
+      name: 'Delete + Bound + being deleted: ignore (pv-protection holds it)',
+      pv: volume({ reclaim: 'Delete', phase: 'Bound', deleting: true }),
+      expected: { action: 'ignore', reason: 'phase Bound' },
+    },
+    // Reclaim policy Retain.
+    {
+      name: 'Retain + Released: ignore',
+      pv: volume({ reclaim: 'Retain', phase: 'Released' }),
+      expected: { action: 'ignore', reason: 'reclaim policy Retain' },
+    },
+    {
+      name: 'Retain + being deleted with our finalizer: drop the finalizer',
+      pv: volume({ reclaim: 'Retain', phase: 'Released', deleting: true }),
+      expected: { action: 'drop-finalizer' },
+    },
+    {
+      name: 'Retain + being deleted without our finalizer: ignore',
+      pv: volume({
+        reclaim: 'Retain',
+        phase: 'Released',
+        deleting: true,
+        finalizers: ['kubernetes.io/pv-protection'],
+      }),
+      expected: { action: 'ignore', reason: 'reclaim policy Retain' },
+    },
+    {
+      name: 'Recycle is treated like Retain',
+      pv: volume({ reclaim: 'Recycle', phase: 'Released' }),
+      expected: { action: 'ignore', reason: 'reclaim policy Recycle' },
+    },
+    // Not ours.
+    {
+      name: 'another CSI driver: ignore',
+      pv: volume({ reclaim: 'Delete', phase: 'Released', driver: 'nfs.csi.k8s.io' }),
+      expected: { action: 'ignore', reason: 'not provisioned by us' },
+    },
+    {
+      name: 'our driver but no provisioned-by annotation (pre-provisioned by hand): ignore',
+      pv: volume({ reclaim: 'Delete', phase: 'Released', annotations: {} }),
+      expected: { action: 'ignore', reason: 'not provisioned by us' },
+    },
+    {
+      name: 'provisioned-by another provisioner: ignore',
+      pv: volume({
+        reclaim: 'Delete',
+        phase: 'Released',
+        annotations: { [provisionedBy]: 'other.example.com' },
+      }),
+      expected: { action: 'ignore', reason: 'not provisioned by us' },
+    },
+  ])('$name', ({ pv, expected }) => {
+    expect(decideVolume(pv, provisioner)).toEqual(expected);
+  });
+
+  it('ignores a PV with no csi section at all', () => {
+    const pv: V1PersistentVolume = {
+      metadata: { name: 'nfs-static', annotations: { [provisionedBy]: provisioner } },
+      spec: { persistentVolumeReclaimPolicy: 'Delete', nfs: { server: 'nfs', path: '/export' } },
+      status: { phase: 'Released' },
+    };
+    expect(decideVolume(pv, provisioner)).toEqual({ action: 'ignore', reason: 'not provisioned by us' });
+  });
+});
+
+describe('isOurVolume', () => {
+  it.each<[string, VolumeShape, string, boolean]>([
+    ['our driver and annotation', {}, provisioner, true],
+    ['another driver', { driver: 'nfs.csi.k8s.io' }, provisioner, false],
+    ['no annotation', { annotations: {} }, provisioner, false],
+    ['asked about another provisioner name', {}, 'other.warren.dev', false],
+  ])('%s -> %s', (_name, shape, asked, expected) => {
+    expect(isOurVolume(volume(shape), asked)).toBe(expected);
+  });
+});
+
+describe('recordedOnDelete', () => {
+  const longLocation: VolumeLocation = { ...location, subDir: `deep/${'x'.repeat(150)}` };
+
+  it.each<[string, VolumeShape, OnDelete]>([
+    ['compact handle: delete', { handle: encodeVolumeId(location, 'delete') }, 'delete'],
+    ['compact handle: retain', { handle: encodeVolumeId(location, 'retain') }, 'retain'],
+    ['compact handle: archive', { handle: encodeVolumeId(location, 'archive') }, 'archive'],
+    ['digest handle: delete', { handle: encodeVolumeId(longLocation, 'delete') }, 'delete'],
+    ['digest handle: archive', { handle: encodeVolumeId(longLocation, 'archive') }, 'archive'],
+    [
+      'the handle wins over a different annotation',
+      { handle: encodeVolumeId(location, 'retain'), annotations: { [onDeleteAnnotation]: 'delete' } },
+      'retain',
+    ],
+    [
+      'unreadable handle: falls back to annotation delete',
+      { handle: 'not-a-warren-id', annotations: { [onDeleteAnnotation]: 'delete' } },
+      'delete',
+    ],
+    [
+      'unreadable handle: falls back to annotation archive',
+      { handle: '9#d#x', annotations: { [onDeleteAnnotation]: 'archive' } },
+      'archive',
+    ],
+    [
+      'unreadable handle and unknown annotation value: retain',
+      { handle: 'nope', annotations: { [onDeleteAnnotation]: 'shred' } },
+      'retain',
+    ],
+    [
+      'unreadable handle and annotation in another case: retain',
+      { handle: 'nope', annotations: { [onDeleteAnnotation]: 'Delete' } },
+      'retain',
+    ],
+    ['unreadable handle and no annotation: retain', { handle: 'nope', annotations: {} }, 'retain'],
+  ])('%s', (_name, shape, expected) => {
+    expect(recordedOnDelete(volume(shape))).toBe(expected);
+  });
+
+  it('the long location really uses the digest form', () => {
+    expect(encodeVolumeId(longLocation, 'delete')).toMatch(/^2#d#[A-Za-z0-9_-]{32}$/);
+  });
+
+  it('keeps the data when the PV has no handle and no annotation', () => {
+    expect(recordedOnDelete({ metadata: { name: 'pvc-1' }, spec: {} })).toBe('retain');
+  });
+
+  it('release carries the handle onDelete, not the annotation', () => {
+    const pv = volume({
+      reclaim: 'Delete',
+      phase: 'Released',
+      handle: encodeVolumeId(location, 'delete'),
+      annotations: { [provisionedBy]: provisioner, [onDeleteAnnotation]: 'retain' },
+    });
+    expect(decideVolume(pv, provisioner)).toEqual({ action: 'release', onDelete: 'delete' });
+  });
+});
