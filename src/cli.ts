@@ -7,7 +7,8 @@ import { makeLogger } from './log.ts';
 
 const commands: Record<string, { summary: string; run: (argv: string[]) => Promise<void> }> = {
   controller: {
-    summary: 'Watches PersistentVolumeClaims of Warren StorageClasses, creates a directory per claim on the NFS export and a PersistentVolume bound to it, and handles released volumes.',
+    summary:
+      'Watches PersistentVolumeClaims of Warren StorageClasses, creates a directory per claim on the NFS export and a PersistentVolume bound to it, and handles released volumes.',
     run: async (argv) => {
       if (argv.includes('--help') || argv.includes('-h')) {
         process.stdout.write(helpText('controller', commands.controller?.summary ?? '', controllerFlags));
@@ -23,10 +24,21 @@ const commands: Record<string, { summary: string; run: (argv: string[]) => Promi
 
 function usage(): string {
   const list = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(12)} ${c.summary}`);
-  return ['Usage: warren <command> [flags]', '', 'Commands:', ...list, '', 'Run `warren <command> --help` for its flags.', ''].join('\n');
+  return [
+    'Usage: warren <command> [flags]',
+    '',
+    'Commands:',
+    ...list,
+    '',
+    'Run `warren <command> --help` for its flags.',
+    '',
+  ].join('\n');
 }
 
-async function stopOnSignal(log: { info: (o: object, m: string) => void }, stop: () => Promise<void>): Promise<void> {
+async function stopOnSignal(
+  log: { info: (o: object, m: string) => void },
+  stop: () => Promise<void>,
+): Promise<void> {
   await new Promise<void>((resolve) => {
     const onSignal = (signal: NodeJS.Signals) => {
       log.info({ signal }, 'stopping');
@@ -42,7 +54,9 @@ async function stopOnSignal(log: { info: (o: object, m: string) => void }, stop:
 const [name, ...rest] = process.argv.slice(2);
 const command = name ? commands[name] : undefined;
 if (!command) {
-  process.stderr.write(name && name !== '--help' && name !== '-h' ? `warren: unknown command "${name}"\n\n${usage()}` : usage());
+  process.stderr.write(
+    name && name !== '--help' && name !== '-h' ? `warren: unknown command "${name}"\n\n${usage()}` : usage(),
+  );
   process.exitCode = name && name !== '--help' && name !== '-h' ? 2 : 0;
 } else {
   try {

@@ -1,5 +1,5 @@
 // pino JSON logs to stdout; secrets never reach them (see redact paths).
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 
 export function makeLogger(level: string, name: string): Logger {
   return pino({
@@ -7,6 +7,9 @@ export function makeLogger(level: string, name: string): Logger {
     level,
     base: { pid: process.pid },
     timestamp: pino.stdTimeFunctions.isoTime,
-    redact: { paths: ['secrets', '*.secrets', 'req.secrets', 'request.secrets', 'token', '*.token'], censor: '[redacted]' },
+    redact: {
+      paths: ['secrets', '*.secrets', 'req.secrets', 'request.secrets', 'token', '*.token'],
+      censor: '[redacted]',
+    },
   });
 }

@@ -67,7 +67,23 @@ export async function makePki(dir: string): Promise<Pki> {
     const extfile = p(`${name}.ext`);
     await writeFile(extfile, `${extensions}\n`);
     const crt = p(`${name}.crt`);
-    await openssl(['x509', '-req', '-in', csr, '-CA', ca.caCert, '-CAkey', ca.caKey, '-CAcreateserial', '-days', '30', '-out', crt, '-extfile', extfile]);
+    await openssl([
+      'x509',
+      '-req',
+      '-in',
+      csr,
+      '-CA',
+      ca.caCert,
+      '-CAkey',
+      ca.caKey,
+      '-CAcreateserial',
+      '-days',
+      '30',
+      '-out',
+      crt,
+      '-extfile',
+      extfile,
+    ]);
   }
 }
 

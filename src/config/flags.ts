@@ -13,7 +13,9 @@ export interface FlagSpec<T> {
   parse: (values: string[]) => T;
 }
 
-export type Parsed<S extends Record<string, FlagSpec<unknown>>> = { [K in keyof S]: ReturnType<S[K]['parse']> };
+export type Parsed<S extends Record<string, FlagSpec<unknown>>> = {
+  [K in keyof S]: ReturnType<S[K]['parse']>;
+};
 
 export function parseFlags<S extends Record<string, FlagSpec<unknown>>>(
   specs: S,
@@ -24,7 +26,8 @@ export function parseFlags<S extends Record<string, FlagSpec<unknown>>>(
   const raw = new Map<string, string[]>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? '';
-    if (!arg.startsWith('--')) throw invalidArgument(`unexpected argument "${arg}" (flags look like --name=value)`);
+    if (!arg.startsWith('--'))
+      throw invalidArgument(`unexpected argument "${arg}" (flags look like --name=value)`);
     const eq = arg.indexOf('=');
     const name = arg.slice(2, eq === -1 ? undefined : eq);
     const entry = byName.get(name);
@@ -38,13 +41,16 @@ export function parseFlags<S extends Record<string, FlagSpec<unknown>>>(
       value = next;
     }
     const list = raw.get(entry.key) ?? [];
-    if (list.length > 0 && !entry.spec.repeatable) throw invalidArgument(`flag --${name} given more than once`);
+    if (list.length > 0 && !entry.spec.repeatable)
+      throw invalidArgument(`flag --${name} given more than once`);
     raw.set(entry.key, [...list, value]);
   }
   const out: Record<string, unknown> = {};
   for (const [key, spec] of Object.entries(specs)) {
     const fromEnv = env[spec.env];
-    const values = raw.get(key) ?? (fromEnv !== undefined && fromEnv !== '' ? (spec.repeatable ? fromEnv.split(',') : [fromEnv]) : []);
+    const values =
+      raw.get(key) ??
+      (fromEnv !== undefined && fromEnv !== '' ? (spec.repeatable ? fromEnv.split(',') : [fromEnv]) : []);
     try {
       out[key] = spec.parse(values);
     } catch (err) {
@@ -55,10 +61,19 @@ export function parseFlags<S extends Record<string, FlagSpec<unknown>>>(
 }
 
 export function helpText(command: string, summary: string, specs: Record<string, FlagSpec<unknown>>): string {
-  const lines = [`Usage: warren ${command} [flags]`, '', summary, '', 'Flags (each also read from the environment variable shown):'];
+  const lines = [
+    `Usage: warren ${command} [flags]`,
+    '',
+    summary,
+    '',
+    'Flags (each also read from the environment variable shown):',
+  ];
   for (const spec of Object.values(specs)) {
     const def = spec.defaultText === undefined ? '' : ` (default ${spec.defaultText})`;
-    lines.push(`  --${spec.name}${spec.repeatable ? ' (repeatable)' : ''}  [$${spec.env}]${def}`, `      ${spec.help}`);
+    lines.push(
+      `  --${spec.name}${spec.repeatable ? ' (repeatable)' : ''}  [$${spec.env}]${def}`,
+      `      ${spec.help}`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }
@@ -68,24 +83,29 @@ function isBoolean(spec: FlagSpec<unknown>): boolean {
 }
 
 // Parsers for the common kinds of flag.
-export const one = <T>(parse: (v: string) => T, fallback?: T) => (values: string[]): T => {
-  const v = values[0];
-  if (v === undefined) {
-    if (fallback === undefined) throw new Error('is required');
-    return fallback;
-  }
-  return parse(v);
-};
+export const one =
+  <T>(parse: (v: string) => T, fallback?: T) =>
+  (values: string[]): T => {
+    const v = values[0];
+    if (v === undefined) {
+      if (fallback === undefined) throw new Error('is required');
+      return fallback;
+    }
+    return parse(v);
+  };
 
 export const text = (v: string): string => {
   if (v.trim() === '') throw new Error('must not be empty');
   return v;
 };
 
-export const integer = (min: number, max: number) => (v: string): number => {
-  if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) throw new Error(`must be a whole number from ${min} to ${max}, got "${v}"`);
-  return Number(v);
-};
+export const integer =
+  (min: number, max: number) =>
+  (v: string): number => {
+    if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max)
+      throw new Error(`must be a whole number from ${min} to ${max}, got "${v}"`);
+    return Number(v);
+  };
 
 export const boolean = (v: string): boolean => {
   if (v === 'true') return true;
@@ -99,13 +119,19 @@ export const duration = (v: string): number => {
   return Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 's' ? 1000 : 60_000);
 };
 
-export const choice = <T extends string>(...allowed: T[]) => (v: string): T => {
-  if (!(allowed as string[]).includes(v)) throw new Error(`must be one of ${allowed.join(', ')}, got "${v}"`);
-  return v as T;
-};
+export const choice =
+  <T extends string>(...allowed: T[]) =>
+  (v: string): T => {
+    if (!(allowed as string[]).includes(v))
+      throw new Error(`must be one of ${allowed.join(', ')}, got "${v}"`);
+    return v as T;
+  };
 
 export const listenAddress = (v: string): string => {
-  if (!/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]*):\d{1,5}$/.test(v) || Number(v.slice(v.lastIndexOf(':') + 1)) > 65535) {
+  if (
+    !/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]*):\d{1,5}$/.test(v) ||
+    Number(v.slice(v.lastIndexOf(':') + 1)) > 65535
+  ) {
     throw new Error(`must be HOST:PORT (e.g. :8080 or 127.0.0.1:8080), got "${v}"`);
   }
   return v;

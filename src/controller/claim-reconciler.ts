@@ -1,16 +1,16 @@
 // Reconciles one claim: provision its directory and PV, finish the hand-over, or clean up
 // after a claim deleted mid-flight. Decisions are pure (provisioning/*-decision.ts); this
 // file only reads the caches, calls them, and acts.
-import type { V1ObjectReference, V1PersistentVolumeClaim } from '@kubernetes/client-node';
+import type { V1ObjectReference, V1PersistentVolumeClaim, V1StorageClass } from '@kubernetes/client-node';
 import { errorKind, failedPrecondition, isConfigurationError } from '../errors.ts';
 import { decideClaim, pvNameFor } from '../provisioning/claim-decision.ts';
-import { intentAnnotation } from '../provisioning/names.ts';
+import { directoryFinalizer, intentAnnotation } from '../provisioning/names.ts';
 import { parseClassParameters } from '../provisioning/parameters.ts';
 import { localRootFor } from '../provisioning/paths.ts';
 import type { ClaimFacts } from '../provisioning/types.ts';
 import { buildVolume } from '../provisioning/volume-builder.ts';
-import { ensureVolumeDirectory, releaseVolumeDirectory } from '../provisioning/volume-directory.ts';
-import { parseIntent, planVolume, serializeIntent, type VolumeIntent } from '../provisioning/volume-intent.ts';
+import { ensureVolumeDirectory } from '../provisioning/volume-directory.ts';
+import { planVolume, serializeIntent, type VolumeIntent } from '../provisioning/volume-intent.ts';
 import type { ReconcileDeps } from './deps.ts';
 import type { Outcome } from './work-queue.ts';
 
@@ -21,7 +21,11 @@ export async function reconcileClaim(deps: ReconcileDeps, namespace: string, nam
   const storageClass = className ? deps.classes.get(className) : undefined;
   const pvExists = Boolean(deps.volumes.get(pvNameFor(claim)));
   const decision = decideClaim({ claim, storageClass, provisioner: deps.provisioner, pvExists });
-  const log = deps.log.child({ claim: `${namespace}/${name}`, uid: claim.metadata?.uid, action: decision.action });
+  const log = deps.log.child({
+    claim: `${namespace}/${name}`,
+    uid: claim.metadata?.uid,
+    action: decision.action,
+  });
 
   switch (decision.action) {
     case 'ignore':
@@ -43,21 +47,33 @@ export async function reconcileClaim(deps: ReconcileDeps, namespace: string, nam
   }
 }
 
-async function provision(deps: ReconcileDeps, claim: V1PersistentVolumeClaim, log: ReconcileDeps['log']): Promise<Outcome> {
+async function provision(
+  deps: ReconcileDeps,
+  claim: V1PersistentVolumeClaim,
+  log: ReconcileDeps['log'],
+): Promise<Outcome> {
   const started = performance.now();
   const storageClass = deps.classes.get(claim.spec?.storageClassName ?? '');
   if (!storageClass) return 'retry-fast';
   try {
+    const intent = planFor(claim, storageClass);
+    localRootFor(deps.store.shares, intent.location.server, intent.location.share); // fail before writing anything
+    const serialized = serializeIntent(intent);
     const recorded = claim.metadata?.annotations?.[intentAnnotation];
-    let intent: VolumeIntent;
-    if (recorded) {
-      intent = parseIntent(recorded);
-    } else {
-      const params = parseClassParameters(storageClass.parameters);
-      intent = planVolume(params, claimFacts(claim), pvNameFor(claim));
-      localRootFor(deps.store.shares, intent.location.server, intent.location.share); // fail before writing anything
-      await deps.events.record(claimRef(claim), 'Normal', 'Provisioning', `creating directory ${intent.location.subDir} on ${intent.location.server}:${intent.location.share}`);
-      claim = await deps.writes.recordIntent(claim, serializeIntent(intent));
+    if (recorded !== serialized || !claim.metadata?.finalizers?.includes(directoryFinalizer)) {
+      if (recorded !== undefined && recorded !== serialized) {
+        log.warn(
+          { recorded, planned: serialized },
+          'recorded intent differs from the plan (claim labels changed, or the annotation was edited); recording the plan',
+        );
+      }
+      await deps.events.record(
+        claimRef(claim),
+        'Normal',
+        'Provisioning',
+        `creating directory ${intent.location.subDir} on ${intent.location.server}:${intent.location.share}`,
+      );
+      claim = await deps.writes.recordIntent(claim, serialized);
       deps.crashPoint('after-intent');
     }
     const made = await ensureVolumeDirectory(deps.store, intent);
@@ -65,31 +81,68 @@ async function provision(deps: ReconcileDeps, claim: V1PersistentVolumeClaim, lo
     const pv = buildVolume({ claim, storageClass, provisioner: deps.provisioner, intent });
     const created = await deps.writes.createVolume(pv);
     if (created.result === 'exists' && created.existing.spec?.claimRef?.uid !== claim.metadata?.uid) {
-      throw failedPrecondition(`PersistentVolume ${pv.metadata?.name} exists but is bound to another claim; delete it or the claim`);
+      throw failedPrecondition(
+        `PersistentVolume ${pv.metadata?.name} exists but is bound to another claim; delete it or the claim`,
+      );
     }
     const seconds = (performance.now() - started) / 1000;
     deps.metrics.provisions.inc({ result: 'success' });
     deps.metrics.provisionSeconds.observe({ result: 'success' }, seconds);
     if (created.result === 'created') {
       const where = `${intent.location.server}:${intent.location.share}/${intent.location.subDir}`;
-      await deps.events.record(claimRef(claim), 'Normal', 'ProvisioningSucceeded', `volume ${pv.metadata?.name} provisioned at ${where} (directory ${made})`);
+      await deps.events.record(
+        claimRef(claim),
+        'Normal',
+        'ProvisioningSucceeded',
+        `volume ${pv.metadata?.name} provisioned at ${where} (directory ${made})`,
+      );
     }
     deps.crashPoint('after-volume');
     await deps.writes.clearIntent(claim);
-    log.info({ pv: pv.metadata?.name, subDir: intent.location.subDir, directory: made, seconds }, 'provisioned');
+    log.info(
+      { pv: pv.metadata?.name, subDir: intent.location.subDir, directory: made, seconds },
+      'provisioned',
+    );
     return 'done';
   } catch (err) {
     return failed(deps, claim, log, err, started);
   }
 }
 
-async function abandon(deps: ReconcileDeps, claim: V1PersistentVolumeClaim, log: ReconcileDeps['log']): Promise<Outcome> {
-  const recorded = claim.metadata?.annotations?.[intentAnnotation];
+/**
+ * The claim was deleted before its PV existed, so no pod can have written to the directory.
+ * Only a directory that matches the plan is touched, and `delete` only removes it while it is
+ * empty: a template may map a new claim onto an older claim's directory, whose data stays.
+ */
+async function abandon(
+  deps: ReconcileDeps,
+  claim: V1PersistentVolumeClaim,
+  log: ReconcileDeps['log'],
+): Promise<Outcome> {
   try {
-    if (recorded) {
-      const intent = parseIntent(recorded);
-      const outcome = await releaseVolumeDirectory(deps.store, intent.location, intent.onDelete, deps.now());
-      log.info({ subDir: intent.location.subDir, ...outcome }, 'claim deleted before its volume was made; directory released');
+    const recorded = claim.metadata?.annotations?.[intentAnnotation];
+    const storageClass = deps.classes.get(claim.spec?.storageClassName ?? '');
+    let intent: VolumeIntent | undefined;
+    try {
+      intent = storageClass ? planFor(claim, storageClass) : undefined;
+    } catch {
+      intent = undefined;
+    }
+    if (!intent || recorded !== serializeIntent(intent)) {
+      log.warn(
+        { recorded },
+        'claim deleted mid-provisioning, but its intent cannot be confirmed; leaving any directory in place',
+      );
+    } else {
+      const root = localRootFor(deps.store.shares, intent.location.server, intent.location.share);
+      const subDir = intent.location.subDir;
+      const outcome =
+        intent.onDelete === 'retain'
+          ? 'retained'
+          : intent.onDelete === 'archive'
+            ? await deps.store.backend.archiveDirectory(root, subDir, deps.now())
+            : await deps.store.backend.removeEmptyDirectory(root, subDir);
+      log.info({ subDir, outcome }, 'claim deleted before its volume was made; directory released');
     }
     await deps.writes.clearIntent(claim);
     return 'done';
@@ -99,7 +152,17 @@ async function abandon(deps: ReconcileDeps, claim: V1PersistentVolumeClaim, log:
   }
 }
 
-async function failed(deps: ReconcileDeps, claim: V1PersistentVolumeClaim, log: ReconcileDeps['log'], err: unknown, started: number): Promise<Outcome> {
+function planFor(claim: V1PersistentVolumeClaim, storageClass: V1StorageClass): VolumeIntent {
+  return planVolume(parseClassParameters(storageClass.parameters), claimFacts(claim), pvNameFor(claim));
+}
+
+async function failed(
+  deps: ReconcileDeps,
+  claim: V1PersistentVolumeClaim,
+  log: ReconcileDeps['log'],
+  err: unknown,
+  started: number,
+): Promise<Outcome> {
   const kind = errorKind(err);
   const config = isConfigurationError(err);
   deps.metrics.provisions.inc({ result: 'failed' });
@@ -114,12 +177,25 @@ async function failed(deps: ReconcileDeps, claim: V1PersistentVolumeClaim, log: 
 
 export function claimFacts(claim: V1PersistentVolumeClaim): ClaimFacts {
   const m = claim.metadata ?? {};
-  return { namespace: m.namespace ?? '', name: m.name ?? '', uid: m.uid ?? '', labels: m.labels ?? {}, annotations: m.annotations ?? {} };
+  return {
+    namespace: m.namespace ?? '',
+    name: m.name ?? '',
+    uid: m.uid ?? '',
+    labels: m.labels ?? {},
+    annotations: m.annotations ?? {},
+  };
 }
 
 export function claimRef(claim: V1PersistentVolumeClaim): V1ObjectReference {
   const m = claim.metadata ?? {};
-  return { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: m.namespace, name: m.name, uid: m.uid, resourceVersion: m.resourceVersion };
+  return {
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    namespace: m.namespace,
+    name: m.name,
+    uid: m.uid,
+    resourceVersion: m.resourceVersion,
+  };
 }
 
 function message(err: unknown): string {

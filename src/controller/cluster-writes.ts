@@ -4,8 +4,8 @@ import {
   type CoreV1Api,
   PatchStrategy,
   setHeaderOptions,
-  type V1PersistentVolume,
   type V1ObjectMeta,
+  type V1PersistentVolume,
   type V1PersistentVolumeClaim,
 } from '@kubernetes/client-node';
 import { WarrenError } from '../errors.ts';
@@ -17,7 +17,9 @@ export interface ClusterWrites {
   /** Removes our finalizer and the intent annotation from the claim (no-op if absent or gone). */
   clearIntent(claim: V1PersistentVolumeClaim): Promise<void>;
   /** 'exists' returns the PV already there, for the caller to check it is the same volume. */
-  createVolume(pv: V1PersistentVolume): Promise<{ result: 'created' } | { result: 'exists'; existing: V1PersistentVolume }>;
+  createVolume(
+    pv: V1PersistentVolume,
+  ): Promise<{ result: 'created' } | { result: 'exists'; existing: V1PersistentVolume }>;
   removeVolumeFinalizer(pv: V1PersistentVolume): Promise<void>;
   deleteVolume(name: string): Promise<void>;
 }
@@ -43,7 +45,13 @@ export function makeClusterWrites(core: CoreV1Api): ClusterWrites {
           {
             name: meta.name ?? '',
             namespace: meta.namespace ?? '',
-            body: { metadata: { resourceVersion: meta.resourceVersion, finalizers, annotations: { [intentAnnotation]: intent } } },
+            body: {
+              metadata: {
+                resourceVersion: meta.resourceVersion,
+                finalizers,
+                annotations: { [intentAnnotation]: intent },
+              },
+            },
           },
           mergePatch,
         ),
@@ -54,7 +62,11 @@ export function makeClusterWrites(core: CoreV1Api): ClusterWrites {
       let current: V1PersistentVolumeClaim | undefined = claim;
       for (let attempt = 1; current; attempt++) {
         const meta: V1ObjectMeta = current.metadata ?? {};
-        if (!meta.finalizers?.includes(directoryFinalizer) && meta.annotations?.[intentAnnotation] === undefined) return;
+        if (
+          !meta.finalizers?.includes(directoryFinalizer) &&
+          meta.annotations?.[intentAnnotation] === undefined
+        )
+          return;
         try {
           await core.patchNamespacedPersistentVolumeClaim(
             {
@@ -86,7 +98,9 @@ export function makeClusterWrites(core: CoreV1Api): ClusterWrites {
       } catch (err) {
         if (httpCode(err) !== 409) throw translate('create the PersistentVolume', err);
       }
-      const existing = await call('read the existing PersistentVolume', () => core.readPersistentVolume({ name: pv.metadata?.name ?? '' }));
+      const existing = await call('read the existing PersistentVolume', () =>
+        core.readPersistentVolume({ name: pv.metadata?.name ?? '' }),
+      );
       return { result: 'exists', existing };
     },
     async removeVolumeFinalizer(pv) {
@@ -97,7 +111,12 @@ export function makeClusterWrites(core: CoreV1Api): ClusterWrites {
           await core.patchPersistentVolume(
             {
               name: meta.name ?? '',
-              body: { metadata: { resourceVersion: meta.resourceVersion, finalizers: meta.finalizers?.filter((f) => f !== directoryFinalizer) } },
+              body: {
+                metadata: {
+                  resourceVersion: meta.resourceVersion,
+                  finalizers: meta.finalizers?.filter((f) => f !== directoryFinalizer),
+                },
+              },
             },
             mergePatch,
           );
@@ -134,9 +153,16 @@ async function call<T>(what: string, fn: () => Promise<T>): Promise<T> {
 function translate(what: string, err: unknown): WarrenError {
   if (err instanceof WarrenError) return err;
   const code = httpCode(err);
-  if (code === 409) return new WarrenError('Aborted', `could not ${what}: the object changed meanwhile; will retry`, { cause: err });
-  if (code === 403) return new WarrenError('FailedPrecondition', `could not ${what}: forbidden (check Warren's RBAC)`, { cause: err });
-  if (code === 422 || code === 400) return new WarrenError('InvalidArgument', `could not ${what}: ${apiMessage(err)}`, { cause: err });
+  if (code === 409)
+    return new WarrenError('Aborted', `could not ${what}: the object changed meanwhile; will retry`, {
+      cause: err,
+    });
+  if (code === 403)
+    return new WarrenError('FailedPrecondition', `could not ${what}: forbidden (check Warren's RBAC)`, {
+      cause: err,
+    });
+  if (code === 422 || code === 400)
+    return new WarrenError('InvalidArgument', `could not ${what}: ${apiMessage(err)}`, { cause: err });
   return new WarrenError('Unavailable', `could not ${what}: ${apiMessage(err)}`, { cause: err });
 }
 
@@ -149,6 +175,7 @@ function apiMessage(err: unknown): string {
       return body;
     }
   }
-  if (body && typeof body === 'object' && 'message' in body) return String((body as { message: unknown }).message);
+  if (body && typeof body === 'object' && 'message' in body)
+    return String((body as { message: unknown }).message);
   return err instanceof Error ? err.message : String(err);
 }

@@ -1,5 +1,10 @@
 // Everything a reconcile needs, as one plain record (fakes replace any part in tests).
-import type { ObjectCache, V1PersistentVolume, V1PersistentVolumeClaim, V1StorageClass } from '@kubernetes/client-node';
+import type {
+  ObjectCache,
+  V1PersistentVolume,
+  V1PersistentVolumeClaim,
+  V1StorageClass,
+} from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { VolumeStore } from '../provisioning/volume-directory.ts';
 import type { ClusterWrites } from './cluster-writes.ts';

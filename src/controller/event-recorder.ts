@@ -40,7 +40,17 @@ export function makeEventRecorder(opts: {
           seen.set(key, { eventName, namespace, count: 1, lastWriteMs: at.getTime() });
           await opts.api.createNamespacedEvent({
             namespace,
-            body: eventBody({ eventName, namespace, object, type, reason, message, component: opts.component, at, count: 1 }),
+            body: eventBody({
+              eventName,
+              namespace,
+              object,
+              type,
+              reason,
+              message,
+              component: opts.component,
+              at,
+              count: 1,
+            }),
           });
           trim(seen);
           return;

@@ -2,7 +2,11 @@
 import { createServer, type Server } from 'node:http';
 import type { Metrics } from './metrics.ts';
 
-export function startHealthServer(opts: { address: string; metrics: Metrics; ready: () => { ok: boolean; detail: string } }): Promise<Server> {
+export function startHealthServer(opts: {
+  address: string;
+  metrics: Metrics;
+  ready: () => { ok: boolean; detail: string };
+}): Promise<Server> {
   const server = createServer(async (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/metrics') {

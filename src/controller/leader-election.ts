@@ -12,10 +12,17 @@ export interface LeaseConfig {
   retryPeriodMs: number;
 }
 
-export type LeaseDecision = { action: 'acquire' | 'renew'; transitions: number } | { action: 'wait'; holder: string };
+export type LeaseDecision =
+  | { action: 'acquire' | 'renew'; transitions: number }
+  | { action: 'wait'; holder: string };
 
 /** Pure: may `identity` take or keep the lease as it stands at `now`? */
-export function decideLease(lease: V1Lease | undefined, identity: string, now: Date, durationMs: number): LeaseDecision {
+export function decideLease(
+  lease: V1Lease | undefined,
+  identity: string,
+  now: Date,
+  durationMs: number,
+): LeaseDecision {
   const spec = lease?.spec;
   const transitions = spec?.leaseTransitions ?? 0;
   if (!spec?.holderIdentity) return { action: 'acquire', transitions: transitions + (lease ? 1 : 0) };
@@ -67,7 +74,10 @@ export function runLeaderElection(opts: {
       leaseTransitions: decision.transitions,
     };
     if (!lease) {
-      await api.createNamespacedLease({ namespace: config.namespace, body: { metadata: { name: config.name }, spec } });
+      await api.createNamespacedLease({
+        namespace: config.namespace,
+        body: { metadata: { name: config.name }, spec },
+      });
     } else {
       await api.replaceNamespacedLease({
         name: config.name,
@@ -92,7 +102,10 @@ export function runLeaderElection(opts: {
     }
     if (leader && Date.now() - lastRenew > config.renewDeadlineMs) {
       leader = false;
-      log.error({ lease: `${config.namespace}/${config.name}` }, 'lost leadership (could not renew the lease in time)');
+      log.error(
+        { lease: `${config.namespace}/${config.name}` },
+        'lost leadership (could not renew the lease in time)',
+      );
       opts.onLost();
     }
     if (!stopped) timer = setTimeout(loop, config.retryPeriodMs);

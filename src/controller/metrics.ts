@@ -1,5 +1,5 @@
 // Prometheus metrics for the controller, in a registry of its own.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 export type Metrics = ReturnType<typeof makeMetrics>;
 
@@ -9,14 +9,59 @@ export function makeMetrics() {
   const durationBuckets = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
   return {
     registry,
-    provisions: new Counter({ name: 'warren_provision_total', help: 'Claims provisioned, by result (success, failed, rejected).', labelNames: ['result'], registers: [registry] }),
-    provisionSeconds: new Histogram({ name: 'warren_provision_duration_seconds', help: 'Time from starting to provision a claim to its PV being created.', labelNames: ['result'], buckets: durationBuckets, registers: [registry] }),
-    releases: new Counter({ name: 'warren_delete_total', help: 'Released volumes handled, by onDelete action and result.', labelNames: ['action', 'result'], registers: [registry] }),
-    releaseSeconds: new Histogram({ name: 'warren_delete_duration_seconds', help: 'Time to apply onDelete and remove a released PV.', labelNames: ['action', 'result'], buckets: durationBuckets, registers: [registry] }),
-    queueDepth: new Gauge({ name: 'warren_queue_depth', help: 'Keys waiting in the work queue.', registers: [registry] }),
-    retries: new Counter({ name: 'warren_retries_total', help: 'Reconciles that will be retried, by kind (fast: transient, slow: needs a user fix).', labelNames: ['kind'], registers: [registry] }),
-    informerRestarts: new Counter({ name: 'warren_informer_restarts_total', help: 'Informer restarts after a watch error.', labelNames: ['informer'], registers: [registry] }),
-    leader: new Gauge({ name: 'warren_leader', help: '1 while this replica is the leader.', registers: [registry] }),
-    shareAvailable: new Gauge({ name: 'warren_share_available', help: '1 when the share mount answers in the controller pod.', labelNames: ['share'], registers: [registry] }),
+    provisions: new Counter({
+      name: 'warren_provision_total',
+      help: 'Claims provisioned, by result (success, failed, rejected).',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
+    provisionSeconds: new Histogram({
+      name: 'warren_provision_duration_seconds',
+      help: 'Time from starting to provision a claim to its PV being created.',
+      labelNames: ['result'],
+      buckets: durationBuckets,
+      registers: [registry],
+    }),
+    releases: new Counter({
+      name: 'warren_delete_total',
+      help: 'Released volumes handled, by onDelete action and result.',
+      labelNames: ['action', 'result'],
+      registers: [registry],
+    }),
+    releaseSeconds: new Histogram({
+      name: 'warren_delete_duration_seconds',
+      help: 'Time to apply onDelete and remove a released PV.',
+      labelNames: ['action', 'result'],
+      buckets: durationBuckets,
+      registers: [registry],
+    }),
+    queueDepth: new Gauge({
+      name: 'warren_queue_depth',
+      help: 'Keys waiting in the work queue.',
+      registers: [registry],
+    }),
+    retries: new Counter({
+      name: 'warren_retries_total',
+      help: 'Reconciles that will be retried, by kind (fast: transient, slow: needs a user fix).',
+      labelNames: ['kind'],
+      registers: [registry],
+    }),
+    informerRestarts: new Counter({
+      name: 'warren_informer_restarts_total',
+      help: 'Informer restarts after a watch error.',
+      labelNames: ['informer'],
+      registers: [registry],
+    }),
+    leader: new Gauge({
+      name: 'warren_leader',
+      help: '1 while this replica is the leader.',
+      registers: [registry],
+    }),
+    shareAvailable: new Gauge({
+      name: 'warren_share_available',
+      help: '1 when the share mount answers in the controller pod.',
+      labelNames: ['share'],
+      registers: [registry],
+    }),
   };
 }

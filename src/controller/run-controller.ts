@@ -1,7 +1,8 @@
 // `warren controller`: informers feed a keyed queue; workers reconcile claims and volumes.
 // With leader election on, only the leader runs informers and workers.
-import { hostname } from 'node:os';
+
 import { stat } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import {
   CoordinationV1Api,
   CoreV1Api,
@@ -13,8 +14,8 @@ import {
   type V1StorageClass,
 } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import type { Parsed } from '../config/flags.ts';
 import type { controllerFlags } from '../config/controller-flags.ts';
+import type { Parsed } from '../config/flags.ts';
 import { createFsDirectoryBackend } from '../provisioning/fs-directory-backend.ts';
 import { isOurVolume } from '../provisioning/volume-decision.ts';
 import { reconcileClaim } from './claim-reconciler.ts';
@@ -31,7 +32,10 @@ import { WorkQueue } from './work-queue.ts';
 
 export type ControllerConfig = Parsed<typeof controllerFlags>;
 
-export async function runController(config: ControllerConfig, log: Logger): Promise<{ stop: () => Promise<void> }> {
+export async function runController(
+  config: ControllerConfig,
+  log: Logger,
+): Promise<{ stop: () => Promise<void> }> {
   const kc = new KubeConfig();
   if (config.kubeconfig) kc.loadFromFile(config.kubeconfig);
   else kc.loadFromCluster();
@@ -67,12 +71,18 @@ export async function runController(config: ControllerConfig, log: Logger): Prom
     const onRestart = (name: string) => () => metrics.informerRestarts.inc({ informer: name });
     const claimKey = (c: V1PersistentVolumeClaim) => `claim/${c.metadata?.namespace}/${c.metadata?.name}`;
     const claims = startResilientInformer<V1PersistentVolumeClaim>({
-      name: 'claims', log, onRestart: onRestart('claims'),
-      informer: makeInformer(kc, '/api/v1/persistentvolumeclaims', () => core.listPersistentVolumeClaimForAllNamespaces()),
+      name: 'claims',
+      log,
+      onRestart: onRestart('claims'),
+      informer: makeInformer(kc, '/api/v1/persistentvolumeclaims', () =>
+        core.listPersistentVolumeClaimForAllNamespaces(),
+      ),
       onChange: (c) => q.add(claimKey(c)),
     });
     const volumes = startResilientInformer<V1PersistentVolume>({
-      name: 'volumes', log, onRestart: onRestart('volumes'),
+      name: 'volumes',
+      log,
+      onRestart: onRestart('volumes'),
       informer: makeInformer(kc, '/api/v1/persistentvolumes', () => core.listPersistentVolume()),
       onChange: (pv) => {
         if (!isOurVolume(pv, config.provisioner)) return;
@@ -82,10 +92,13 @@ export async function runController(config: ControllerConfig, log: Logger): Prom
       },
     });
     const classes = startResilientInformer<V1StorageClass>({
-      name: 'storageclasses', log, onRestart: onRestart('storageclasses'),
+      name: 'storageclasses',
+      log,
+      onRestart: onRestart('storageclasses'),
       informer: makeInformer(kc, '/apis/storage.k8s.io/v1/storageclasses', () => storage.listStorageClass()),
       onChange: (sc) => {
-        for (const c of claims.cache.list()) if (c.spec?.storageClassName === sc.metadata?.name && !c.spec?.volumeName) q.add(claimKey(c));
+        for (const c of claims.cache.list())
+          if (c.spec?.storageClassName === sc.metadata?.name && !c.spec?.volumeName) q.add(claimKey(c));
       },
     });
     informers = [claims, volumes, classes] as ResilientInformer<unknown>[];
@@ -104,12 +117,16 @@ export async function runController(config: ControllerConfig, log: Logger): Prom
     };
     const resyncAll = () => {
       for (const c of claims.cache.list()) q.add(claimKey(c));
-      for (const pv of volumes.cache.list()) if (isOurVolume(pv, config.provisioner)) q.add(`volume/${pv.metadata?.name}`);
+      for (const pv of volumes.cache.list())
+        if (isOurVolume(pv, config.provisioner)) q.add(`volume/${pv.metadata?.name}`);
     };
     const resync = setInterval(resyncAll, config.resync);
     resync.unref();
     void Promise.all(informers.map((i) => i.waitSynced())).then(() => {
-      log.info({ claims: claims.cache.list().length, volumes: volumes.cache.list().length }, 'caches synced; reconciling');
+      log.info(
+        { claims: claims.cache.list().length, volumes: volumes.cache.list().length },
+        'caches synced; reconciling',
+      );
       void q.run(config.workers, (key) => reconcileKey(deps, key));
       resyncAll();
     });
@@ -139,7 +156,10 @@ export async function runController(config: ControllerConfig, log: Logger): Prom
       })
     : undefined;
   if (!election) startWork();
-  log.info({ provisioner: config.provisioner, identity, shares: config.shares, leaderElect: config.leaderElect }, 'controller started');
+  log.info(
+    { provisioner: config.provisioner, identity, shares: config.shares, leaderElect: config.leaderElect },
+    'controller started',
+  );
 
   return {
     stop: async () => {
@@ -157,12 +177,20 @@ async function reconcileKey(deps: ReconcileDeps, key: string) {
   return kind === 'claim' ? reconcileClaim(deps, a, b) : reconcileVolume(deps, a);
 }
 
-async function probeShares(config: ControllerConfig, gauge: ReturnType<typeof makeMetrics>['shareAvailable']): Promise<void> {
+async function probeShares(
+  config: ControllerConfig,
+  gauge: ReturnType<typeof makeMetrics>['shareAvailable'],
+): Promise<void> {
   for (const share of config.shares) {
     const label = `${share.server}:${share.share}`;
     const timeout = new Promise<false>((r) => setTimeout(() => r(false), 5_000).unref());
-    const ok = await Promise.race([stat(share.localDir).then((s) => s.isDirectory(), () => false), timeout]);
+    const ok = await Promise.race([
+      stat(share.localDir).then(
+        (s) => s.isDirectory(),
+        () => false,
+      ),
+      timeout,
+    ]);
     gauge.set({ share: label }, ok ? 1 : 0);
   }
 }
-

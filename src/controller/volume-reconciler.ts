@@ -4,8 +4,8 @@ import type { V1ObjectReference, V1PersistentVolume } from '@kubernetes/client-n
 import { errorKind, failedPrecondition, isConfigurationError } from '../errors.ts';
 import { attributeKeys } from '../provisioning/names.ts';
 import type { OnDelete, VolumeLocation } from '../provisioning/types.ts';
-import { releaseVolumeDirectory } from '../provisioning/volume-directory.ts';
 import { decideVolume } from '../provisioning/volume-decision.ts';
+import { releaseVolumeDirectory } from '../provisioning/volume-directory.ts';
 import { encodeVolumeId } from '../provisioning/volume-id.ts';
 import type { ReconcileDeps } from './deps.ts';
 import type { Outcome } from './work-queue.ts';
@@ -38,7 +38,8 @@ export async function reconcileVolume(deps: ReconcileDeps, name: string): Promis
     deps.metrics.releases.inc({ action: decision.onDelete, result: 'failed' });
     deps.metrics.retries.inc({ kind: config ? 'slow' : 'fast' });
     const text = err instanceof Error ? err.message : String(err);
-    if (errorKind(err) !== 'Aborted') await deps.events.record(volumeRef(pv), 'Warning', 'VolumeFailedDelete', text);
+    if (errorKind(err) !== 'Aborted')
+      await deps.events.record(volumeRef(pv), 'Warning', 'VolumeFailedDelete', text);
     log.warn({ err: text, kind: errorKind(err) }, 'release failed; will retry');
     return config ? 'retry-slow' : 'retry-fast';
   }
@@ -71,5 +72,11 @@ export function recordedLocation(pv: V1PersistentVolume, onDelete: OnDelete): Vo
 }
 
 function volumeRef(pv: V1PersistentVolume): V1ObjectReference {
-  return { apiVersion: 'v1', kind: 'PersistentVolume', name: pv.metadata?.name, uid: pv.metadata?.uid, resourceVersion: pv.metadata?.resourceVersion };
+  return {
+    apiVersion: 'v1',
+    kind: 'PersistentVolume',
+    name: pv.metadata?.name,
+    uid: pv.metadata?.uid,
+    resourceVersion: pv.metadata?.resourceVersion,
+  };
 }

@@ -27,7 +27,7 @@ export class WorkQueue {
   readonly #processing = new Set<string>();
   readonly #dirty = new Set<string>();
   readonly #failures = new Map<string, number>();
-  readonly #timers = new Map<string, NodeJS.Timeout>();
+  readonly #timers = new Map<string, { timer: NodeJS.Timeout; due: number }>();
   readonly #waiters: Array<() => void> = [];
   readonly #opts: WorkQueueOptions;
   #shutDown = false;
@@ -53,14 +53,21 @@ export class WorkQueue {
     this.#waiters.shift()?.();
   }
 
+  /** Adds the key after delayMs; if it is already waiting, the earlier deadline wins. */
   addAfter(key: string, delayMs: number): void {
-    if (this.#shutDown || this.#timers.has(key)) return;
+    if (this.#shutDown) return;
+    const due = Date.now() + delayMs;
+    const pending = this.#timers.get(key);
+    if (pending) {
+      if (pending.due <= due) return;
+      clearTimeout(pending.timer);
+    }
     const timer = setTimeout(() => {
       this.#timers.delete(key);
       this.add(key);
     }, delayMs);
     timer.unref();
-    this.#timers.set(key, timer);
+    this.#timers.set(key, { timer, due });
   }
 
   /** Runs `workers` loops until shutDown(); each key's outcome decides whether and when it returns. */
@@ -70,7 +77,7 @@ export class WorkQueue {
 
   shutDown(): void {
     this.#shutDown = true;
-    for (const t of this.#timers.values()) clearTimeout(t);
+    for (const t of this.#timers.values()) clearTimeout(t.timer);
     this.#timers.clear();
     for (const wake of this.#waiters.splice(0)) wake();
   }
@@ -102,7 +109,10 @@ export class WorkQueue {
     } else {
       const failures = (this.#failures.get(key) ?? 0) + 1;
       this.#failures.set(key, failures);
-      this.addAfter(key, backoffDelay(outcome === 'retry-slow' ? this.#opts.slow : this.#opts.fast, failures));
+      this.addAfter(
+        key,
+        backoffDelay(outcome === 'retry-slow' ? this.#opts.slow : this.#opts.fast, failures),
+      );
     }
     if (this.#dirty.delete(key)) this.add(key);
   }

@@ -40,19 +40,30 @@ export function decideClaim(input: {
     if (meta.deletionTimestamp) return { action: 'abandon' };
   }
   if (meta.deletionTimestamp) return { action: 'ignore', reason: 'claim is being deleted' };
-  if (claim.spec?.volumeName) return { action: 'ignore', reason: `claim is bound to ${claim.spec.volumeName}` };
+  if (claim.spec?.volumeName)
+    return { action: 'ignore', reason: `claim is bound to ${claim.spec.volumeName}` };
   if (pvExists) return { action: 'ignore', reason: 'volume already exists; waiting for the binder' };
 
   const named = annotations[storageProvisionerAnnotation] ?? annotations[betaStorageProvisionerAnnotation];
   if (named !== provisioner && !holdsFinalizer) {
-    return { action: 'ignore', reason: named ? `claim is for provisioner ${named}` : 'claim names no provisioner yet' };
+    return {
+      action: 'ignore',
+      reason: named ? `claim is for provisioner ${named}` : 'claim names no provisioner yet',
+    };
   }
-  if (!storageClass) return { action: 'wait', reason: `StorageClass "${claim.spec?.storageClassName ?? ''}" not found` };
+  if (!storageClass)
+    return { action: 'wait', reason: `StorageClass "${claim.spec?.storageClassName ?? ''}" not found` };
   if (storageClass.provisioner !== provisioner) {
-    return { action: 'ignore', reason: `StorageClass ${storageClass.metadata?.name} is for ${storageClass.provisioner}` };
+    return {
+      action: 'ignore',
+      reason: `StorageClass ${storageClass.metadata?.name} is for ${storageClass.provisioner}`,
+    };
   }
   if (claim.spec?.volumeMode === 'Block') {
-    return { action: 'reject', reason: 'volumeMode Block is not supported by an NFS volume; use volumeMode Filesystem' };
+    return {
+      action: 'reject',
+      reason: 'volumeMode Block is not supported by an NFS volume; use volumeMode Filesystem',
+    };
   }
   const source = claim.spec?.dataSourceRef ?? claim.spec?.dataSource;
   if (source) {

@@ -15,6 +15,8 @@ export interface DirectoryBackend {
   ensureDirectory(root: string, subDir: string, perms: DirectoryPermissions): Promise<'created' | 'existed'>;
   /** Deletes the tree at root/subDir without following symlinks out of it; never removes root or any parent. Missing = 'missing'. */
   removeDirectory(root: string, subDir: string): Promise<'removed' | 'missing'>;
+  /** Removes root/subDir only if it is an empty directory; anything inside keeps it. */
+  removeEmptyDirectory(root: string, subDir: string): Promise<'removed' | 'missing' | 'not-empty'>;
   /** Renames root/subDir to a unique sibling `archived-<leaf>-<UTC yyyymmddhhmmss>[-n]` in the same parent; returns the new relative path, or 'missing'. */
   archiveDirectory(root: string, subDir: string, now: Date): Promise<{ archivedAs: string } | 'missing'>;
   exists(root: string, subDir: string): Promise<boolean>;

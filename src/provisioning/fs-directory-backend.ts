@@ -137,6 +137,18 @@ async function removeDirectory(root: string, subDir: string) {
   return 'removed' as const;
 }
 
+async function removeEmptyDirectory(root: string, subDir: string) {
+  const path = await existingVolume(root, subDir);
+  if (!path) return 'missing' as const;
+  try {
+    await rmdir(path);
+    return 'removed' as const;
+  } catch (err) {
+    if (codeOf(err) === 'ENOTEMPTY' || codeOf(err) === 'EEXIST') return 'not-empty' as const;
+    throw fsError(err, 'remove', path);
+  }
+}
+
 async function archiveDirectory(root: string, subDir: string, now: Date) {
   const path = await existingVolume(root, subDir);
   if (!path) return 'missing' as const;
@@ -223,6 +235,7 @@ export function createFsDirectoryBackend(): DirectoryBackend {
   return {
     ensureDirectory,
     removeDirectory,
+    removeEmptyDirectory,
     archiveDirectory,
     exists: async (root, subDir) => (await existingVolume(root, subDir)) !== undefined,
     putRecord,

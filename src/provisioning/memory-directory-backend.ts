@@ -126,6 +126,15 @@ export function createMemoryDirectoryBackend(roots: string[] = []): MemoryDirect
       return 'removed';
     },
 
+    async removeEmptyDirectory(root, subDir) {
+      record('removeEmptyDirectory', [root, subDir]);
+      const { path, present } = volume(root, subDir);
+      if (!present) return 'missing';
+      if ([...entries.keys()].some((key) => key !== path && isWithin(key, path))) return 'not-empty';
+      entries.delete(path);
+      return 'removed';
+    },
+
     async archiveDirectory(root, subDir, now) {
       record('archiveDirectory', [root, subDir, now]);
       const { path, present, segments } = volume(root, subDir);

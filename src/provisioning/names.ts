@@ -18,4 +18,9 @@ export const betaStorageProvisionerAnnotation = 'volume.beta.kubernetes.io/stora
 export const selectedNodeAnnotation = 'volume.kubernetes.io/selected-node';
 
 /** Keys of a CSI volume_context / PV volumeAttributes. */
-export const attributeKeys = { server: 'server', share: 'share', subDir: 'subDir', onDelete: 'onDelete' } as const;
+export const attributeKeys = {
+  server: 'server',
+  share: 'share',
+  subDir: 'subDir',
+  onDelete: 'onDelete',
+} as const;

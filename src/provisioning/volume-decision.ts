@@ -12,7 +12,10 @@ export type VolumeDecision =
   | { action: 'drop-finalizer' };
 
 export function isOurVolume(pv: V1PersistentVolume, provisioner: string): boolean {
-  return pv.spec?.csi?.driver === provisioner && pv.metadata?.annotations?.[provisionedByAnnotation] === provisioner;
+  return (
+    pv.spec?.csi?.driver === provisioner &&
+    pv.metadata?.annotations?.[provisionedByAnnotation] === provisioner
+  );
 }
 
 export function decideVolume(pv: V1PersistentVolume, provisioner: string): VolumeDecision {

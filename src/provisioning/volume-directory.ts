@@ -3,8 +3,8 @@
 import type { DirectoryBackend } from './directory-backend.ts';
 import { localRootFor } from './paths.ts';
 import type { OnDelete, ShareMount, VolumeLocation } from './types.ts';
-import type { VolumeIntent } from './volume-intent.ts';
 import { locationDigest, parseVolumeId } from './volume-id.ts';
+import type { VolumeIntent } from './volume-intent.ts';
 
 export interface VolumeStore {
   shares: ShareMount[];
@@ -16,10 +16,16 @@ export type ReleaseOutcome =
   | { result: 'archived'; archivedAs: string };
 
 /** Creates the directory (idempotent). For digest ids, records the location so DeleteVolume can find it. */
-export async function ensureVolumeDirectory(store: VolumeStore, intent: VolumeIntent): Promise<'created' | 'existed'> {
+export async function ensureVolumeDirectory(
+  store: VolumeStore,
+  intent: VolumeIntent,
+): Promise<'created' | 'existed'> {
   const root = localRootFor(store.shares, intent.location.server, intent.location.share);
   if (parseVolumeId(intent.volumeId).form === 'digest') {
-    await store.backend.putRecord(recordRoot(store, root), locationDigest(intent.location), { location: intent.location, onDelete: intent.onDelete });
+    await store.backend.putRecord(recordRoot(store, root), locationDigest(intent.location), {
+      location: intent.location,
+      onDelete: intent.onDelete,
+    });
   }
   return store.backend.ensureDirectory(root, intent.location.subDir, {
     mode: intent.mode,
@@ -41,9 +47,15 @@ export async function releaseVolumeDirectory(
     outcome = { result: 'retained' };
   } else if (onDelete === 'archive') {
     const archived = await store.backend.archiveDirectory(root, location.subDir, now);
-    outcome = archived === 'missing' ? { result: 'missing' } : { result: 'archived', archivedAs: archived.archivedAs };
+    outcome =
+      archived === 'missing'
+        ? { result: 'missing' }
+        : { result: 'archived', archivedAs: archived.archivedAs };
   } else {
-    outcome = { result: (await store.backend.removeDirectory(root, location.subDir)) === 'missing' ? 'missing' : 'deleted' };
+    outcome = {
+      result:
+        (await store.backend.removeDirectory(root, location.subDir)) === 'missing' ? 'missing' : 'deleted',
+    };
   }
   await store.backend.deleteRecord(recordRoot(store, root), locationDigest(location));
   return outcome;
@@ -69,6 +81,8 @@ export async function locateVolume(
 
 /** Records live at the top of the configured mount that holds `root`, where locateVolume looks. */
 function recordRoot(store: VolumeStore, root: string): string {
-  const holders = store.shares.filter((s) => root === s.localDir || root.startsWith(`${s.localDir.replace(/\/$/, '')}/`));
+  const holders = store.shares.filter(
+    (s) => root === s.localDir || root.startsWith(`${s.localDir.replace(/\/$/, '')}/`),
+  );
   return holders.sort((a, b) => b.localDir.length - a.localDir.length)[0]?.localDir ?? root;
 }

@@ -18,12 +18,23 @@ let running: ControllerProcess[] = [];
 let classReady: Promise<void> | undefined;
 
 function ensureClass(): Promise<void> {
-  classReady ??= createClass(storage, className, { provisioner, parameters: { server: bed.WARREN_NFS_SERVER, share: bed.WARREN_NFS_SHARE, subDir: 'crash/${pvc.metadata.namespace}/${pvc.metadata.name}' } });
+  classReady ??= createClass(storage, className, {
+    provisioner,
+    parameters: {
+      server: bed.WARREN_NFS_SERVER,
+      share: bed.WARREN_NFS_SHARE,
+      subDir: 'crash/${pvc.metadata.namespace}/${pvc.metadata.name}',
+    },
+  });
   return classReady;
 }
 
 async function controller(name: string, crashAt?: string): Promise<ControllerProcess> {
-  const c = await startController({ provisioner, logFile: join(logDir, `${name}.log`), env: crashAt ? { WARREN_CRASH_AT: crashAt } : {} });
+  const c = await startController({
+    provisioner,
+    logFile: join(logDir, `${name}.log`),
+    env: crashAt ? { WARREN_CRASH_AT: crashAt } : {},
+  });
   running.push(c);
   return c;
 }
@@ -39,27 +50,30 @@ async function volumesOf(ns: string): Promise<string[]> {
 }
 
 describe('SIGKILL at each step, then restart', () => {
-  it.each(['after-intent', 'after-directory', 'after-volume'])('converges after a crash %s', async (point) => {
-    await ensureClass();
-    const ns = await freshNamespace(core, 'crash');
-    const crashing = await controller(`crash-${point}`, point);
-    await createClaim(core, ns, 'data', className);
-    const code = await crashing.exited;
-    expect(code).toBeNull(); // killed by SIGKILL, not a clean exit
-    expect(crashing.child.signalCode).toBe('SIGKILL');
+  it.each(['after-intent', 'after-directory', 'after-volume'])(
+    'converges after a crash %s',
+    async (point) => {
+      await ensureClass();
+      const ns = await freshNamespace(core, 'crash');
+      const crashing = await controller(`crash-${point}`, point);
+      await createClaim(core, ns, 'data', className);
+      const code = await crashing.exited;
+      expect(code).toBeNull(); // killed by SIGKILL, not a clean exit
+      expect(crashing.child.signalCode).toBe('SIGKILL');
 
-    await controller(`restart-${point}`);
-    const { claim, pv } = await waitBound(core, ns, 'data');
-    expect(pv.metadata?.name).toBe(`pvc-${claim.metadata?.uid}`);
-    expect(await volumesOf(ns)).toEqual([pv.metadata?.name]);
-    expect(readdirSync(join(bed.WARREN_EXPORT_DIR, 'crash', ns))).toEqual(['data']);
-    const settled = await eventually(
-      () => core.readNamespacedPersistentVolumeClaim({ namespace: ns, name: 'data' }),
-      (c) => !(c.metadata?.finalizers ?? []).includes('warren.dev/directory'),
-      'the claim to lose the provisioning finalizer',
-    );
-    expect(settled.metadata?.annotations?.['warren.dev/intent']).toBeUndefined();
-  });
+      await controller(`restart-${point}`);
+      const { claim, pv } = await waitBound(core, ns, 'data');
+      expect(pv.metadata?.name).toBe(`pvc-${claim.metadata?.uid}`);
+      expect(await volumesOf(ns)).toEqual([pv.metadata?.name]);
+      expect(readdirSync(join(bed.WARREN_EXPORT_DIR, 'crash', ns))).toEqual(['data']);
+      const settled = await eventually(
+        () => core.readNamespacedPersistentVolumeClaim({ namespace: ns, name: 'data' }),
+        (c) => !(c.metadata?.finalizers ?? []).includes('warren.dev/directory'),
+        'the claim to lose the provisioning finalizer',
+      );
+      expect(settled.metadata?.annotations?.['warren.dev/intent']).toBeUndefined();
+    },
+  );
 
   it('removes the directory of a claim deleted between directory and PV', async () => {
     await ensureClass();
@@ -75,7 +89,10 @@ describe('SIGKILL at each step, then restart', () => {
     expect(terminating.metadata?.deletionTimestamp).toBeDefined();
 
     await controller('abandon-restart');
-    await waitGone(() => core.readNamespacedPersistentVolumeClaim({ namespace: ns, name: 'doomed' }), 'the deleted claim');
+    await waitGone(
+      () => core.readNamespacedPersistentVolumeClaim({ namespace: ns, name: 'doomed' }),
+      'the deleted claim',
+    );
     expect(existsSync(dir)).toBe(false);
     expect(existsSync(join(bed.WARREN_EXPORT_DIR, 'crash', ns))).toBe(true); // parents are never removed
     expect(await volumesOf(ns)).toEqual([]);

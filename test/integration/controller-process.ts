@@ -17,7 +17,13 @@ export interface ControllerProcess {
 
 const repoRoot = join(import.meta.dirname, '..', '..');
 
-export async function startController(opts: { provisioner: string; args?: string[]; env?: Record<string, string>; logFile: string; shareDir?: string }): Promise<ControllerProcess> {
+export async function startController(opts: {
+  provisioner: string;
+  args?: string[];
+  env?: Record<string, string>;
+  logFile: string;
+  shareDir?: string;
+}): Promise<ControllerProcess> {
   const bed = inject('bed');
   const port = await freePort();
   const args = [
@@ -33,7 +39,10 @@ export async function startController(opts: { provisioner: string; args?: string
     ...(opts.args ?? []),
   ];
   const out = createWriteStream(opts.logFile, { flags: 'a' });
-  const child = spawn(process.execPath, args, { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   child.stdout?.pipe(out);
   child.stderr?.pipe(out);
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
@@ -58,7 +67,11 @@ export async function startController(opts: { provisioner: string; args?: string
 }
 
 /** Reads a metric's value from /metrics (sum over series matching the label filter). */
-export async function metricValue(metricsUrl: string, name: string, labels: Record<string, string> = {}): Promise<number> {
+export async function metricValue(
+  metricsUrl: string,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number> {
   const text = await (await fetch(`${metricsUrl}/metrics`)).text();
   let sum = 0;
   for (const line of text.split('\n')) {

@@ -7,7 +7,15 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { nfsUrl } from '../../hack/bed/nfs-server.ts';
 import { type ControllerProcess, startController } from './controller-process.ts';
-import { createClaim, createClass, eventsFor, provisionerFor, waitBound, waitEvent, waitGone } from './fixtures.ts';
+import {
+  createClaim,
+  createClass,
+  eventsFor,
+  provisionerFor,
+  waitBound,
+  waitEvent,
+  waitGone,
+} from './fixtures.ts';
 import { bedClients, eventually, freshNamespace } from './kube.ts';
 
 const { core, storage } = bedClients();
@@ -23,16 +31,45 @@ beforeAll(async () => {
   ns = await freshNamespace(core, 'prov');
   controller = await startController({ provisioner, logFile: join(logDir, 'controller.log') });
   await createClass(storage, cls('plain'), { provisioner });
-  await createClass(storage, cls('archive'), { provisioner, parameters: { server: bed.WARREN_NFS_SERVER, share: bed.WARREN_NFS_SHARE, onDelete: 'archive', subDir: 'archive-${pvc.metadata.name}' } });
-  await createClass(storage, cls('retain-dir'), { provisioner, parameters: { server: bed.WARREN_NFS_SERVER, share: bed.WARREN_NFS_SHARE, onDelete: 'retain', subDir: 'kept-${pvc.metadata.name}' } });
-  await createClass(storage, cls('reclaim-retain'), { provisioner, reclaimPolicy: 'Retain', parameters: { server: bed.WARREN_NFS_SERVER, share: bed.WARREN_NFS_SHARE, subDir: 'retained-${pvc.metadata.name}' } });
+  await createClass(storage, cls('archive'), {
+    provisioner,
+    parameters: {
+      server: bed.WARREN_NFS_SERVER,
+      share: bed.WARREN_NFS_SHARE,
+      onDelete: 'archive',
+      subDir: 'archive-${pvc.metadata.name}',
+    },
+  });
+  await createClass(storage, cls('retain-dir'), {
+    provisioner,
+    parameters: {
+      server: bed.WARREN_NFS_SERVER,
+      share: bed.WARREN_NFS_SHARE,
+      onDelete: 'retain',
+      subDir: 'kept-${pvc.metadata.name}',
+    },
+  });
+  await createClass(storage, cls('reclaim-retain'), {
+    provisioner,
+    reclaimPolicy: 'Retain',
+    parameters: {
+      server: bed.WARREN_NFS_SERVER,
+      share: bed.WARREN_NFS_SHARE,
+      subDir: 'retained-${pvc.metadata.name}',
+    },
+  });
 });
 
 afterAll(async () => {
   await controller?.stop();
 });
 
-const nfs = () => ({ server: bed.WARREN_NFS_SERVER, nfsPort: Number(bed.WARREN_NFS_PORT), mountPort: Number(bed.WARREN_MOUNT_PORT), share: bed.WARREN_NFS_SHARE });
+const nfs = () => ({
+  server: bed.WARREN_NFS_SERVER,
+  nfsPort: Number(bed.WARREN_NFS_PORT),
+  mountPort: Number(bed.WARREN_MOUNT_PORT),
+  share: bed.WARREN_NFS_SHARE,
+});
 
 describe('provisioning', () => {
   it('binds a claim to a new PV whose directory the NFS server serves', async () => {
@@ -41,7 +78,12 @@ describe('provisioning', () => {
     const subDir = `${ns}-plain-${pv.metadata?.name}`;
     expect(pv.metadata?.name).toBe(`pvc-${claim.metadata?.uid}`);
     expect(pv.spec?.csi?.driver).toBe(provisioner);
-    expect(pv.spec?.csi?.volumeAttributes).toEqual({ server: bed.WARREN_NFS_SERVER, share: bed.WARREN_NFS_SHARE, subDir, onDelete: 'delete' });
+    expect(pv.spec?.csi?.volumeAttributes).toEqual({
+      server: bed.WARREN_NFS_SERVER,
+      share: bed.WARREN_NFS_SHARE,
+      subDir,
+      onDelete: 'delete',
+    });
     expect(pv.spec?.capacity?.storage).toBe('2Gi');
     expect(pv.spec?.accessModes).toEqual(['ReadWriteOnce']);
     expect(pv.spec?.storageClassName).toBe(cls('plain'));
@@ -70,7 +112,10 @@ describe('provisioning', () => {
     const dir = join(bed.WARREN_EXPORT_DIR, pv.spec?.csi?.volumeAttributes?.subDir ?? 'missing');
     writeFileSync(join(dir, 'data.txt'), 'user data\n');
     await core.deleteNamespacedPersistentVolumeClaim({ namespace: ns, name });
-    await waitGone(() => core.readPersistentVolume({ name: pv.metadata?.name ?? '' }), `PV ${pv.metadata?.name}`);
+    await waitGone(
+      () => core.readPersistentVolume({ name: pv.metadata?.name ?? '' }),
+      `PV ${pv.metadata?.name}`,
+    );
     check(dir);
   });
 
@@ -90,7 +135,11 @@ describe('provisioning', () => {
     await createClaim(core, ns, 'ret', cls('reclaim-retain'));
     const { pv } = await waitBound(core, ns, 'ret');
     await core.deleteNamespacedPersistentVolumeClaim({ namespace: ns, name: 'ret' });
-    const released = await eventually(() => core.readPersistentVolume({ name: pv.metadata?.name ?? '' }), (v) => v.status?.phase === 'Released', 'PV Released');
+    const released = await eventually(
+      () => core.readPersistentVolume({ name: pv.metadata?.name ?? '' }),
+      (v) => v.status?.phase === 'Released',
+      'PV Released',
+    );
     expect(released.metadata?.deletionTimestamp).toBeUndefined();
     expect(existsSync(join(bed.WARREN_EXPORT_DIR, 'retained-ret'))).toBe(true);
     // Deleting a retained PV by hand drops Warren's finalizer and still keeps the directory.
@@ -102,20 +151,30 @@ describe('provisioning', () => {
 
 describe('claims Warren must refuse', () => {
   it('names an unknown StorageClass parameter in a ProvisioningFailed event and makes no PV', async () => {
-    await createClass(storage, cls('typo'), { provisioner, parameters: { server: bed.WARREN_NFS_SERVER, share: bed.WARREN_NFS_SHARE, onDelte: 'retain' } });
+    await createClass(storage, cls('typo'), {
+      provisioner,
+      parameters: { server: bed.WARREN_NFS_SERVER, share: bed.WARREN_NFS_SHARE, onDelte: 'retain' },
+    });
     const claim = await createClaim(core, ns, 'typo', cls('typo'));
     const event = await waitEvent(core, ns, 'typo', 'ProvisioningFailed');
     expect(event.type).toBe('Warning');
     expect(event.message).toContain('onDelte');
-    await expect(core.readPersistentVolume({ name: `pvc-${claim.metadata?.uid}` })).rejects.toMatchObject({ code: 404 });
+    await expect(core.readPersistentVolume({ name: `pvc-${claim.metadata?.uid}` })).rejects.toMatchObject({
+      code: 404,
+    });
   });
 
   it('explains an unconfigured share and makes no PV', async () => {
-    await createClass(storage, cls('elsewhere'), { provisioner, parameters: { server: 'nfs.elsewhere.example', share: '/data' } });
+    await createClass(storage, cls('elsewhere'), {
+      provisioner,
+      parameters: { server: 'nfs.elsewhere.example', share: '/data' },
+    });
     const claim = await createClaim(core, ns, 'elsewhere', cls('elsewhere'));
     const event = await waitEvent(core, ns, 'elsewhere', 'ProvisioningFailed');
     expect(event.message).toContain('--share');
-    await expect(core.readPersistentVolume({ name: `pvc-${claim.metadata?.uid}` })).rejects.toMatchObject({ code: 404 });
+    await expect(core.readPersistentVolume({ name: `pvc-${claim.metadata?.uid}` })).rejects.toMatchObject({
+      code: 404,
+    });
   });
 
   it('rejects a block-mode claim once, without a hot retry loop', async () => {

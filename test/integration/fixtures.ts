@@ -1,5 +1,11 @@
 // Building blocks for controller tests on the bed: StorageClasses, claims, and waiting on them.
-import type { CoreV1Api, CoreV1Event, StorageV1Api, V1PersistentVolume, V1PersistentVolumeClaim } from '@kubernetes/client-node';
+import type {
+  CoreV1Api,
+  CoreV1Event,
+  StorageV1Api,
+  V1PersistentVolume,
+  V1PersistentVolumeClaim,
+} from '@kubernetes/client-node';
 import { inject } from 'vitest';
 import { eventually } from './kube.ts';
 
@@ -9,7 +15,13 @@ export const provisionerFor = (file: string) => `${file}.test.warren.dev`;
 export async function createClass(
   storage: StorageV1Api,
   name: string,
-  opts: { provisioner: string; parameters?: Record<string, string>; reclaimPolicy?: 'Delete' | 'Retain'; bindingMode?: 'Immediate' | 'WaitForFirstConsumer'; mountOptions?: string[] },
+  opts: {
+    provisioner: string;
+    parameters?: Record<string, string>;
+    reclaimPolicy?: 'Delete' | 'Retain';
+    bindingMode?: 'Immediate' | 'WaitForFirstConsumer';
+    mountOptions?: string[];
+  },
 ): Promise<void> {
   const bed = inject('bed');
   await storage.createStorageClass({
@@ -29,7 +41,13 @@ export async function createClaim(
   namespace: string,
   name: string,
   storageClassName: string,
-  extra: { labels?: Record<string, string>; annotations?: Record<string, string>; size?: string; accessModes?: string[]; volumeMode?: string } = {},
+  extra: {
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    size?: string;
+    accessModes?: string[];
+    volumeMode?: string;
+  } = {},
 ): Promise<V1PersistentVolumeClaim> {
   return core.createNamespacedPersistentVolumeClaim({
     namespace,
@@ -45,7 +63,12 @@ export async function createClaim(
   });
 }
 
-export async function waitBound(core: CoreV1Api, namespace: string, name: string, timeoutMs = 60_000): Promise<{ claim: V1PersistentVolumeClaim; pv: V1PersistentVolume }> {
+export async function waitBound(
+  core: CoreV1Api,
+  namespace: string,
+  name: string,
+  timeoutMs = 60_000,
+): Promise<{ claim: V1PersistentVolumeClaim; pv: V1PersistentVolume }> {
   const claim = await eventually(
     () => core.readNamespacedPersistentVolumeClaim({ namespace, name }),
     (c) => c.status?.phase === 'Bound',
@@ -56,12 +79,25 @@ export async function waitBound(core: CoreV1Api, namespace: string, name: string
   return { claim, pv };
 }
 
-export async function eventsFor(core: CoreV1Api, namespace: string, objectName: string): Promise<CoreV1Event[]> {
-  const list = await core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.name=${objectName}` });
+export async function eventsFor(
+  core: CoreV1Api,
+  namespace: string,
+  objectName: string,
+): Promise<CoreV1Event[]> {
+  const list = await core.listNamespacedEvent({
+    namespace,
+    fieldSelector: `involvedObject.name=${objectName}`,
+  });
   return list.items;
 }
 
-export async function waitEvent(core: CoreV1Api, namespace: string, objectName: string, reason: string, timeoutMs = 30_000): Promise<CoreV1Event> {
+export async function waitEvent(
+  core: CoreV1Api,
+  namespace: string,
+  objectName: string,
+  reason: string,
+  timeoutMs = 30_000,
+): Promise<CoreV1Event> {
   const events = await eventually(
     () => eventsFor(core, namespace, objectName),
     (list) => list.some((e) => e.reason === reason),
@@ -71,7 +107,11 @@ export async function waitEvent(core: CoreV1Api, namespace: string, objectName: 
   return events.find((e) => e.reason === reason) as CoreV1Event;
 }
 
-export async function waitGone(read: () => Promise<unknown>, what: string, timeoutMs = 30_000): Promise<void> {
+export async function waitGone(
+  read: () => Promise<unknown>,
+  what: string,
+  timeoutMs = 30_000,
+): Promise<void> {
   await eventually(
     async () => {
       try {

@@ -169,6 +169,22 @@ export function describeDirectoryBackendContract(
       expect(await h.backend.removeDirectory(h.root, 'gone/claim')).toBe('missing');
     });
 
+    it('removes an empty directory only while it is empty', async () => {
+      await h.mkdir('share/ns/empty');
+      await h.mkdir('share/ns/used');
+      await h.writeFile('share/ns/used/data', 'older claim');
+      expect(await h.backend.removeEmptyDirectory(h.root, 'ns/used')).toBe('not-empty');
+      expect(await h.backend.removeEmptyDirectory(h.root, 'ns/empty')).toBe('removed');
+      expect(await h.backend.removeEmptyDirectory(h.root, 'ns/empty')).toBe('missing');
+      expect(await h.tree()).toEqual([
+        ...outsideTree,
+        'share/',
+        'share/ns/',
+        'share/ns/used/',
+        'share/ns/used/data',
+      ]);
+    });
+
     it('removes symlinks inside a volume without following them', async () => {
       await h.mkdir('share/claim/sub');
       await h.symlink('share/claim/escape', h.outside);
