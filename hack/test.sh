@@ -10,5 +10,8 @@ biome ci .
 tsc --noEmit -p tsconfig.json
 shellcheck -x hack/*.sh hack/*/*.sh .ci/run
 bash hack/tools.sh all
-log "running unit and integration tests (vitest)"
-exec vitest run "$@"
+if [[ $# -gt 0 ]]; then exec vitest run "$@"; fi
+log "unit and integration tests (vitest), on one bed"
+vitest run --project unit --project integration
+log "disruptive tests (apiserver restart, frozen NFS server), on a bed of their own"
+vitest run --project disruptive

@@ -1,12 +1,12 @@
 // The local test bed as one unit: control plane + NFS server, described by a state file so
 // that `up` is idempotent, `down` can run from another process, and stale state is repaired.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { startControlPlane } from './control-plane.ts';
-import { type Daemon, isRunning, stopDaemon } from './daemon.ts';
+import { type Daemon, isRunning, startDaemon, stopDaemon } from './daemon.ts';
 import { startNfsServer } from './nfs-server.ts';
 import { ensureTools } from './tools.ts';
 
@@ -41,6 +41,14 @@ export async function readState(stateDir: string): Promise<BedState | undefined>
     throw new Error(
       `${stateFile(stateDir)} is not valid JSON (${(err as Error).message}); delete it and run up again`,
     );
+  }
+}
+
+export function readStateSync(stateDir: string): BedState | undefined {
+  try {
+    return JSON.parse(readFileSync(stateFile(stateDir), 'utf8')) as BedState;
+  } catch {
+    return undefined;
   }
 }
 
@@ -143,6 +151,24 @@ async function otherGaneshaRunning(ours: Daemon[]): Promise<boolean> {
   const { stdout } = await execa('pgrep', ['-x', 'ganesha.nfsd'], { reject: false });
   const mine = new Set(ours.map((d) => String(d.pid)));
   return stdout.split('\n').some((pid) => pid && !mine.has(pid));
+}
+
+/**
+ * Stops one daemon of a running bed and starts it again with the same command line after
+ * `downMs` (tests use it to take the apiserver away under a running controller).
+ */
+export async function restartDaemon(stateDir: string, name: string, downMs = 0): Promise<Daemon> {
+  const state = await readState(stateDir);
+  const old = state?.daemons.find((d) => d.name === name);
+  if (!state || !old || !isRunning(old)) throw new Error(`no running ${name} in the bed at ${stateDir}`);
+  const argv = (await readFile(`/proc/${old.pid}/cmdline`, 'utf8')).split('\0').filter(Boolean);
+  await stopDaemon(old);
+  await new Promise((resolve) => setTimeout(resolve, downMs));
+  const fresh = startDaemon(name, argv, { logFile: old.logFile });
+  fresh.signature = old.signature;
+  state.daemons = state.daemons.map((d) => (d === old ? fresh : d));
+  await writeFile(stateFile(stateDir), `${JSON.stringify(state, null, 2)}\n`);
+  return fresh;
 }
 
 /** Synchronous last resort for process exit handlers: SIGKILL whatever is still ours. */

@@ -1,5 +1,6 @@
 // Runs inside the qemu test guest (chrooted into the host's /) and executes commands for the
 // host over HTTP: POST /exec {argv, timeoutMs?, input?} -> {code, stdout, stderr}.
+// The guest runs a type-stripped copy of this file, so it imports node: builtins only.
 import { spawn } from 'node:child_process';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { constants } from 'node:os';

@@ -1,6 +1,6 @@
 // Leader election on a coordination.k8s.io Lease, with optimistic concurrency through
 // resourceVersion: whoever updates the Lease first owns it until it stops renewing.
-import type { CoordinationV1Api, V1Lease } from '@kubernetes/client-node';
+import { type CoordinationV1Api, type V1Lease, V1MicroTime } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 
 export interface LeaseConfig {
@@ -57,7 +57,8 @@ export function runLeaderElection(opts: {
   let timer: NodeJS.Timeout | undefined;
 
   async function tryOnce(): Promise<void> {
-    const now = new Date();
+    // Lease times are MicroTime: the apiserver rejects the 3-digit fractions of a plain Date.
+    const now = new V1MicroTime();
     let lease: V1Lease | undefined;
     try {
       lease = await api.readNamespacedLease({ name: config.name, namespace: config.namespace });
@@ -70,7 +71,10 @@ export function runLeaderElection(opts: {
       holderIdentity: config.identity,
       leaseDurationSeconds: Math.ceil(config.leaseDurationMs / 1000),
       renewTime: now,
-      acquireTime: decision.action === 'acquire' ? now : (lease?.spec?.acquireTime ?? now),
+      acquireTime:
+        decision.action === 'acquire' || !lease?.spec?.acquireTime
+          ? now
+          : new V1MicroTime(lease.spec.acquireTime),
       leaseTransitions: decision.transitions,
     };
     if (!lease) {
@@ -125,7 +129,15 @@ export function runLeaderElection(opts: {
             await api.replaceNamespacedLease({
               name: config.name,
               namespace: config.namespace,
-              body: { ...lease, spec: { ...lease.spec, holderIdentity: undefined } },
+              body: {
+                ...lease,
+                spec: {
+                  ...lease.spec,
+                  holderIdentity: undefined,
+                  acquireTime: lease.spec.acquireTime && new V1MicroTime(lease.spec.acquireTime),
+                  renewTime: lease.spec.renewTime && new V1MicroTime(lease.spec.renewTime),
+                },
+              },
             });
           }
         } catch (err) {

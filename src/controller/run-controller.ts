@@ -42,6 +42,7 @@ export async function runController(
   const core = kc.makeApiClient(CoreV1Api);
   const storage = kc.makeApiClient(StorageV1Api);
   const metrics = makeMetrics();
+  metrics.leader.set(0);
   const identity = `${hostname()}_${process.pid}`;
   let informers: ResilientInformer<unknown>[] = [];
   let queue: WorkQueue | undefined;

@@ -80,7 +80,7 @@ export async function locateVolume(
 }
 
 /** Records live at the top of the configured mount that holds `root`, where locateVolume looks. */
-function recordRoot(store: VolumeStore, root: string): string {
+export function recordRoot(store: VolumeStore, root: string): string {
   const holders = store.shares.filter(
     (s) => root === s.localDir || root.startsWith(`${s.localDir.replace(/\/$/, '')}/`),
   );

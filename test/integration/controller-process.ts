@@ -33,7 +33,7 @@ export async function startController(opts: {
     `--provisioner=${opts.provisioner}`,
     `--share=${bed.WARREN_NFS_SERVER}:${bed.WARREN_NFS_SHARE}=${opts.shareDir ?? bed.WARREN_EXPORT_DIR}`,
     `--metrics-address=127.0.0.1:${port}`,
-    '--leader-elect=false',
+    ...(opts.args?.some((a) => a.startsWith('--leader-elect=')) ? [] : ['--leader-elect=false']),
     '--resync-period=20s',
     '--log-level=debug',
     ...(opts.args ?? []),

@@ -3,11 +3,13 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { type BedEnv, bedDown, bedUp, killAllNow } from '../../hack/bed/bed.ts';
+import { type BedEnv, bedDown, bedUp, killAllNow, readStateSync } from '../../hack/bed/bed.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     bed: BedEnv;
+    /** For tests that restart bed daemons (see restartDaemon). */
+    bedStateDir: string;
   }
 }
 
@@ -18,7 +20,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   // Workers read the bed from their environment (they are started after this runs) or via inject('bed').
   Object.assign(process.env, state.env);
   project.provide('bed', state.env);
-  const killOnExit = () => killAllNow(state.daemons);
+  project.provide('bedStateDir', stateDir);
+  // Daemons may be replaced by restartDaemon: kill whatever the state file lists at exit.
+  const killOnExit = () => killAllNow(readStateSync(stateDir)?.daemons ?? state.daemons);
   process.on('exit', killOnExit);
   return async () => {
     process.off('exit', killOnExit);

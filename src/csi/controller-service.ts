@@ -1,0 +1,233 @@
+// CSI Controller: CreateVolume / DeleteVolume / ValidateVolumeCapabilities / ControllerExpandVolume
+// over the same provisioning core as `warren controller` (parameters, template, volume id,
+// ensure/release directory). What is CSI-specific lives in volume-request.ts and volume-name-records.ts.
+import { alreadyExists, invalidArgument, notFound } from '../errors.ts';
+import { attributeKeys } from '../provisioning/names.ts';
+import { parseClassParameters } from '../provisioning/parameters.ts';
+import { localRootFor, quote } from '../provisioning/paths.ts';
+import type { ClassParameters, OnDelete, VolumeLocation } from '../provisioning/types.ts';
+import {
+  ensureVolumeDirectory,
+  locateVolume,
+  recordRoot,
+  releaseVolumeDirectory,
+  type VolumeStore,
+} from '../provisioning/volume-directory.ts';
+import { parseVolumeId } from '../provisioning/volume-id.ts';
+import { planVolume } from '../provisioning/volume-intent.ts';
+import type { ControllerExpandVolumeRequest__Output } from './generated/csi/v1/ControllerExpandVolumeRequest.ts';
+import type { ControllerExpandVolumeResponse } from './generated/csi/v1/ControllerExpandVolumeResponse.ts';
+import type { ControllerGetCapabilitiesResponse } from './generated/csi/v1/ControllerGetCapabilitiesResponse.ts';
+import type { CreateVolumeRequest__Output } from './generated/csi/v1/CreateVolumeRequest.ts';
+import type { CreateVolumeResponse } from './generated/csi/v1/CreateVolumeResponse.ts';
+import type { DeleteVolumeRequest__Output } from './generated/csi/v1/DeleteVolumeRequest.ts';
+import type { DeleteVolumeResponse } from './generated/csi/v1/DeleteVolumeResponse.ts';
+import type { ValidateVolumeCapabilitiesRequest__Output } from './generated/csi/v1/ValidateVolumeCapabilitiesRequest.ts';
+import type { ValidateVolumeCapabilitiesResponse } from './generated/csi/v1/ValidateVolumeCapabilitiesResponse.ts';
+import type { RpcHandler } from './pipeline.ts';
+import {
+  forgetVolumeName,
+  nameRecordOfVolume,
+  readNameRecord,
+  writeNameRecord,
+} from './volume-name-records.ts';
+import {
+  capabilityProblem,
+  capacityFits,
+  capacityFor,
+  claimFactsFor,
+  readCapacityRange,
+  requireUsableCapabilities,
+  splitParameters,
+  withUnclaimedDefault,
+} from './volume-request.ts';
+
+export interface ControllerDeps {
+  store: VolumeStore;
+  now?: () => Date;
+}
+
+const required = (field: string, value: string) => {
+  if (value === '') throw invalidArgument(`${field} is required`);
+  return value;
+};
+
+const sameParameters = (a: ClassParameters, b: ClassParameters) =>
+  (['server', 'share', 'subDir', 'onDelete', 'mode', 'uid', 'gid'] as const).every(
+    (key) => a[key] === b[key],
+  );
+
+interface FoundVolume {
+  location: VolumeLocation;
+  onDelete: OnDelete;
+  /** The local directory of the volume's share. */
+  shareRoot: string;
+  /** Where the volume's records live (the top of the configured mount). */
+  recordRoot: string;
+}
+
+/** Where a volume id points; undefined for a malformed id or a digest id nobody recorded. */
+async function findVolume(store: VolumeStore, volumeId: string): Promise<FoundVolume | undefined> {
+  try {
+    parseVolumeId(volumeId);
+  } catch {
+    return undefined;
+  }
+  const located = await locateVolume(store, volumeId);
+  if (!located) return undefined;
+  const shareRoot = localRootFor(store.shares, located.location.server, located.location.share);
+  return { ...located, shareRoot, recordRoot: recordRoot(store, shareRoot) };
+}
+
+/** Like findVolume, and the directory must be there: NOT_FOUND otherwise. */
+async function requireExistingVolume(store: VolumeStore, volumeId: string): Promise<FoundVolume> {
+  const volume = await findVolume(store, volumeId);
+  if (!volume || !(await store.backend.exists(volume.shareRoot, volume.location.subDir))) {
+    throw notFound(`volume ${quote(volumeId)} does not exist`);
+  }
+  return volume;
+}
+
+export const controllerCapabilities: ControllerGetCapabilitiesResponse = {
+  capabilities: [{ rpc: { type: 'CREATE_DELETE_VOLUME' } }, { rpc: { type: 'EXPAND_VOLUME' } }],
+};
+
+export function makeControllerService(deps: ControllerDeps) {
+  const { store } = deps;
+  const now = deps.now ?? (() => new Date());
+
+  const CreateVolume: RpcHandler<CreateVolumeRequest__Output, CreateVolumeResponse> = async (
+    request,
+    ctx,
+  ) => {
+    const name = required('name', request.name);
+    requireUsableCapabilities('volume_capabilities', request.volume_capabilities);
+    if (request.volume_content_source) {
+      throw invalidArgument(
+        'volume_content_source is not supported: Warren cannot clone volumes or restore snapshots',
+      );
+    }
+    if (Object.keys(request.mutable_parameters).length > 0) {
+      throw invalidArgument('mutable_parameters are not supported (Warren has no MODIFY_VOLUME capability)');
+    }
+    const range = readCapacityRange(request.capacity_range);
+    const { classParameters, metadata } = splitParameters(request.parameters);
+    const facts = claimFactsFor(name, metadata);
+    const parameters = parseClassParameters(withUnclaimedDefault(classParameters, facts.claimed));
+    const intent = planVolume(parameters, facts.claim, facts.pvName);
+    const root = recordRoot(store, localRootFor(store.shares, parameters.server, parameters.share));
+
+    const existing = await readNameRecord(store, root, name);
+    if (
+      existing &&
+      (existing.volumeId !== intent.volumeId || !sameParameters(existing.parameters, parameters))
+    ) {
+      throw alreadyExists(
+        `volume name ${quote(name)} already exists as volume ${quote(existing.volumeId)} with different parameters`,
+      );
+    }
+    if (existing && !capacityFits(BigInt(existing.capacityBytes), range)) {
+      throw alreadyExists(
+        `volume name ${quote(name)} already exists with capacity ${existing.capacityBytes} bytes, outside the requested range`,
+      );
+    }
+    const capacityBytes = existing?.capacityBytes ?? capacityFor(range).toString();
+    const outcome = await ensureVolumeDirectory(store, intent);
+    if (!existing)
+      await writeNameRecord(store, root, { name, volumeId: intent.volumeId, capacityBytes, parameters });
+    ctx.log.info({ volumeId: intent.volumeId, location: intent.location, outcome }, 'volume directory ready');
+    return {
+      volume: {
+        volume_id: intent.volumeId,
+        capacity_bytes: capacityBytes,
+        volume_context: {
+          [attributeKeys.server]: intent.location.server,
+          [attributeKeys.share]: intent.location.share,
+          [attributeKeys.subDir]: intent.location.subDir,
+          [attributeKeys.onDelete]: intent.onDelete,
+        },
+      },
+    };
+  };
+
+  const DeleteVolume: RpcHandler<DeleteVolumeRequest__Output, DeleteVolumeResponse> = async (
+    request,
+    ctx,
+  ) => {
+    const volumeId = required('volume_id', request.volume_id);
+    const volume = await findVolume(store, volumeId);
+    if (!volume) {
+      ctx.log.info('not a known Warren volume id; nothing to delete');
+      return {};
+    }
+    const outcome = await releaseVolumeDirectory(store, volume.location, volume.onDelete, now());
+    await forgetVolumeName(store, volume.recordRoot, volumeId);
+    ctx.log.info({ location: volume.location, onDelete: volume.onDelete, ...outcome }, 'volume released');
+    return {};
+  };
+
+  const ValidateVolumeCapabilities: RpcHandler<
+    ValidateVolumeCapabilitiesRequest__Output,
+    ValidateVolumeCapabilitiesResponse
+  > = async (request) => {
+    const volumeId = required('volume_id', request.volume_id);
+    if (request.volume_capabilities.length === 0) throw invalidArgument('volume_capabilities is required');
+    await requireExistingVolume(store, volumeId);
+    const problems = request.volume_capabilities
+      .map((capability, index) => [index, capabilityProblem(capability)] as const)
+      .filter(([, problem]) => problem !== undefined)
+      .map(([index, problem]) => `volume_capabilities[${index}] ${problem}`);
+    if (problems.length > 0) return { message: problems.join('; ') };
+    if (Object.keys(request.mutable_parameters).length > 0) {
+      return { message: 'mutable_parameters are not supported' };
+    }
+    if (Object.keys(request.parameters).length > 0) {
+      try {
+        parseClassParameters(splitParameters(request.parameters).classParameters);
+      } catch (err) {
+        return { message: (err as Error).message };
+      }
+    }
+    return {
+      confirmed: {
+        volume_context: request.volume_context,
+        volume_capabilities: request.volume_capabilities,
+        parameters: request.parameters,
+      },
+    };
+  };
+
+  const ControllerExpandVolume: RpcHandler<
+    ControllerExpandVolumeRequest__Output,
+    ControllerExpandVolumeResponse
+  > = async (request, ctx) => {
+    const volumeId = required('volume_id', request.volume_id);
+    const range = readCapacityRange(request.capacity_range);
+    if (range.required === 0n && range.limit === 0n) {
+      throw invalidArgument('capacity_range is required: set required_bytes to the new size');
+    }
+    if (request.volume_capability)
+      requireUsableCapabilities('volume_capability', [request.volume_capability]);
+    const volume = await requireExistingVolume(store, volumeId);
+    const record = await nameRecordOfVolume(store, volume.recordRoot, volumeId);
+    const wanted = capacityFor(range);
+    const recorded = record ? BigInt(record.capacityBytes) : 0n;
+    const capacity = recorded > wanted ? recorded : wanted; // never shrinks: the SP reports what it has
+    if (record && capacity !== recorded) {
+      await writeNameRecord(store, volume.recordRoot, { ...record, capacityBytes: capacity.toString() });
+    }
+    ctx.log.info({ capacityBytes: capacity.toString(), recorded: Boolean(record) }, 'volume expanded');
+    return { capacity_bytes: capacity.toString(), node_expansion_required: false };
+  };
+
+  const ControllerGetCapabilities: RpcHandler<unknown, ControllerGetCapabilitiesResponse> = async () =>
+    controllerCapabilities;
+
+  return {
+    CreateVolume,
+    DeleteVolume,
+    ValidateVolumeCapabilities,
+    ControllerExpandVolume,
+    ControllerGetCapabilities,
+  };
+}

@@ -1,0 +1,39 @@
+// CSI Identity: who the plugin is, which services it serves, and whether it is ready.
+import { failedPrecondition } from '../errors.ts';
+import type { GetPluginCapabilitiesResponse } from './generated/csi/v1/GetPluginCapabilitiesResponse.ts';
+import type { GetPluginInfoResponse } from './generated/csi/v1/GetPluginInfoResponse.ts';
+import type { ProbeResponse } from './generated/csi/v1/ProbeResponse.ts';
+import type { RpcHandler } from './pipeline.ts';
+
+export interface Readiness {
+  ready: boolean;
+  /** Why not ready, for the CO and the log (e.g. "mount.nfs not found in /sbin, /usr/sbin"). */
+  message?: string;
+}
+
+export interface IdentityDeps {
+  driverName: string;
+  version: string;
+  /** True when this process also serves the Controller service. */
+  servesController: boolean;
+  probe: () => Promise<Readiness>;
+}
+
+export function makeIdentityService(deps: IdentityDeps) {
+  const GetPluginInfo: RpcHandler<unknown, GetPluginInfoResponse> = async () => ({
+    name: deps.driverName,
+    vendor_version: deps.version,
+  });
+
+  const GetPluginCapabilities: RpcHandler<unknown, GetPluginCapabilitiesResponse> = async () => ({
+    capabilities: deps.servesController ? [{ service: { type: 'CONTROLLER_SERVICE' } }] : [],
+  });
+
+  const Probe: RpcHandler<unknown, ProbeResponse> = async () => {
+    const readiness = await deps.probe();
+    if (!readiness.ready) throw failedPrecondition(`not ready: ${readiness.message ?? 'no reason given'}`);
+    return { ready: { value: true } };
+  };
+
+  return { GetPluginInfo, GetPluginCapabilities, Probe };
+}

@@ -1,0 +1,44 @@
+// The one place where Warren's typed errors become gRPC status codes. Nothing here reads a message.
+import { status } from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { type ErrorKind, WarrenError } from '../errors.ts';
+
+export const statusByKind: Record<ErrorKind, status> = {
+  InvalidArgument: status.INVALID_ARGUMENT,
+  NotFound: status.NOT_FOUND,
+  AlreadyExists: status.ALREADY_EXISTS,
+  Aborted: status.ABORTED,
+  FailedPrecondition: status.FAILED_PRECONDITION,
+  Unavailable: status.UNAVAILABLE,
+  OutOfRange: status.OUT_OF_RANGE,
+  Unimplemented: status.UNIMPLEMENTED,
+  Internal: status.INTERNAL,
+};
+
+export interface RpcFailure {
+  code: status;
+  details: string;
+}
+
+/**
+ * A WarrenError keeps its message: it was written for the user. Anything else is a bug or a
+ * failure nobody classified; the client learns which RPC failed and roughly how (an errno code or
+ * error name, never the raw message), and the log gets the whole cause.
+ */
+export function toRpcFailure(err: unknown, method: string, log: Logger): RpcFailure {
+  if (err instanceof WarrenError && err.kind !== 'Internal') {
+    return { code: statusByKind[err.kind] ?? status.INTERNAL, details: err.message };
+  }
+  log.error({ err }, `${method} failed with an internal error`);
+  if (err instanceof WarrenError) return { code: status.INTERNAL, details: err.message };
+  return {
+    code: status.INTERNAL,
+    details: `${method} failed with an internal error (${describe(err)}); the Warren plugin log has the cause`,
+  };
+}
+
+function describe(err: unknown): string {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  if (typeof code === 'string' && /^[A-Z0-9_]{1,32}$/.test(code)) return code;
+  return err instanceof Error ? err.name : typeof err;
+}

@@ -1,0 +1,158 @@
+// Pure: reading CSI Controller requests into the provisioning core's vocabulary (capabilities,
+// capacity, StorageClass parameters, the claim facts a subDir template may use).
+import { createHash } from 'node:crypto';
+import { invalidArgument } from '../errors.ts';
+import { quote } from '../provisioning/paths.ts';
+import type { ClaimFacts } from '../provisioning/types.ts';
+import type { CapacityRange__Output } from './generated/csi/v1/CapacityRange.ts';
+import type { VolumeCapability__Output } from './generated/csi/v1/VolumeCapability.ts';
+
+/** external-provisioner adds parameters with this prefix (--extra-create-metadata); they are not ours. */
+export const provisionerMetadataPrefix = 'csi.storage.k8s.io/';
+const pvcNameKey = `${provisionerMetadataPrefix}pvc/name`;
+const pvcNamespaceKey = `${provisionerMetadataPrefix}pvc/namespace`;
+const pvNameKey = `${provisionerMetadataPrefix}pv/name`;
+
+/** Namespace the template sees when the request carries no claim (csi-sanity, a bare CO). */
+export const unclaimedNamespace = 'csi';
+/**
+ * Template used without claim facts and without a subDir parameter: the default template repeats
+ * the name (`csi-NAME-NAME`), which overflows a 255-byte directory name for a 128-byte CSI name.
+ */
+export const unclaimedSubDirTemplate = '${pv.metadata.name}';
+
+export const defaultCapacityBytes = 1n << 30n;
+
+const knownAccessModes = new Set([
+  'SINGLE_NODE_WRITER',
+  'SINGLE_NODE_READER_ONLY',
+  'MULTI_NODE_READER_ONLY',
+  'MULTI_NODE_SINGLE_WRITER',
+  'MULTI_NODE_MULTI_WRITER',
+  'SINGLE_NODE_SINGLE_WRITER',
+  'SINGLE_NODE_MULTI_WRITER',
+]);
+
+/** Why Warren cannot serve a capability, or undefined when it can (any known mode, mount access). */
+export function capabilityProblem(capability: VolumeCapability__Output): string | undefined {
+  if (capability.access_type === 'block' || capability.block) {
+    return 'block access is not supported: an NFS volume is a filesystem; request mount access';
+  }
+  if (capability.access_type !== 'mount' && !capability.mount) {
+    return 'sets neither mount nor block access; Warren volumes need mount access';
+  }
+  const mode = capability.access_mode?.mode;
+  if (mode === undefined || !knownAccessModes.has(String(mode))) {
+    return `access mode ${quote(String(mode ?? 'unset'))} is not a known CSI access mode`;
+  }
+  return undefined;
+}
+
+/** Throws INVALID_ARGUMENT naming the first unusable capability. */
+export function requireUsableCapabilities(field: string, capabilities: VolumeCapability__Output[]): void {
+  if (capabilities.length === 0) throw invalidArgument(`${field} is required and must not be empty`);
+  capabilities.forEach((capability, index) => {
+    const problem = capabilityProblem(capability);
+    if (problem) throw invalidArgument(`${field}[${index}] ${problem}`);
+  });
+}
+
+export interface CapacityRequest {
+  required: bigint;
+  /** 0 = no limit. */
+  limit: bigint;
+}
+
+function bytes(field: string, value: string | undefined): bigint {
+  if (value === undefined || value === '') return 0n;
+  if (!/^-?\d+$/.test(value))
+    throw invalidArgument(`${field} ${quote(value)} is not a whole number of bytes`);
+  const parsed = BigInt(value);
+  if (parsed < 0n) throw invalidArgument(`${field} ${value} must not be negative`);
+  return parsed;
+}
+
+/** Checks a capacity_range; a missing range is "no preference" (0/0). */
+export function readCapacityRange(range: CapacityRange__Output | null | undefined): CapacityRequest {
+  const required = bytes('capacity_range.required_bytes', range?.required_bytes);
+  const limit = bytes('capacity_range.limit_bytes', range?.limit_bytes);
+  if (limit !== 0n && limit < required) {
+    throw invalidArgument(`capacity_range.limit_bytes ${limit} is smaller than required_bytes ${required}`);
+  }
+  return { required, limit };
+}
+
+/** The size Warren records for a request: required, else the limit, else the default. */
+export function capacityFor(request: CapacityRequest, fallback = defaultCapacityBytes): bigint {
+  if (request.required > 0n) return request.required;
+  if (request.limit > 0n) return request.limit;
+  return fallback;
+}
+
+export function capacityFits(capacity: bigint, request: CapacityRequest): boolean {
+  return capacity >= request.required && (request.limit === 0n || capacity <= request.limit);
+}
+
+export interface ProvisionerMetadata {
+  pvcName?: string;
+  pvcNamespace?: string;
+  pvName?: string;
+}
+
+/** Splits request parameters into StorageClass parameters and external-provisioner's claim metadata. */
+export function splitParameters(parameters: Record<string, string>): {
+  classParameters: Record<string, string>;
+  metadata: ProvisionerMetadata;
+} {
+  const classParameters: Record<string, string> = {};
+  for (const [key, value] of Object.entries(parameters)) {
+    if (!key.startsWith(provisionerMetadataPrefix)) classParameters[key] = value;
+  }
+  const metadata: ProvisionerMetadata = {};
+  if (parameters[pvcNameKey]) metadata.pvcName = parameters[pvcNameKey];
+  if (parameters[pvcNamespaceKey]) metadata.pvcNamespace = parameters[pvcNamespaceKey];
+  if (parameters[pvNameKey]) metadata.pvName = parameters[pvNameKey];
+  return { classParameters, metadata };
+}
+
+/** `pvc-<uid>` (external-provisioner's default volume name) gives back the claim's uid. */
+const claimUidInName = /^pvc-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+
+/** A stable UUID-shaped stand-in for a claim uid, derived from the CSI volume name. */
+export function uidFromName(name: string): string {
+  const fromName = claimUidInName.exec(name)?.[1];
+  if (fromName) return fromName;
+  const hex = createHash('sha256').update(name).digest('hex');
+  return [hex.slice(0, 8), hex.slice(8, 12), hex.slice(12, 16), hex.slice(16, 20), hex.slice(20, 32)].join(
+    '-',
+  );
+}
+
+/**
+ * What the subDir template sees for a CSI CreateVolume. With external-provisioner's claim metadata:
+ * the claim's namespace and name, PV name = the metadata's PV name (else the CSI name). Without it:
+ * namespace `csi`, claim name and PV name = the CSI name. The uid comes from the name either way.
+ */
+export function claimFactsFor(
+  name: string,
+  metadata: ProvisionerMetadata,
+): { claim: ClaimFacts; pvName: string; claimed: boolean } {
+  const claimed = metadata.pvcName !== undefined && metadata.pvcNamespace !== undefined;
+  return {
+    claim: {
+      namespace: claimed ? (metadata.pvcNamespace ?? '') : unclaimedNamespace,
+      name: claimed ? (metadata.pvcName ?? '') : name,
+      uid: uidFromName(name),
+      labels: {},
+      annotations: {},
+    },
+    pvName: metadata.pvName ?? name,
+    claimed,
+  };
+}
+
+/** Adds the unclaimed default template when the request has neither claim facts nor a subDir. */
+export function withUnclaimedDefault(classParameters: Record<string, string>, claimed: boolean) {
+  const hasSubDir = Object.keys(classParameters).some((key) => key.toLowerCase() === 'subdir');
+  return claimed || hasSubDir ? classParameters : { ...classParameters, subDir: unclaimedSubDirTemplate };
+}

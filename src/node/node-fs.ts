@@ -1,0 +1,78 @@
+// The node plugin's file system side effects: publish target directories and volume measurements.
+// Target directories are only touched when nothing is mounted on them (the caller checks), so these
+// calls never reach an NFS server; measurements do, and run in a killable child process.
+import { lstat, mkdir, rmdir } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { failedPrecondition, unavailable, WarrenError } from '../errors.ts';
+import { quote } from '../provisioning/paths.ts';
+import { describeRun, formatSeconds, runBounded } from './bounded-process.ts';
+import { decodeMeasurement, type VolumeMeasurement } from './volume-walk.ts';
+
+export type PathKind = 'directory' | 'missing' | 'other';
+
+export interface NodeFs {
+  /** lstat: a symbolic link is 'other', never followed. */
+  pathKind(path: string): Promise<PathKind>;
+  /** Creates the directory (and missing parents) with this mode. */
+  makeDirectory(path: string, mode: number): Promise<void>;
+  /** Removes an empty directory; a missing one is fine; anything else is FailedPrecondition. */
+  removeDirectory(path: string): Promise<void>;
+  /** statfs and du of a mounted volume; Unavailable when it cannot finish within about budgetMs. */
+  measure(path: string, budgetMs: number): Promise<VolumeMeasurement>;
+}
+
+const codeOf = (err: unknown) => (err as NodeJS.ErrnoException | undefined)?.code;
+const probeScript = fileURLToPath(new URL('./usage-probe.ts', import.meta.url));
+/** Time the measuring child gets beyond its walking budget to start up and report. */
+const probeStartAllowanceMs = 3000;
+
+export function makeRealNodeFs(): NodeFs {
+  return {
+    async pathKind(path) {
+      try {
+        return (await lstat(path)).isDirectory() ? 'directory' : 'other';
+      } catch (err) {
+        if (codeOf(err) === 'ENOENT') return 'missing';
+        throw new WarrenError('Internal', `cannot inspect ${quote(path)}: ${codeOf(err) ?? err}`, {
+          cause: err,
+        });
+      }
+    },
+
+    async makeDirectory(path, mode) {
+      await mkdir(path, { recursive: true, mode }).catch((err: unknown) => {
+        throw new WarrenError('Internal', `cannot create ${quote(path)}: ${codeOf(err) ?? err}`, {
+          cause: err,
+        });
+      });
+    },
+
+    async removeDirectory(path) {
+      await rmdir(path).catch((err: unknown) => {
+        const code = codeOf(err);
+        if (code === 'ENOENT') return;
+        if (code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'ENOTDIR') {
+          throw failedPrecondition(
+            `${quote(path)} is ${code === 'ENOTDIR' ? 'not a directory' : 'not empty'} although nothing is mounted on it; ` +
+              'Warren only removes the empty directory it created, so it is left for you to inspect',
+          );
+        }
+        throw new WarrenError('Internal', `cannot remove ${quote(path)}: ${code ?? err}`, { cause: err });
+      });
+    },
+
+    async measure(path, budgetMs) {
+      const deadline = Date.now() + budgetMs;
+      const timeoutMs = budgetMs + probeStartAllowanceMs;
+      const run = await runBounded(process.execPath, [probeScript, path, String(deadline)], { timeoutMs });
+      const measurement = decodeMeasurement(run.stdout.trim().split('\n').at(-1) ?? '');
+      if (measurement) return measurement;
+      if (run.timedOut) {
+        throw unavailable(
+          `measuring ${quote(path)} did not finish within ${formatSeconds(timeoutMs)}; is the NFS server answering?`,
+        );
+      }
+      throw new WarrenError('Internal', `measuring ${quote(path)} failed (${describeRun(run, timeoutMs)})`);
+    },
+  };
+}

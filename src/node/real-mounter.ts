@@ -1,0 +1,109 @@
+// The Mounter on a real kernel: util-linux mount/umount and coreutils stat, each bounded in time and
+// killed with its whole process group (see bounded-process.ts and /work/shared/guest-nfs.md).
+import { readFile } from 'node:fs/promises';
+import { failedPrecondition, unavailable, WarrenError } from '../errors.ts';
+import { quote } from '../provisioning/paths.ts';
+import { type BoundedRun, describeRun, formatSeconds, runBounded } from './bounded-process.ts';
+import {
+  type Mounter,
+  type MountHealth,
+  type NfsFsType,
+  parseMountInfo,
+  topMountAt,
+  type UnmountAttempt,
+  type UnmountMode,
+} from './mounter.ts';
+
+export interface RealMounterOptions {
+  mountCommand?: string;
+  umountCommand?: string;
+  statCommand?: string;
+  mountInfoPath?: string;
+  killGraceMs?: number;
+}
+
+const unmountFlags: Record<UnmountMode, string[]> = { plain: [], force: ['-f'], lazy: ['-l'] };
+const codeOf = (err: unknown) => (err as NodeJS.ErrnoException | undefined)?.code ?? String(err);
+
+export function makeRealMounter(options: RealMounterOptions = {}): Mounter {
+  const {
+    mountCommand = 'mount',
+    umountCommand = 'umount',
+    statCommand = 'stat',
+    mountInfoPath = '/proc/self/mountinfo',
+    killGraceMs = 2000,
+  } = options;
+  // English messages from the tools, whatever the node's locale.
+  const env = { ...process.env, LC_ALL: 'C' };
+  const run = (command: string, args: string[], timeoutMs: number): Promise<BoundedRun> =>
+    runBounded(command, args, { timeoutMs, killGraceMs, env });
+
+  return {
+    async mount(source, target, fsType: NfsFsType, mountOptions, timeoutMs) {
+      const args = [
+        '-t',
+        fsType,
+        ...(mountOptions.length > 0 ? ['-o', mountOptions.join(',')] : []),
+        source,
+        target,
+      ];
+      const result = await run(mountCommand, args, timeoutMs).catch((err: unknown) => {
+        throw failedPrecondition(
+          `cannot run ${quote(mountCommand)} (${codeOf(err)}); the node plugin image needs util-linux mount and mount.nfs`,
+        );
+      });
+      const what = `mounting ${source} at ${quote(target)}`;
+      if (result.timedOut) {
+        throw unavailable(
+          `the NFS server did not answer within ${formatSeconds(timeoutMs)} while ${what}; ` +
+            'the mount was abandoned and will be retried',
+        );
+      }
+      if (result.exitCode !== 0) {
+        throw new WarrenError('Internal', `${what} failed (${describeRun(result, timeoutMs)})`);
+      }
+    },
+
+    async unmount(target, mode, timeoutMs): Promise<UnmountAttempt> {
+      const args = [...unmountFlags[mode], target];
+      try {
+        const result = await run(umountCommand, args, timeoutMs);
+        const succeeded = !result.timedOut && result.exitCode === 0;
+        return { mode, succeeded, timedOut: result.timedOut, detail: describeRun(result, timeoutMs) };
+      } catch (err) {
+        return {
+          mode,
+          succeeded: false,
+          timedOut: false,
+          detail: `cannot run ${umountCommand}: ${codeOf(err)}`,
+        };
+      }
+    },
+
+    async mountsAt(target) {
+      return topMountAt(parseMountInfo(await readFile(mountInfoPath, 'utf8')), target);
+    },
+
+    // statfs always asks an NFS server (attributes may be cached, file system statistics are not).
+    async health(target, timeoutMs): Promise<MountHealth> {
+      const result = await run(statCommand, ['-f', '-c', '%b', target], timeoutMs).catch((err: unknown) => {
+        throw failedPrecondition(
+          `cannot run ${quote(statCommand)} (${codeOf(err)}); the node plugin image needs coreutils`,
+        );
+      });
+      if (result.timedOut) {
+        return {
+          usable: false,
+          timedOut: true,
+          message: `the file system at ${quote(target)} did not answer within ${formatSeconds(timeoutMs)} (NFS server down or frozen?)`,
+        };
+      }
+      if (result.exitCode === 0) return { usable: true };
+      return {
+        usable: false,
+        timedOut: false,
+        message: `stat of ${quote(target)} failed (${describeRun(result, timeoutMs)})`,
+      };
+    },
+  };
+}
