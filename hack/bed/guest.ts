@@ -173,6 +173,8 @@ export async function bootGuest(opts: BootOptions = {}): Promise<Guest> {
   const qemu = spawn('setpriv', ['--pdeathsig', 'KILL', '--', 'qemu-system-x86_64', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  let spawnError: Error | undefined;
+  qemu.on('error', (err) => (spawnError = err));
   const started = Date.now();
   console.error(`[warren] booting the test guest (pid ${qemu.pid}): qemu-system-x86_64 ${args.join(' ')}`);
   let agentPrinted = false;
@@ -180,8 +182,8 @@ export async function bootGuest(opts: BootOptions = {}): Promise<Guest> {
     agentPrinted ||= line.includes('WARREN-AGENT-READY');
   });
   const cleanup = async () => {
-    if (!hasExited(qemu)) qemu.kill('SIGKILL');
-    await waitForExit(qemu, STOP_TIMEOUT_MS);
+    if (!hasExited(qemu) && !spawnError) qemu.kill('SIGKILL');
+    if (!spawnError) await waitForExit(qemu, STOP_TIMEOUT_MS);
     serial.close();
     await rm(dir, { recursive: true, force: true });
   };
@@ -190,7 +192,8 @@ export async function bootGuest(opts: BootOptions = {}): Promise<Guest> {
     const healthUrl = `http://127.0.0.1:${agentPort}/health`;
     while (!(agentPrinted && (await probe(healthUrl, {}, 1_000)))) {
       let why = '';
-      if (hasExited(qemu)) why = `qemu exited (${qemu.exitCode ?? qemu.signalCode})`;
+      if (spawnError) why = `setpriv/qemu did not start: ${spawnError.message}`;
+      else if (hasExited(qemu)) why = `qemu exited (${qemu.exitCode ?? qemu.signalCode})`;
       else if (Date.now() - started > READY_TIMEOUT_MS) why = `not ready within ${READY_TIMEOUT_MS / 1000} s`;
       if (why)
         throw new Error(`the test guest did not start: ${why}\n--- last console lines ---\n${serial.tail()}`);

@@ -32,7 +32,7 @@ import {
   writeNameRecord,
 } from './volume-name-records.ts';
 import {
-  capabilityProblem,
+  answerValidation,
   capacityFits,
   capacityFor,
   claimFactsFor,
@@ -173,28 +173,7 @@ export function makeControllerService(deps: ControllerDeps) {
     const volumeId = required('volume_id', request.volume_id);
     if (request.volume_capabilities.length === 0) throw invalidArgument('volume_capabilities is required');
     await requireExistingVolume(store, volumeId);
-    const problems = request.volume_capabilities
-      .map((capability, index) => [index, capabilityProblem(capability)] as const)
-      .filter(([, problem]) => problem !== undefined)
-      .map(([index, problem]) => `volume_capabilities[${index}] ${problem}`);
-    if (problems.length > 0) return { message: problems.join('; ') };
-    if (Object.keys(request.mutable_parameters).length > 0) {
-      return { message: 'mutable_parameters are not supported' };
-    }
-    if (Object.keys(request.parameters).length > 0) {
-      try {
-        parseClassParameters(splitParameters(request.parameters).classParameters);
-      } catch (err) {
-        return { message: (err as Error).message };
-      }
-    }
-    return {
-      confirmed: {
-        volume_context: request.volume_context,
-        volume_capabilities: request.volume_capabilities,
-        parameters: request.parameters,
-      },
-    };
+    return answerValidation(request);
   };
 
   const ControllerExpandVolume: RpcHandler<

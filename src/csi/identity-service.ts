@@ -26,7 +26,10 @@ export function makeIdentityService(deps: IdentityDeps) {
   });
 
   const GetPluginCapabilities: RpcHandler<unknown, GetPluginCapabilitiesResponse> = async () => ({
-    capabilities: deps.servesController ? [{ service: { type: 'CONTROLLER_SERVICE' } }] : [],
+    // Expansion is a number in a record (NFS has no size to grow), so it is safe while published.
+    capabilities: deps.servesController
+      ? [{ service: { type: 'CONTROLLER_SERVICE' } }, { volume_expansion: { type: 'ONLINE' } }]
+      : [],
   });
 
   const Probe: RpcHandler<unknown, ProbeResponse> = async () => {

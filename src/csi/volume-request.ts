@@ -2,9 +2,12 @@
 // capacity, StorageClass parameters, the claim facts a subDir template may use).
 import { createHash } from 'node:crypto';
 import { invalidArgument } from '../errors.ts';
+import { parseClassParameters } from '../provisioning/parameters.ts';
 import { quote } from '../provisioning/paths.ts';
 import type { ClaimFacts } from '../provisioning/types.ts';
 import type { CapacityRange__Output } from './generated/csi/v1/CapacityRange.ts';
+import type { ValidateVolumeCapabilitiesRequest__Output } from './generated/csi/v1/ValidateVolumeCapabilitiesRequest.ts';
+import type { ValidateVolumeCapabilitiesResponse } from './generated/csi/v1/ValidateVolumeCapabilitiesResponse.ts';
 import type { VolumeCapability__Output } from './generated/csi/v1/VolumeCapability.ts';
 
 /** external-provisioner adds parameters with this prefix (--extra-create-metadata); they are not ours. */
@@ -155,4 +158,35 @@ export function claimFactsFor(
 export function withUnclaimedDefault(classParameters: Record<string, string>, claimed: boolean) {
   const hasSubDir = Object.keys(classParameters).some((key) => key.toLowerCase() === 'subdir');
   return claimed || hasSubDir ? classParameters : { ...classParameters, subDir: unclaimedSubDirTemplate };
+}
+
+/**
+ * ValidateVolumeCapabilities for a volume known to exist: confirmed when Warren can serve every
+ * capability and the parameters (if any) are valid; otherwise unconfirmed with the reason.
+ */
+export function answerValidation(
+  request: ValidateVolumeCapabilitiesRequest__Output,
+): ValidateVolumeCapabilitiesResponse {
+  const problems = request.volume_capabilities.flatMap((capability, index) => {
+    const problem = capabilityProblem(capability);
+    return problem ? [`volume_capabilities[${index}] ${problem}`] : [];
+  });
+  if (problems.length > 0) return { message: problems.join('; ') };
+  if (Object.keys(request.mutable_parameters).length > 0) {
+    return { message: 'mutable_parameters are not supported (Warren has no MODIFY_VOLUME capability)' };
+  }
+  if (Object.keys(request.parameters).length > 0) {
+    try {
+      parseClassParameters(splitParameters(request.parameters).classParameters);
+    } catch (err) {
+      return { message: (err as Error).message };
+    }
+  }
+  return {
+    confirmed: {
+      volume_context: request.volume_context,
+      volume_capabilities: request.volume_capabilities,
+      parameters: request.parameters,
+    },
+  };
 }

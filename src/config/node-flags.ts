@@ -1,0 +1,79 @@
+// `warren node` flags: the CSI plugin on every node (Identity + Node), optionally also serving the
+// CSI Controller service over the same socket (for csi-sanity and external-provisioner setups).
+import { defaultProvisionerName } from '../provisioning/names.ts';
+import { parseShareFlag } from '../provisioning/paths.ts';
+import { boolean, choice, duration, type FlagSpec, one, text } from './flags.ts';
+
+export const defaultCsiEndpoint = 'unix:///csi/csi.sock';
+
+export const nodeFlags = {
+  endpoint: {
+    name: 'endpoint',
+    env: 'CSI_ENDPOINT',
+    defaultText: defaultCsiEndpoint,
+    help: 'Where to serve CSI: unix:///absolute/path.sock, or tcp://127.0.0.1:PORT (tcp://0.0.0.0:PORT inside a test VM).',
+    parse: one(text, defaultCsiEndpoint),
+  },
+  nodeId: {
+    name: 'node-id',
+    env: 'NODE_NAME',
+    defaultText: '$NODE_NAME',
+    help: "This node's id as reported by NodeGetInfo; normally the Kubernetes node name from the downward API.",
+    parse: (values: string[]) => {
+      const value = values[0];
+      if (value === undefined || value.trim() === '') {
+        throw new Error('is required; set NODE_NAME from spec.nodeName (downward API) or pass --node-id');
+      }
+      return value;
+    },
+  },
+  driverName: {
+    name: 'driver-name',
+    env: 'WARREN_DRIVER_NAME',
+    defaultText: defaultProvisionerName,
+    help: 'CSI driver name (GetPluginInfo); must equal the CSIDriver object and the provisioner name.',
+    parse: one(text, defaultProvisionerName),
+  },
+  controller: {
+    name: 'controller',
+    env: 'WARREN_CSI_CONTROLLER',
+    defaultText: 'false',
+    help: 'Also serve the CSI Controller service (CreateVolume, DeleteVolume, expansion); needs --share.',
+    parse: one(boolean, false),
+  },
+  shares: {
+    name: 'share',
+    env: 'WARREN_SHARES',
+    repeatable: true,
+    help: 'SERVER:PATH=LOCALDIR, as for `warren controller`: where an NFS export is mounted in this container. Only used with --controller.',
+    parse: (values: string[]) => values.map(parseShareFlag),
+  },
+  mountTimeout: {
+    name: 'mount-timeout',
+    env: 'WARREN_MOUNT_TIMEOUT',
+    defaultText: '30s',
+    help: 'How long one mount may take before NodePublishVolume gives up (UNAVAILABLE) and the CO retries.',
+    parse: one(duration, 30_000),
+  },
+  logLevel: {
+    name: 'log-level',
+    env: 'WARREN_LOG_LEVEL',
+    defaultText: 'info',
+    help: 'One of debug, info, warn, error. debug logs every request and response (secrets redacted).',
+    parse: one(choice('debug', 'info', 'warn', 'error'), 'info'),
+  },
+} satisfies Record<string, FlagSpec<unknown>>;
+
+export type NodeConfig = {
+  [K in keyof typeof nodeFlags]: ReturnType<(typeof nodeFlags)[K]['parse']>;
+};
+
+/** Cross-flag rules the table cannot express. */
+export function checkNodeConfig(config: NodeConfig): NodeConfig {
+  if (config.controller && config.shares.length === 0) {
+    throw new Error(
+      '--controller needs at least one --share SERVER:PATH=LOCALDIR (the export mounted in this container)',
+    );
+  }
+  return config;
+}
