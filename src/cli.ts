@@ -1,8 +1,10 @@
 #!/usr/bin/env node
-// warren <command> [flags]: the controller (PVC watcher) and, later, the CSI node plugin.
+// warren <command> [flags]: the controller (PVC watcher) and the CSI node plugin.
 import { controllerFlags } from './config/controller-flags.ts';
 import { helpText, parseFlags } from './config/flags.ts';
+import { checkNodeConfig, nodeFlags } from './config/node-flags.ts';
 import { runController } from './controller/run-controller.ts';
+import { runCsiPlugin } from './csi/run-plugin.ts';
 import { makeLogger } from './log.ts';
 
 const commands: Record<string, { summary: string; run: (argv: string[]) => Promise<void> }> = {
@@ -18,6 +20,20 @@ const commands: Record<string, { summary: string; run: (argv: string[]) => Promi
       const log = makeLogger(config.logLevel, 'warren-controller');
       const controller = await runController(config, log);
       await stopOnSignal(log, controller.stop);
+    },
+  },
+  node: {
+    summary:
+      'The CSI plugin on each node: serves Identity and Node (mounting volumes for kubelet) on a unix socket; with --controller also the CSI Controller service.',
+    run: async (argv) => {
+      if (argv.includes('--help') || argv.includes('-h')) {
+        process.stdout.write(helpText('node', commands.node?.summary ?? '', nodeFlags));
+        return;
+      }
+      const config = checkNodeConfig(parseFlags(nodeFlags, argv, process.env));
+      const log = makeLogger(config.logLevel, 'warren-node');
+      const plugin = await runCsiPlugin(config, log);
+      await stopOnSignal(log, plugin.stop);
     },
   },
 };

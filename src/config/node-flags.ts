@@ -1,8 +1,9 @@
 // `warren node` flags: the CSI plugin on every node (Identity + Node), optionally also serving the
 // CSI Controller service over the same socket (for csi-sanity and external-provisioner setups).
+import { invalidArgument } from '../errors.ts';
 import { defaultProvisionerName } from '../provisioning/names.ts';
 import { parseShareFlag } from '../provisioning/paths.ts';
-import { boolean, choice, duration, type FlagSpec, one, text } from './flags.ts';
+import { boolean, choice, duration, type FlagSpec, one, type Parsed, text } from './flags.ts';
 
 export const defaultCsiEndpoint = 'unix:///csi/csi.sock';
 
@@ -64,14 +65,12 @@ export const nodeFlags = {
   },
 } satisfies Record<string, FlagSpec<unknown>>;
 
-export type NodeConfig = {
-  [K in keyof typeof nodeFlags]: ReturnType<(typeof nodeFlags)[K]['parse']>;
-};
+export type NodeConfig = Parsed<typeof nodeFlags>;
 
 /** Cross-flag rules the table cannot express. */
 export function checkNodeConfig(config: NodeConfig): NodeConfig {
   if (config.controller && config.shares.length === 0) {
-    throw new Error(
+    throw invalidArgument(
       '--controller needs at least one --share SERVER:PATH=LOCALDIR (the export mounted in this container)',
     );
   }

@@ -134,8 +134,12 @@ export function makeMemoryMounter(options: MemoryMounterOptions = {}): MemoryMou
         hang('umount', target, timeoutMs);
         return attempt(mode, false, true, 'no answer; killed its process group');
       }
-      if (mode === 'force' && !behaviour.forceUnmountWorks) {
-        return attempt(mode, false, false, `exit 16: umount.nfs4: ${target}: device is busy`);
+      if (mode === 'force') {
+        if (!behaviour.forceUnmountWorks) {
+          return attempt(mode, false, false, `exit 16: umount.nfs4: ${target}: device is busy`);
+        }
+        remove(entry);
+        return attempt(mode, true, false, 'exit 0');
       }
       // Detached at once; the umount.nfs4 helper then waits for the server until it is killed.
       remove(entry);

@@ -14,23 +14,58 @@ const digestId = `2#d#${'A'.repeat(32)}`;
 
 const publishCases: Array<[string, Mutation, ErrorKind, string]> = [
   ['missing volume_id', (r) => (r.volume_id = ''), 'InvalidArgument', 'volume_id is required'],
-  ['volume_id of 129 bytes', (r) => (r.volume_id = 'v'.repeat(129)), 'InvalidArgument', 'longer than 128 bytes'],
-  ['volume_id of 65 two-byte characters', (r) => (r.volume_id = 'é'.repeat(65)), 'InvalidArgument', '128 bytes'],
+  [
+    'volume_id of 129 bytes',
+    (r) => (r.volume_id = 'v'.repeat(129)),
+    'InvalidArgument',
+    'longer than 128 bytes',
+  ],
+  [
+    'volume_id of 65 two-byte characters',
+    (r) => (r.volume_id = 'é'.repeat(65)),
+    'InvalidArgument',
+    '128 bytes',
+  ],
   ['volume_id with NUL', (r) => (r.volume_id = 'vol\0x'), 'InvalidArgument', 'control characters'],
   ['missing target_path', (r) => (r.target_path = ''), 'InvalidArgument', 'target_path is required'],
   ['relative target_path', (r) => (r.target_path = 'var/lib/kubelet/x'), 'InvalidArgument', 'absolute'],
-  ['target_path climbing with ..', (r) => (r.target_path = '/var/lib/kubelet/../../etc'), 'InvalidArgument', '".."'],
-  ['target_path ending in ..', (r) => (r.target_path = '/var/lib/kubelet/pods/..'), 'InvalidArgument', '".."'],
+  [
+    'target_path climbing with ..',
+    (r) => (r.target_path = '/var/lib/kubelet/../../etc'),
+    'InvalidArgument',
+    '".."',
+  ],
+  [
+    'target_path ending in ..',
+    (r) => (r.target_path = '/var/lib/kubelet/pods/..'),
+    'InvalidArgument',
+    '".."',
+  ],
   ['target_path with a . segment', (r) => (r.target_path = '/var/./lib/x'), 'InvalidArgument', '"."'],
   ['target_path that is /', (r) => (r.target_path = '/'), 'InvalidArgument', 'root directory'],
   ['target_path that is //', (r) => (r.target_path = '//'), 'InvalidArgument', 'root directory'],
-  ['target_path of 4097 bytes', (r) => (r.target_path = `/${'a'.repeat(4096)}`), 'InvalidArgument', '4096 bytes'],
+  [
+    'target_path of 4097 bytes',
+    (r) => (r.target_path = `/${'a'.repeat(4096)}`),
+    'InvalidArgument',
+    '4096 bytes',
+  ],
   ['target_path with NUL', (r) => (r.target_path = '/var/lib/x\0/mount'), 'InvalidArgument', 'NUL'],
   ['target_path with a newline', (r) => (r.target_path = '/var/lib/x\n/mount'), 'InvalidArgument', 'control'],
-  ['missing volume_capability', (r) => (r.volume_capability = null), 'InvalidArgument', 'volume_capability is required'],
+  [
+    'missing volume_capability',
+    (r) => (r.volume_capability = null),
+    'InvalidArgument',
+    'volume_capability is required',
+  ],
   [
     'block capability',
-    (r) => (r.volume_capability = { access_type: 'block', block: {}, access_mode: { mode: 'SINGLE_NODE_WRITER' } }),
+    (r) =>
+      (r.volume_capability = {
+        access_type: 'block',
+        block: {},
+        access_mode: { mode: 'SINGLE_NODE_WRITER' },
+      }),
     'InvalidArgument',
     'block volume',
   ],
@@ -48,8 +83,18 @@ const publishCases: Array<[string, Mutation, ErrorKind, string]> = [
   ],
   ['fs_type ext4', (r) => (mount(r).fs_type = 'ext4'), 'InvalidArgument', '"ext4"'],
   ['fs_type NFS in capitals', (r) => (mount(r).fs_type = 'NFS'), 'InvalidArgument', '"NFS"'],
-  ['missing access_mode', (r) => (capability(r).access_mode = null), 'InvalidArgument', 'access_mode is required'],
-  ['access mode UNKNOWN', (r) => (capability(r).access_mode = { mode: 'UNKNOWN' }), 'InvalidArgument', '"UNKNOWN"'],
+  [
+    'missing access_mode',
+    (r) => (capability(r).access_mode = null),
+    'InvalidArgument',
+    'access_mode is required',
+  ],
+  [
+    'access mode UNKNOWN',
+    (r) => (capability(r).access_mode = { mode: 'UNKNOWN' }),
+    'InvalidArgument',
+    '"UNKNOWN"',
+  ],
   [
     'access mode number 99',
     (r) => (capability(r).access_mode = { mode: 99 as unknown as 'UNKNOWN' }),
@@ -62,13 +107,28 @@ const publishCases: Array<[string, Mutation, ErrorKind, string]> = [
     'InvalidArgument',
     'MULTI_NODE_EVERYTHING',
   ],
-  ['empty mount flag', (r) => (mount(r).mount_flags = ['hard', '']), 'InvalidArgument', 'mount_flags[1] is empty'],
+  [
+    'empty mount flag',
+    (r) => (mount(r).mount_flags = ['hard', '']),
+    'InvalidArgument',
+    'mount_flags[1] is empty',
+  ],
   ['mount flag with a space', (r) => (mount(r).mount_flags = ['hard soft']), 'InvalidArgument', 'whitespace'],
   ['mount flag with a tab', (r) => (mount(r).mount_flags = ['hard\tsoft']), 'InvalidArgument', 'control'],
   ['mount flag with NUL', (r) => (mount(r).mount_flags = ['vers=4\0']), 'InvalidArgument', 'NUL'],
-  ['mount flag smuggling rw after a comma', (r) => (mount(r).mount_flags = ['hard,rw']), 'InvalidArgument', '","'],
+  [
+    'mount flag smuggling rw after a comma',
+    (r) => (mount(r).mount_flags = ['hard,rw']),
+    'InvalidArgument',
+    '","',
+  ],
   ['65 mount flags', (r) => (mount(r).mount_flags = Array(65).fill('hard')), 'InvalidArgument', 'at most 64'],
-  ['mount flag of 257 bytes', (r) => (mount(r).mount_flags = ['x'.repeat(257)]), 'InvalidArgument', '256 bytes'],
+  [
+    'mount flag of 257 bytes',
+    (r) => (mount(r).mount_flags = ['x'.repeat(257)]),
+    'InvalidArgument',
+    '256 bytes',
+  ],
   [
     'readonly with an rw flag',
     (r) => {
@@ -92,10 +152,20 @@ const publishCases: Array<[string, Mutation, ErrorKind, string]> = [
   ['server with a space', (r) => (context(r).server = 'nfs example'), 'InvalidArgument', 'must not contain'],
   ['server with an unclosed bracket', (r) => (context(r).server = '[fd00::1'), 'InvalidArgument', 'IPv6'],
   ['server with a bad IPv4 address', (r) => (context(r).server = '999.1.1.1'), 'InvalidArgument', 'IPv4'],
-  ['server with a port', (r) => (context(r).server = 'nfs.example.com:2049'), 'InvalidArgument', 'valid hostname'],
+  [
+    'server with a port',
+    (r) => (context(r).server = 'nfs.example.com:2049'),
+    'InvalidArgument',
+    'valid hostname',
+  ],
   ['relative share', (r) => (context(r).share = 'export'), 'InvalidArgument', 'absolute'],
   ['share climbing with ..', (r) => (context(r).share = '/export/../etc'), 'InvalidArgument', '".."'],
-  ['share of 1025 bytes', (r) => (context(r).share = `/${'s'.repeat(1024)}`), 'InvalidArgument', '1024 bytes'],
+  [
+    'share of 1025 bytes',
+    (r) => (context(r).share = `/${'s'.repeat(1024)}`),
+    'InvalidArgument',
+    '1024 bytes',
+  ],
   ['share with NUL', (r) => (context(r).share = '/export\0'), 'InvalidArgument', 'NUL'],
   ['server without share', (r) => delete context(r).share, 'InvalidArgument', 'no "share"'],
   ['share without server', (r) => delete context(r).server, 'InvalidArgument', 'no "server"'],
@@ -103,9 +173,19 @@ const publishCases: Array<[string, Mutation, ErrorKind, string]> = [
   ['subDir climbing in the middle', (r) => (context(r).subDir = 'a/../../b'), 'InvalidArgument', '".."'],
   ['absolute subDir', (r) => (context(r).subDir = '/etc'), 'InvalidArgument', 'relative'],
   ['subDir with NUL', (r) => (context(r).subDir = 'a\0b'), 'InvalidArgument', 'NUL'],
-  ['subDir in the reserved directory', (r) => (context(r).subDir = '.warren/index'), 'InvalidArgument', '".warren"'],
+  [
+    'subDir in the reserved directory',
+    (r) => (context(r).subDir = '.warren/index'),
+    'InvalidArgument',
+    '".warren"',
+  ],
   ['subDir with a 256-byte segment', (r) => (context(r).subDir = 'x'.repeat(256)), 'InvalidArgument', '255'],
-  ['attribute value of 4097 bytes', (r) => (context(r).note = 'n'.repeat(4097)), 'InvalidArgument', '4096 bytes'],
+  [
+    'attribute value of 4097 bytes',
+    (r) => (context(r).note = 'n'.repeat(4097)),
+    'InvalidArgument',
+    '4096 bytes',
+  ],
   ['attribute key of 257 bytes', (r) => (context(r)['k'.repeat(257)] = 'v'), 'InvalidArgument', '256 bytes'],
   [
     '65 attributes',
@@ -213,10 +293,26 @@ describe('NodeUnpublishVolume refuses hostile requests', () => {
 
 describe('NodeGetVolumeStats refuses hostile requests', () => {
   it.each([
-    ['missing volume_id', { volume_id: '', volume_path: target, staging_target_path: '' }, 'volume_id is required'],
-    ['missing volume_path', { volume_id: volumeId, volume_path: '', staging_target_path: '' }, 'volume_path is required'],
-    ['relative volume_path', { volume_id: volumeId, volume_path: 'x/y', staging_target_path: '' }, 'absolute'],
-    ['climbing volume_path', { volume_id: volumeId, volume_path: '/a/../b', staging_target_path: '' }, '".."'],
+    [
+      'missing volume_id',
+      { volume_id: '', volume_path: target, staging_target_path: '' },
+      'volume_id is required',
+    ],
+    [
+      'missing volume_path',
+      { volume_id: volumeId, volume_path: '', staging_target_path: '' },
+      'volume_path is required',
+    ],
+    [
+      'relative volume_path',
+      { volume_id: volumeId, volume_path: 'x/y', staging_target_path: '' },
+      'absolute',
+    ],
+    [
+      'climbing volume_path',
+      { volume_id: volumeId, volume_path: '/a/../b', staging_target_path: '' },
+      '".."',
+    ],
   ])('%s', async (_name, request, fragment) => {
     const { service, fs } = nodeOnFakes();
     await expectWarrenRejection(service.NodeGetVolumeStats(request, ctx), 'InvalidArgument', fragment);

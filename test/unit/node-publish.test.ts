@@ -7,7 +7,9 @@ import { expectWarrenRejection } from './expect-warren-error.ts';
 import { ctx, nodeOnFakes, publishRequest, source, target, volumeId } from './node-fixtures.ts';
 
 const ops = (calls: MounterCall[]) =>
-  calls.filter((c) => c.op !== 'health').map((c) => (c.op === 'unmount' ? `umount:${c.mode}` : c.op === 'killed' ? `killed:${c.command}` : c.op));
+  calls
+    .filter((c) => c.op !== 'health')
+    .map((c) => (c.op === 'unmount' ? `umount:${c.mode}` : c.op === 'killed' ? `killed:${c.command}` : c.op));
 const unpublish = { volume_id: volumeId, target_path: target };
 
 describe('NodePublishVolume', () => {
@@ -15,7 +17,9 @@ describe('NodePublishVolume', () => {
     const { service, mounter, fs } = nodeOnFakes();
     await expect(service.NodePublishVolume(publishRequest(), ctx)).resolves.toEqual({});
     expect(fs.calls).toEqual([{ op: 'makeDirectory', path: target, mode: 0o750 }]);
-    expect(mounter.calls).toEqual([{ op: 'mount', source, target, fsType: 'nfs', options: [], timeoutMs: 15_000 }]);
+    expect(mounter.calls).toEqual([
+      { op: 'mount', source, target, fsType: 'nfs', options: [], timeoutMs: 15_000 },
+    ]);
   });
 
   it('is idempotent: the same source again is OK without a second mount', async () => {
@@ -29,14 +33,21 @@ describe('NodePublishVolume', () => {
   it('treats a normalised target path as the same target', async () => {
     const { service, mounter } = nodeOnFakes();
     await service.NodePublishVolume(publishRequest(), ctx);
-    await service.NodePublishVolume({ ...publishRequest(), target_path: `${target.replace('/pods/', '//pods/')}/` }, ctx);
+    await service.NodePublishVolume(
+      { ...publishRequest(), target_path: `${target.replace('/pods/', '//pods/')}/` },
+      ctx,
+    );
     expect(ops(mounter.calls)).toEqual(['mount']);
   });
 
   it('answers AlreadyExists when another source is mounted at the target', async () => {
     const { service, mounter } = nodeOnFakes();
     mounter.addMount('other.example.com:/export/x', target);
-    await expectWarrenRejection(service.NodePublishVolume(publishRequest(), ctx), 'AlreadyExists', 'other.example.com:/export/x');
+    await expectWarrenRejection(
+      service.NodePublishVolume(publishRequest(), ctx),
+      'AlreadyExists',
+      'other.example.com:/export/x',
+    );
     expect(ops(mounter.calls)).toEqual([]);
   });
 
@@ -50,7 +61,12 @@ describe('NodePublishVolume', () => {
     const { service, mounter } = nodeOnFakes();
     mounter.addMount(source, target);
     const request = { ...publishRequest(), readonly: true };
-    await expectWarrenRejection(service.NodePublishVolume(request, ctx), 'AlreadyExists', 'read-write', 'read-only');
+    await expectWarrenRejection(
+      service.NodePublishVolume(request, ctx),
+      'AlreadyExists',
+      'read-write',
+      'read-only',
+    );
   });
 
   it('accepts a kernel spelling of the same source (host case, trailing slash)', async () => {
@@ -65,16 +81,19 @@ describe('NodePublishVolume', () => {
     ['a reader-only access mode', { mode: 'SINGLE_NODE_READER_ONLY' }, ['nfsvers=4.1', 'hard', 'ro']],
     ['readonly with ro already among the flags', { readonly: true, flags: ['ro', 'hard'] }, ['ro', 'hard']],
     ['no read-only request', {}, ['nfsvers=4.1', 'hard']],
-  ])('mounts with %s as %j', async (_name, how: { readonly?: boolean; mode?: string; flags?: string[] }, options) => {
-    const { service, mounter } = nodeOnFakes();
-    const request = publishRequest();
-    request.readonly = how.readonly ?? false;
-    request.volume_capability!.mount!.mount_flags = how.flags ?? ['nfsvers=4.1', 'hard'];
-    if (how.mode) request.volume_capability!.access_mode = { mode: how.mode as 'UNKNOWN' };
-    await service.NodePublishVolume(request, ctx);
-    expect(mounter.calls[0]).toMatchObject({ op: 'mount', options });
-    expect(mounter.entries()[0]?.mountOptions.includes('ro')).toBe(options.includes('ro'));
-  });
+  ])(
+    'mounts with %s as %j',
+    async (_name, how: { readonly?: boolean; mode?: string; flags?: string[] }, options) => {
+      const { service, mounter } = nodeOnFakes();
+      const request = publishRequest();
+      request.readonly = how.readonly ?? false;
+      request.volume_capability!.mount!.mount_flags = how.flags ?? ['nfsvers=4.1', 'hard'];
+      if (how.mode) request.volume_capability!.access_mode = { mode: how.mode as 'UNKNOWN' };
+      await service.NodePublishVolume(request, ctx);
+      expect(mounter.calls[0]).toMatchObject({ op: 'mount', options });
+      expect(mounter.entries()[0]?.mountOptions.includes('ro')).toBe(options.includes('ro'));
+    },
+  );
 
   it.each([
     ['a location volume id without context', { volume_id: volumeId, volume_context: {} }, source, 'nfs'],
@@ -82,14 +101,34 @@ describe('NodePublishVolume', () => {
       'an inline volume',
       {
         volume_id: 'csi-5b7c0e2f9a',
-        volume_context: { 'csi.storage.k8s.io/ephemeral': 'true', server: '10.0.0.5', share: '/srv/nfs', subDir: 'scratch' },
+        volume_context: {
+          'csi.storage.k8s.io/ephemeral': 'true',
+          server: '10.0.0.5',
+          share: '/srv/nfs',
+          subDir: 'scratch',
+        },
       },
       '10.0.0.5:/srv/nfs/scratch',
       'nfs',
     ],
-    ['a bare IPv6 server', { volume_context: { server: 'fd00::1', share: '/export', subDir: 'a' } }, '[fd00::1]:/export/a', 'nfs'],
-    ['the share root', { volume_id: 'static-pv', volume_context: { server: 'srv', share: '/export/' } }, 'srv:/export', 'nfs'],
-    ['a share that is /', { volume_id: 'static', volume_context: { server: 'srv', share: '/', subDir: 'x/y' } }, 'srv:/x/y', 'nfs'],
+    [
+      'a bare IPv6 server',
+      { volume_id: 'static-v6', volume_context: { server: 'fd00::1', share: '/export', subDir: 'a' } },
+      '[fd00::1]:/export/a',
+      'nfs',
+    ],
+    [
+      'the share root',
+      { volume_id: 'static-pv', volume_context: { server: 'srv', share: '/export/' } },
+      'srv:/export',
+      'nfs',
+    ],
+    [
+      'a share that is /',
+      { volume_id: 'static', volume_context: { server: 'srv', share: '/', subDir: 'x/y' } },
+      'srv:/x/y',
+      'nfs',
+    ],
     ['fs_type nfs4', { fsType: 'nfs4' }, source, 'nfs4'],
   ])('mounts %s', async (_name, change: Record<string, unknown>, expectedSource, fsType) => {
     const { service, mounter } = nodeOnFakes();
@@ -112,7 +151,11 @@ describe('NodePublishVolume', () => {
     const { service, mounter, fs, clock } = nodeOnFakes();
     const started = clock.t;
     mounter.hangingServer('nfs.example.com');
-    await expectWarrenRejection(service.NodePublishVolume(publishRequest(), ctx), 'Unavailable', 'did not answer');
+    await expectWarrenRejection(
+      service.NodePublishVolume(publishRequest(), ctx),
+      'Unavailable',
+      'did not answer',
+    );
     expect(ops(mounter.calls)).toEqual(['mount', 'killed:mount']);
     expect(mounter.entries()).toEqual([]);
     expect(fs.directories.has(target)).toBe(false);
@@ -124,7 +167,15 @@ describe('NodePublishVolume', () => {
     const started = clock.t;
     mounter.hangingServer('nfs.example.com', { mountCompletesAnyway: true });
     await expectWarrenRejection(service.NodePublishVolume(publishRequest(), ctx), 'Unavailable');
-    expect(ops(mounter.calls)).toEqual(['mount', 'killed:mount', 'umount:plain', 'killed:umount', 'umount:force', 'umount:lazy', 'killed:umount']);
+    expect(ops(mounter.calls)).toEqual([
+      'mount',
+      'killed:mount',
+      'umount:plain',
+      'killed:umount',
+      'umount:force',
+      'umount:lazy',
+      'killed:umount',
+    ]);
     expect(mounter.entries()).toEqual([]);
     expect(fs.directories.has(target)).toBe(false);
     expect(clock.t - started).toBeLessThan(30_000 + 15_000);
@@ -133,7 +184,11 @@ describe('NodePublishVolume', () => {
   it('passes a failed mount on and removes the directory it created', async () => {
     const { service, mounter, fs } = nodeOnFakes();
     mounter.failNextMount(new WarrenError('Internal', 'mounting failed (exit 32: access denied by server)'));
-    await expectWarrenRejection(service.NodePublishVolume(publishRequest(), ctx), 'Internal', 'access denied');
+    await expectWarrenRejection(
+      service.NodePublishVolume(publishRequest(), ctx),
+      'Internal',
+      'access denied',
+    );
     expect(fs.calls.map((c) => c.op)).toEqual(['makeDirectory', 'removeDirectory']);
   });
 
@@ -149,7 +204,11 @@ describe('NodePublishVolume', () => {
   it('refuses a target that exists and is not a directory', async () => {
     const { service, mounter, fs } = nodeOnFakes();
     fs.others.add(target);
-    await expectWarrenRejection(service.NodePublishVolume(publishRequest(), ctx), 'FailedPrecondition', 'not a directory');
+    await expectWarrenRejection(
+      service.NodePublishVolume(publishRequest(), ctx),
+      'FailedPrecondition',
+      'not a directory',
+    );
     expect(ops(mounter.calls)).toEqual([]);
   });
 });
@@ -179,7 +238,13 @@ describe('NodeUnpublishVolume', () => {
     mounter.hangingServer('nfs.example.com');
     const started = clock.t;
     await expect(service.NodeUnpublishVolume(unpublish, ctx)).resolves.toEqual({});
-    expect(ops(mounter.calls).slice(1)).toEqual(['umount:plain', 'killed:umount', 'umount:force', 'umount:lazy', 'killed:umount']);
+    expect(ops(mounter.calls).slice(1)).toEqual([
+      'umount:plain',
+      'killed:umount',
+      'umount:force',
+      'umount:lazy',
+      'killed:umount',
+    ]);
     expect(mounter.entries()).toEqual([]);
     expect(fs.directories.has(target)).toBe(false);
     expect(clock.t - started).toBeLessThan(30_000);
@@ -206,8 +271,18 @@ describe('NodeUnpublishVolume', () => {
     const { service, mounter, fs } = nodeOnFakes();
     mounter.addMount(source, target);
     fs.directories.add(target);
-    mounter.unmount = async (_target, mode) => ({ mode, succeeded: false, timedOut: false, detail: 'exit 16: busy' });
-    await expectWarrenRejection(service.NodeUnpublishVolume(unpublish, ctx), 'Unavailable', 'could not unmount', 'lazy');
+    mounter.unmount = async (_target, mode) => ({
+      mode,
+      succeeded: false,
+      timedOut: false,
+      detail: 'exit 16: busy',
+    });
+    await expectWarrenRejection(
+      service.NodeUnpublishVolume(unpublish, ctx),
+      'Unavailable',
+      'could not unmount',
+      'lazy',
+    );
     expect(fs.directories.has(target)).toBe(true);
   });
 

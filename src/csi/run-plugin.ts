@@ -1,0 +1,50 @@
+// `warren node`: wires the real dependencies into the CSI services and serves them on one endpoint.
+import type { Logger } from 'pino';
+import type { NodeConfig } from '../config/node-flags.ts';
+import { makeNodeService } from '../node/node-service.ts';
+import { makeRealNodeDeps, probeNode } from '../node/real-node-deps.ts';
+import { createFsDirectoryBackend } from '../provisioning/fs-directory-backend.ts';
+import { warrenVersion } from '../version.ts';
+import { makeControllerService } from './controller-service.ts';
+import { makeIdentityService } from './identity-service.ts';
+import type { ServiceHandlers } from './pipeline.ts';
+import { startCsiServer } from './server.ts';
+
+/** Calls in flight get this long after SIGTERM; the CLI exits hard at 10 s. */
+export const stopGraceMs = 8_000;
+
+export async function runCsiPlugin(
+  config: NodeConfig,
+  log: Logger,
+): Promise<{ address: string; stop(): Promise<void> }> {
+  const identity = makeIdentityService({
+    driverName: config.driverName,
+    version: warrenVersion,
+    servesController: config.controller,
+    probe: () => probeNode(),
+  });
+  const node = makeNodeService(
+    makeRealNodeDeps({
+      driverName: config.driverName,
+      nodeId: config.nodeId,
+      mountTimeoutMs: config.mountTimeout,
+    }),
+  );
+  const services: Record<string, ServiceHandlers> = { Identity: identity, Node: node };
+  if (config.controller) {
+    services.Controller = makeControllerService({
+      store: { shares: config.shares, backend: createFsDirectoryBackend() },
+    });
+  }
+  const server = await startCsiServer({ endpoint: config.endpoint, services, log });
+  log.info(
+    {
+      driver: config.driverName,
+      nodeId: config.nodeId,
+      version: warrenVersion,
+      controller: config.controller,
+    },
+    'Warren CSI plugin started',
+  );
+  return { address: server.address, stop: () => server.stop(stopGraceMs) };
+}
