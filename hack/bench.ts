@@ -35,7 +35,9 @@ async function until(what: string, check: () => Promise<boolean>): Promise<void>
 }
 
 const boundIn = async (ns: string) =>
-  (await core.listNamespacedPersistentVolumeClaim({ namespace: ns })).items.filter((c) => c.status?.phase === 'Bound').length;
+  (await core.listNamespacedPersistentVolumeClaim({ namespace: ns })).items.filter(
+    (c) => c.status?.phase === 'Bound',
+  ).length;
 
 async function baseline(): Promise<number> {
   const ns = 'bench-baseline';
@@ -44,14 +46,25 @@ async function baseline(): Promise<number> {
   await inBatches(names, 20, async (name) => {
     const claim = await core.createNamespacedPersistentVolumeClaim({
       namespace: ns,
-      body: { metadata: { name }, spec: { storageClassName: '', accessModes: ['ReadWriteMany'], resources: { requests: { storage: '1Gi' } } } },
+      body: {
+        metadata: { name },
+        spec: {
+          storageClassName: '',
+          accessModes: ['ReadWriteMany'],
+          resources: { requests: { storage: '1Gi' } },
+        },
+      },
     });
     await core.createPersistentVolume({
       body: {
         metadata: { name: `baseline-${name}` },
         spec: {
-          storageClassName: '', accessModes: ['ReadWriteMany'], capacity: { storage: '1Gi' }, persistentVolumeReclaimPolicy: 'Retain',
-          claimRef: { namespace: ns, name, uid: claim.metadata?.uid }, nfs: { server: '127.0.0.1', path: `/export/${name}` },
+          storageClassName: '',
+          accessModes: ['ReadWriteMany'],
+          capacity: { storage: '1Gi' },
+          persistentVolumeReclaimPolicy: 'Retain',
+          claimRef: { namespace: ns, name, uid: claim.metadata?.uid },
+          nfs: { server: '127.0.0.1', path: `/export/${name}` },
         },
       },
     });
@@ -64,25 +77,57 @@ async function warren(): Promise<{ bindMs: number; releaseMs: number }> {
   const ns = 'bench-warren';
   await core.createNamespace({ body: { metadata: { name: ns } } });
   await storage.createStorageClass({
-    body: { metadata: { name: 'bench' }, provisioner: 'nfs.warren.dev', reclaimPolicy: 'Delete', parameters: { server: bed.env.WARREN_NFS_SERVER, share: bed.env.WARREN_NFS_SHARE } },
+    body: {
+      metadata: { name: 'bench' },
+      provisioner: 'nfs.warren.dev',
+      reclaimPolicy: 'Delete',
+      parameters: { server: bed.env.WARREN_NFS_SERVER, share: bed.env.WARREN_NFS_SHARE },
+    },
   });
   const port = await freePort();
-  const controller = spawn(process.execPath, [join(repoRoot, 'src/cli.ts'), 'controller', `--kubeconfig=${bed.env.KUBECONFIG}`,
-    `--share=${bed.env.WARREN_NFS_SERVER}:${bed.env.WARREN_NFS_SHARE}=${bed.env.WARREN_EXPORT_DIR}`, '--leader-elect=false',
-    `--workers=${workers}`, `--metrics-address=127.0.0.1:${port}`, '--log-level=warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const controller = spawn(
+    process.execPath,
+    [
+      join(repoRoot, 'src/cli.ts'),
+      'controller',
+      `--kubeconfig=${bed.env.KUBECONFIG}`,
+      `--share=${bed.env.WARREN_NFS_SERVER}:${bed.env.WARREN_NFS_SHARE}=${bed.env.WARREN_EXPORT_DIR}`,
+      '--leader-elect=false',
+      `--workers=${workers}`,
+      `--metrics-address=127.0.0.1:${port}`,
+      '--log-level=warn',
+    ],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
   try {
-    await until('the controller to be ready', async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.status === 200);
+    await until(
+      'the controller to be ready',
+      async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.status === 200,
+    );
     const start = performance.now();
-    await inBatches(names, 20, (name) => core.createNamespacedPersistentVolumeClaim({
-      namespace: ns,
-      body: { metadata: { name }, spec: { storageClassName: 'bench', accessModes: ['ReadWriteMany'], resources: { requests: { storage: '1Gi' } } } },
-    }));
+    await inBatches(names, 20, (name) =>
+      core.createNamespacedPersistentVolumeClaim({
+        namespace: ns,
+        body: {
+          metadata: { name },
+          spec: {
+            storageClassName: 'bench',
+            accessModes: ['ReadWriteMany'],
+            resources: { requests: { storage: '1Gi' } },
+          },
+        },
+      }),
+    );
     await until('Warren claims Bound', async () => (await boundIn(ns)) === count);
     const bindMs = performance.now() - start;
     const released = performance.now();
     await inBatches(names, 20, (name) => core.deleteNamespacedPersistentVolumeClaim({ namespace: ns, name }));
-    await until('Warren PVs released and gone', async () =>
-      (await core.listPersistentVolume()).items.filter((pv) => pv.spec?.storageClassName === 'bench').length === 0);
+    await until(
+      'Warren PVs released and gone',
+      async () =>
+        (await core.listPersistentVolume()).items.filter((pv) => pv.spec?.storageClassName === 'bench')
+          .length === 0,
+    );
     return { bindMs, releaseMs: performance.now() - released };
   } finally {
     controller.kill('SIGTERM');
@@ -93,9 +138,13 @@ try {
   const baselineMs = await baseline();
   const w = await warren();
   const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
-  console.log(`\nclaims: ${count}, controller workers: ${workers}, machine: 2 cores shared with the bed (noisy)`);
+  console.log(
+    `\nclaims: ${count}, controller workers: ${workers}, machine: 2 cores shared with the bed (noisy)`,
+  );
   console.log(`baseline (hand-made PV+PVC pairs, kube-controller-manager binding only): ${s(baselineMs)}`);
-  console.log(`warren: all claims Bound in ${s(w.bindMs)} (${(w.bindMs / baselineMs).toFixed(2)}x baseline), ${(count / (w.bindMs / 1000)).toFixed(1)} claims/s`);
+  console.log(
+    `warren: all claims Bound in ${s(w.bindMs)} (${(w.bindMs / baselineMs).toFixed(2)}x baseline), ${(count / (w.bindMs / 1000)).toFixed(1)} claims/s`,
+  );
   console.log(`warren: all ${count} released (onDelete delete) and their PVs gone in ${s(w.releaseMs)}`);
 } finally {
   await bedDown(stateDir);

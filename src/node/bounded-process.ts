@@ -50,10 +50,7 @@ export function runBounded(
     child.stderr.setEncoding('utf8').on('data', collect('stderr'));
     let timedOut = false;
     let settled = false;
-    let closed = false;
-    child.once('close', () => {
-      closed = true;
-    });
+    let graceTimer: NodeJS.Timeout | undefined;
 
     // Called at the time limit, before the leader is reaped (its pid still names this group), and
     // after 'exit' only while members still hold the pipes (their membership reserves the id).
@@ -69,6 +66,7 @@ export function runBounded(
       if (settled) return;
       settled = true;
       clearTimeout(limitTimer);
+      clearTimeout(graceTimer);
       child.stdout.destroy();
       child.stderr.destroy();
       resolve({ exitCode, signal, timedOut, exited, ...output });
@@ -77,7 +75,7 @@ export function runBounded(
     const limitTimer = setTimeout(() => {
       timedOut = true;
       killGroup();
-      setTimeout(() => finish(null, null, false), killGraceMs).unref();
+      graceTimer = setTimeout(() => finish(null, null, false), killGraceMs);
     }, timeoutMs);
 
     child.once('error', (err) => {
@@ -87,10 +85,9 @@ export function runBounded(
       reject(err);
     });
     child.once('exit', (exitCode, signal) => {
-      if (closed) return finish(exitCode, signal, true);
       // Give the pipes a moment to deliver the last output; if they stay open, a leftover holds them.
       const drainTimer = setTimeout(() => {
-        if (!closed) killGroup();
+        killGroup();
         finish(exitCode, signal, true);
       }, drainGraceMs);
       child.once('close', () => {

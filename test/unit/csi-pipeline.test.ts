@@ -86,7 +86,12 @@ describe('invokeRpc', () => {
     const gated = gatedHandler();
     const one = invokeRpc('NodePublishVolume', gated.handler, { volume_id: 'v', target_path: '/a' }, d);
     const two = invokeRpc('NodePublishVolume', gated.handler, { volume_id: 'v', target_path: '/b' }, d);
-    const same = await invokeRpc('NodeUnpublishVolume', gated.handler, { volume_id: 'v', target_path: '/a' }, d);
+    const same = await invokeRpc(
+      'NodeUnpublishVolume',
+      gated.handler,
+      { volume_id: 'v', target_path: '/a' },
+      d,
+    );
     expect(same.ok ? 0 : same.failure.code).toBe(status.ABORTED);
     gated.open();
     expect([(await one).ok, (await two).ok]).toEqual([true, true]);
@@ -118,7 +123,10 @@ describe('invokeRpc', () => {
 
   it('never writes secrets to the log, at any depth, in requests or responses', async () => {
     const d = deps();
-    const echo: RpcHandler<unknown, unknown> = async (request) => ({ echoed: request, node_stage_secrets: 's3' });
+    const echo: RpcHandler<unknown, unknown> = async (request) => ({
+      echoed: request,
+      node_stage_secrets: 's3',
+    });
     const request = {
       volume_id: 'v1',
       secrets: { password: 'hunter2', token: 'tok-123' },
@@ -137,7 +145,12 @@ describe('invokeRpc', () => {
     const ok: RpcHandler<unknown, object> = async () => ({});
     await invokeRpc('NodePublishVolume', ok, { volume_id: 'v9', target_path: '/pods/x' }, d);
     const done = d.records().find((record) => record.msg === 'NodePublishVolume succeeded');
-    expect(done).toMatchObject({ level: 30, method: 'NodePublishVolume', volumeId: 'v9', targetPath: '/pods/x' });
+    expect(done).toMatchObject({
+      level: 30,
+      method: 'NodePublishVolume',
+      volumeId: 'v9',
+      targetPath: '/pods/x',
+    });
     expect(done?.durationMs).toBeTypeOf('number');
   });
 
@@ -151,7 +164,12 @@ describe('invokeRpc', () => {
 
 describe('redactSecrets', () => {
   it('hides values of secrets maps and keeps everything else', () => {
-    const input = { name: 'n', secrets: { a: '1' }, parameters: { server: 's' }, list: [{ x_secrets: { b: '2' } }] };
+    const input = {
+      name: 'n',
+      secrets: { a: '1' },
+      parameters: { server: 's' },
+      list: [{ x_secrets: { b: '2' } }],
+    };
     expect(redactSecrets(input)).toEqual({
       name: 'n',
       secrets: { a: '[redacted]' },

@@ -1,7 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
-import { type ErrorKind, WarrenError } from '../../src/errors.ts';
 import { statusByKind, toRpcFailure } from '../../src/csi/status.ts';
+import { type ErrorKind, WarrenError } from '../../src/errors.ts';
 import { captureLog } from './csi-log-capture.ts';
 
 const table: Array<[ErrorKind, status]> = [
@@ -37,7 +37,9 @@ describe('WarrenError kind -> gRPC status', () => {
 
   it('turns an unknown error into INTERNAL with a generic message and the cause in the log', () => {
     const capture = captureLog();
-    const cause = Object.assign(new Error('EACCES: permission denied, open /secret/path'), { code: 'EACCES' });
+    const cause = Object.assign(new Error('EACCES: permission denied, open /secret/path'), {
+      code: 'EACCES',
+    });
     const failure = toRpcFailure(cause, 'CreateVolume', capture.log);
     expect(failure.code).toBe(status.INTERNAL);
     expect(failure.details).toContain('CreateVolume');

@@ -37,9 +37,9 @@ describe('capabilities', () => {
   it('refuses block access, a missing access type and unknown modes', () => {
     const block = { access_type: 'block', block: {}, access_mode: { mode: 'SINGLE_NODE_WRITER' } };
     expect(capabilityProblem(block as VolumeCapability__Output)).toContain('block access is not supported');
-    expect(capabilityProblem({ access_mode: { mode: 'SINGLE_NODE_WRITER' } } as VolumeCapability__Output)).toContain(
-      'neither mount nor block',
-    );
+    expect(
+      capabilityProblem({ access_mode: { mode: 'SINGLE_NODE_WRITER' } } as VolumeCapability__Output),
+    ).toContain('neither mount nor block');
     expect(capabilityProblem(mount('UNKNOWN'))).toContain('not a known CSI access mode');
     expect(capabilityProblem({ ...mount('X'), access_mode: null })).toContain('"unset"');
   });
@@ -101,7 +101,13 @@ describe('parameters and claim facts', () => {
     const name = 'pvc-0b9c1d2e-1111-2222-3333-444455556666';
     const facts = claimFactsFor(name, splitParameters(withMetadata).metadata);
     expect(facts).toEqual({
-      claim: { namespace: 'shop', name: 'data', uid: '0b9c1d2e-1111-2222-3333-444455556666', labels: {}, annotations: {} },
+      claim: {
+        namespace: 'shop',
+        name: 'data',
+        uid: '0b9c1d2e-1111-2222-3333-444455556666',
+        labels: {},
+        annotations: {},
+      },
       pvName: name,
       claimed: true,
     });
@@ -113,7 +119,10 @@ describe('parameters and claim facts', () => {
     expect(facts.pvName).toBe('sanity-vol');
     expect(facts.claim.uid).toBe(uidFromName('sanity-vol'));
     expect(facts.claim.uid).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
-    expect(withUnclaimedDefault({ server: 's' }, false)).toEqual({ server: 's', subDir: '${pv.metadata.name}' });
+    expect(withUnclaimedDefault({ server: 's' }, false)).toEqual({
+      server: 's',
+      subDir: '${pv.metadata.name}',
+    });
     expect(withUnclaimedDefault({ server: 's', SubDir: 'x' }, false)).toEqual({ server: 's', SubDir: 'x' });
     expect(withUnclaimedDefault({ server: 's' }, true)).toEqual({ server: 's' });
   });
@@ -138,7 +147,9 @@ describe('answerValidation', () => {
     expect(answerValidation({ ...request, volume_capabilities: [block] })).toEqual({
       message: expect.stringContaining('block access is not supported'),
     });
-    expect(answerValidation({ ...request, parameters: { server: 'nfs', share: '/x', colour: 'red' } })).toEqual({
+    expect(
+      answerValidation({ ...request, parameters: { server: 'nfs', share: '/x', colour: 'red' } }),
+    ).toEqual({
       message: expect.stringContaining('unknown StorageClass parameter "colour"'),
     });
     expect(answerValidation({ ...request, mutable_parameters: { iops: '1' } }).confirmed).toBeUndefined();

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The README's main-job command (`npm run demo`): installs what it needs, then runs hack/demo.ts.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source hack/lib/node.sh
+bash hack/lib/apt-install.sh nfs-ganesha nfs-ganesha-vfs rpcbind libnfs-utils qemu-system-x86 busybox-static nfs-common openssl
+bash hack/tools.sh all
+exec node hack/demo.ts

@@ -1,0 +1,146 @@
+// `npm run demo`: Warren end to end on one machine. Starts the local bed, runs `warren
+// controller`, applies a StorageClass and three StatefulSet-style claims, shows what was
+// made, mounts one volume with the kernel NFS client in the qemu guest through the node
+// plugin, then deletes a claim and shows its directory archived. Ctrl-C stops everything.
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CoreV1Api, KubeConfig, StorageV1Api, type V1PersistentVolumeClaim } from '@kubernetes/client-node';
+import { bedDown, bedUp } from './bed/bed.ts';
+import { startDemoController } from './demo/controller.ts';
+import { publishInGuest } from './demo/guest-step.ts';
+
+const repoRoot = join(import.meta.dirname, '..');
+const stateDir = mkdtempSync(join(tmpdir(), 'warren-demo-'));
+const cleanups: Array<() => Promise<void>> = [];
+let stopping = false;
+const say = (text: string) => console.log(`\n== ${text}`);
+
+async function cleanup(): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  for (const fn of cleanups.reverse()) await fn().catch((err) => console.error(`cleanup: ${err}`));
+  await bedDown(stateDir, () => {});
+  console.log('\nEverything the demo started has been stopped.');
+}
+process.on('SIGINT', () => void cleanup().finally(() => process.exit(130)));
+process.on('SIGTERM', () => void cleanup().finally(() => process.exit(143)));
+
+const started = performance.now();
+try {
+  say('starting the local bed: etcd, kube-apiserver, kube-controller-manager and nfs-ganesha on 127.0.0.1');
+  const bed = await bedUp(stateDir, repoRoot);
+  const kc = new KubeConfig();
+  kc.loadFromFile(bed.env.KUBECONFIG);
+  const core = kc.makeApiClient(CoreV1Api);
+  const storage = kc.makeApiClient(StorageV1Api);
+
+  say('starting warren controller');
+  const controller = await startDemoController(repoRoot, bed.env, join(stateDir, 'controller.log'));
+  cleanups.push(controller.stop);
+  console.log(`   logs: ${controller.logFile}`);
+
+  say(
+    'applying StorageClass "warren-demo" (onDelete: archive) and three claims shaped like a StatefulSet\'s',
+  );
+  await storage.createStorageClass({
+    body: {
+      metadata: { name: 'warren-demo' },
+      provisioner: 'nfs.warren.dev',
+      reclaimPolicy: 'Delete',
+      mountOptions: ['vers=4.1', `port=${bed.env.WARREN_NFS_PORT}`],
+      parameters: {
+        server: bed.env.WARREN_NFS_SERVER,
+        share: bed.env.WARREN_NFS_SHARE,
+        subDir: 'web/${pvc.metadata.name}',
+        onDelete: 'archive',
+      },
+    },
+  });
+  const names = ['data-web-0', 'data-web-1', 'data-web-2'];
+  for (const name of names) {
+    await core.createNamespacedPersistentVolumeClaim({
+      namespace: 'default',
+      body: {
+        metadata: { name, labels: { app: 'web' } },
+        spec: {
+          storageClassName: 'warren-demo',
+          accessModes: ['ReadWriteOnce'],
+          resources: { requests: { storage: '1Gi' } },
+        },
+      },
+    });
+  }
+  const claims = await waitForBound(core, names);
+
+  say('what Warren made');
+  await printTable(core, claims, bed.env.WARREN_EXPORT_DIR);
+
+  say('mounting data-web-0 in the guest (real kernel NFS client) through the node plugin');
+  await publishInGuest({ repoRoot, core, claimName: 'data-web-0', env: bed.env, cleanups, say });
+
+  say('deleting claim data-web-2 (its class says onDelete: archive)');
+  const pvName = claims.find((c) => c.metadata?.name === 'data-web-2')?.spec?.volumeName ?? '';
+  await core.deleteNamespacedPersistentVolumeClaim({ namespace: 'default', name: 'data-web-2' });
+  await waitFor(`PV ${pvName} to be released and removed`, async () => {
+    try {
+      await core.readPersistentVolume({ name: pvName });
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  const webDir = join(bed.env.WARREN_EXPORT_DIR, 'web');
+  console.log(`   web/data-web-2 exists: ${existsSync(join(webDir, 'data-web-2'))}`);
+  console.log(`   web/ now holds: ${readdirSync(webDir).sort().join(', ')}`);
+  say(`demo finished in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+} catch (err) {
+  console.error(`\ndemo failed: ${(err as Error).message}`);
+  process.exitCode = 1;
+} finally {
+  await cleanup();
+}
+
+async function waitForBound(core: CoreV1Api, names: string[]): Promise<V1PersistentVolumeClaim[]> {
+  let last = '';
+  for (const deadline = Date.now() + 120_000; Date.now() < deadline; await sleep(250)) {
+    const claims = await Promise.all(
+      names.map((name) => core.readNamespacedPersistentVolumeClaim({ namespace: 'default', name })),
+    );
+    const bound = claims.filter((c) => c.status?.phase === 'Bound').length;
+    const line = `   ${bound}/${names.length} claims Bound`;
+    if (line !== last) console.log(line);
+    last = line;
+    if (bound === names.length) return claims;
+  }
+  throw new Error('claims did not become Bound within 120 s; see the controller log');
+}
+
+async function waitFor(what: string, check: () => Promise<boolean>): Promise<void> {
+  console.log(`   waiting for ${what}`);
+  for (const deadline = Date.now() + 120_000; Date.now() < deadline; await sleep(250))
+    if (await check()) return;
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+async function printTable(
+  core: CoreV1Api,
+  claims: V1PersistentVolumeClaim[],
+  exportDir: string,
+): Promise<void> {
+  const rows = [['CLAIM', 'PV', 'DIRECTORY', 'NFS PATH', 'STATUS']];
+  for (const c of claims) {
+    const pv = await core.readPersistentVolume({ name: c.spec?.volumeName ?? '' });
+    const a = pv.spec?.csi?.volumeAttributes ?? {};
+    rows.push([
+      c.metadata?.name ?? '',
+      pv.metadata?.name ?? '',
+      join(exportDir, a.subDir ?? ''),
+      `${a.server}:${a.share}/${a.subDir}`,
+      `${c.status?.phase}`,
+    ]);
+  }
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
+  for (const r of rows) console.log(`   ${r.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ')}`);
+}

@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { parseFlags } from '../../src/config/flags.ts';
+import { checkNodeConfig, nodeFlags } from '../../src/config/node-flags.ts';
+import { expectWarrenError } from './expect-warren-error.ts';
+
+const parse = (argv: string[], env: NodeJS.ProcessEnv = { NODE_NAME: 'node-1' }) =>
+  checkNodeConfig(parseFlags(nodeFlags, argv, env));
+
+describe('node flags', () => {
+  it('has these defaults, with the node id from NODE_NAME', () => {
+    expect(parse([])).toEqual({
+      endpoint: 'unix:///csi/csi.sock',
+      nodeId: 'node-1',
+      driverName: 'nfs.warren.dev',
+      controller: false,
+      shares: [],
+      mountTimeout: 30_000,
+      logLevel: 'info',
+    });
+  });
+
+  it('needs a node id', () => {
+    expectWarrenError(() => parse([], {}), 'InvalidArgument', '--node-id', 'NODE_NAME');
+  });
+
+  it('reads the endpoint from CSI_ENDPOINT and lets flags win over the environment', () => {
+    const env = { NODE_NAME: 'n', CSI_ENDPOINT: 'unix:///plugin/csi.sock' };
+    expect(parse([], env).endpoint).toBe('unix:///plugin/csi.sock');
+    expect(parse(['--endpoint=tcp://127.0.0.1:9000', '--node-id', 'other'], env)).toMatchObject({
+      endpoint: 'tcp://127.0.0.1:9000',
+      nodeId: 'other',
+    });
+  });
+
+  it('serves the controller only with at least one --share', () => {
+    expectWarrenError(
+      () => parse(['--controller']),
+      'InvalidArgument',
+      '--controller needs at least one --share',
+    );
+    const config = parse([
+      '--controller',
+      '--share=nfs.example.com:/export=/exports/main',
+      '--mount-timeout=5s',
+    ]);
+    expect(config).toMatchObject({
+      controller: true,
+      shares: [{ server: 'nfs.example.com', share: '/export', localDir: '/exports/main' }],
+      mountTimeout: 5_000,
+    });
+  });
+});
