@@ -3,6 +3,7 @@
 # kube-apiserver + kube-controller-manager, etcd, csi-sanity.
 # Usage: hack/tools.sh [all|kube|etcd|csi-sanity]   prints nothing but progress on stderr.
 set -euo pipefail
+# shellcheck source=hack/lib/common.sh
 source "$(dirname "$0")/lib/common.sh"
 
 KUBE_VERSION=${WARREN_KUBE_VERSION:-v1.34.4}

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for hack/ scripts: logging, failing with a message, the cache directory.
 CACHE_DIR=${WARREN_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/warren}
 mkdir -p "$CACHE_DIR"

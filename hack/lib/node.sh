@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Puts the project's own Node 24 (the `node` npm package) first on PATH, installing the
 # project's dependencies first when they are missing or older than the lock file.
 if [[ ! -x node_modules/.bin/node || package-lock.json -nt node_modules/.package-lock.json ]]; then
