@@ -187,3 +187,52 @@ describe('claims Warren must refuse', () => {
     expect(events[0]?.count ?? 1).toBeLessThanOrEqual(2);
   });
 });
+
+describe('volumes Warren must not touch', () => {
+  it('refuses to release a PV whose attributes do not match its handle, and says so on the PV', async () => {
+    const victim = join(bed.WARREN_EXPORT_DIR, `victim-${suffix}`);
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(victim);
+    writeFileSync(join(victim, 'precious.txt'), 'not yours\n');
+    const name = `forged-${suffix}`;
+    const { encodeVolumeId } = await import('../../src/provisioning/volume-id.ts');
+    await core.createPersistentVolume({
+      body: {
+        metadata: {
+          name,
+          annotations: { 'pv.kubernetes.io/provisioned-by': provisioner },
+          finalizers: ['warren.dev/directory'],
+        },
+        spec: {
+          capacity: { storage: '1Gi' },
+          accessModes: ['ReadWriteMany'],
+          persistentVolumeReclaimPolicy: 'Delete',
+          storageClassName: cls('plain'),
+          // Bound to a claim that does not exist: the binder marks it Released at once.
+          claimRef: { namespace: ns, name: 'nobody', uid: '00000000-0000-0000-0000-000000000000' },
+          csi: {
+            driver: provisioner,
+            volumeHandle: encodeVolumeId(
+              { server: bed.WARREN_NFS_SERVER, share: bed.WARREN_NFS_SHARE, subDir: 'innocent' },
+              'delete',
+            ),
+            volumeAttributes: {
+              server: bed.WARREN_NFS_SERVER,
+              share: bed.WARREN_NFS_SHARE,
+              subDir: `victim-${suffix}`,
+              onDelete: 'delete',
+            },
+          },
+        },
+      },
+    });
+    const event = await waitEvent(core, 'default', name, 'VolumeFailedDelete');
+    expect(event.message).toContain('do not match');
+    expect(readdirSync(victim)).toEqual(['precious.txt']);
+    const pv = await core.readPersistentVolume({ name });
+    expect(pv.metadata?.finalizers).toContain('warren.dev/directory');
+    // Clean up by hand, as an operator would after reading the event.
+    await core.patchPersistentVolume({ name, body: [{ op: 'remove', path: '/metadata/finalizers' }] });
+    await core.deletePersistentVolume({ name });
+  });
+});
