@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds (once, cached by version) the Go-built tools the local bed needs:
-# kube-apiserver + kube-controller-manager, etcd, csi-sanity.
-# Usage: hack/tools.sh [all|kube|etcd|csi-sanity]   prints nothing but progress on stderr.
+# kube-apiserver + kube-controller-manager, etcd, csi-sanity; kustomize and helm on request.
+# Usage: hack/tools.sh [all|kube|etcd|csi-sanity|kustomize|helm]   prints nothing but progress on stderr.
 set -euo pipefail
 # shellcheck source=hack/lib/common.sh
 source "$(dirname "$0")/lib/common.sh"
@@ -9,6 +9,8 @@ source "$(dirname "$0")/lib/common.sh"
 KUBE_VERSION=${WARREN_KUBE_VERSION:-v1.34.4}
 ETCD_VERSION=${WARREN_ETCD_VERSION:-v3.6.16}
 CSI_SANITY_VERSION=${WARREN_CSI_SANITY_VERSION:-v5.4.0}
+KUSTOMIZE_VERSION=${WARREN_KUSTOMIZE_VERSION:-v5.8.2} # v5.8.3 needs Go 1.27
+HELM_VERSION=${WARREN_HELM_VERSION:-v3.22.0}
 
 # build_once NAME DIR CMD...: runs CMD in a scratch dir unless DIR/.complete exists; the
 # marker is written last, so a half-finished build is detected and redone.
@@ -66,6 +68,17 @@ build_csi_sanity() {
     "github.com/kubernetes-csi/csi-test/v5/cmd/csi-sanity@$CSI_SANITY_VERSION"
 }
 
+# kustomize and helm render deploy/ in the manifest tests (test/integration/deploy-*.test.ts).
+build_kustomize() {
+  CGO_ENABLED=0 GOBIN="$(cd .. && pwd)" go install -trimpath -ldflags "-s -w" \
+    "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION"
+}
+
+build_helm() {
+  CGO_ENABLED=0 GOBIN="$(cd .. && pwd)" go install -trimpath -ldflags "-s -w" \
+    "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+}
+
 need_cmd go
 what=${1:-all}
 case $what in
@@ -75,8 +88,12 @@ case $what in
   kube) build_once kubernetes "$CACHE_DIR/kube-$KUBE_VERSION" build_kube ;;
   etcd) build_once etcd "$CACHE_DIR/etcd-$ETCD_VERSION" build_etcd ;;
   csi-sanity) build_once csi-sanity "$CACHE_DIR/csi-sanity-$CSI_SANITY_VERSION" build_csi_sanity ;;
+  kustomize) build_once kustomize "$CACHE_DIR/kustomize-$KUSTOMIZE_VERSION" build_kustomize ;;
+  helm) build_once helm "$CACHE_DIR/helm-$HELM_VERSION" build_helm ;;
   paths) echo "KUBE_BIN_DIR=$CACHE_DIR/kube-$KUBE_VERSION"
          echo "ETCD_BIN=$CACHE_DIR/etcd-$ETCD_VERSION/etcd"
-         echo "CSI_SANITY_BIN=$CACHE_DIR/csi-sanity-$CSI_SANITY_VERSION/csi-sanity" ;;
-  *) die "usage: hack/tools.sh [all|kube|etcd|csi-sanity|paths]" ;;
+         echo "CSI_SANITY_BIN=$CACHE_DIR/csi-sanity-$CSI_SANITY_VERSION/csi-sanity"
+         echo "KUSTOMIZE_BIN=$CACHE_DIR/kustomize-$KUSTOMIZE_VERSION/kustomize"
+         echo "HELM_BIN=$CACHE_DIR/helm-$HELM_VERSION/helm" ;;
+  *) die "usage: hack/tools.sh [all|kube|etcd|csi-sanity|kustomize|helm|paths]" ;;
 esac

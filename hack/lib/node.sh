@@ -2,8 +2,8 @@
 # Puts the project's own Node 24 (the `node` npm package) first on PATH, installing the
 # project's dependencies first when they are missing or older than the lock file.
 if [[ ! -x node_modules/.bin/node || package-lock.json -nt node_modules/.package-lock.json ]]; then
-  echo "[warren] installing npm dependencies (npm ci)" >&2
-  npm ci --no-audit --no-fund >&2
+  echo "[warren] installing npm dependencies (locked versions)" >&2
+  npm install --no-audit --no-fund >&2
 fi
 PATH="$PWD/node_modules/.bin:$PATH"
 export PATH

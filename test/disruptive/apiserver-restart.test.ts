@@ -21,13 +21,28 @@ afterAll(async () => {
 it('recovers from an apiserver restart without being restarted itself', async () => {
   const ns = await freshNamespace(core, 'restart');
   const className = `restart-${Date.now().toString(36)}`;
-  await createClass(storage, className, { provisioner, parameters: { server: bed.WARREN_NFS_SERVER, share: bed.WARREN_NFS_SHARE, subDir: 'restart/${pvc.metadata.name}' } });
-  controller = await startController({ provisioner, logFile: join(mkdtempSync(join(tmpdir(), 'warren-restart-')), 'controller.log') });
+  await createClass(storage, className, {
+    provisioner,
+    parameters: {
+      server: bed.WARREN_NFS_SERVER,
+      share: bed.WARREN_NFS_SHARE,
+      subDir: 'restart/${pvc.metadata.name}',
+    },
+  });
+  controller = await startController({
+    provisioner,
+    logFile: join(mkdtempSync(join(tmpdir(), 'warren-restart-')), 'controller.log'),
+  });
   await createClaim(core, ns, 'before', className);
   await waitBound(core, ns, 'before');
 
   await restartDaemon(inject('bedStateDir'), 'kube-apiserver', 3_000);
-  await eventually(() => core.listNamespace(), () => true, 'the apiserver to answer again', 90_000);
+  await eventually(
+    () => core.listNamespace(),
+    () => true,
+    'the apiserver to answer again',
+    90_000,
+  );
   await createClaim(core, ns, 'after', className);
   await waitBound(core, ns, 'after', 90_000);
 

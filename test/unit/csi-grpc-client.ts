@@ -24,7 +24,9 @@ export function csiClients(address: string): CsiClients {
   };
   return {
     ...clients,
-    close: () => Object.values(clients).forEach((client: Client) => client.close()),
+    close: () => {
+      for (const client of Object.values(clients) as Client[]) client.close();
+    },
   };
 }
 

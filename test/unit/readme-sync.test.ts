@@ -8,7 +8,9 @@ import { helpText } from '../../src/config/flags.ts';
 const readme = readFileSync(join(import.meta.dirname, '..', '..', 'README.md'), 'utf8');
 
 function section(name: string): string {
-  const m = new RegExp(`<!-- ${name}:start -->\\n\`\`\`\\n([\\s\\S]*?)\`\`\`\\n<!-- ${name}:end -->`).exec(readme);
+  const m = new RegExp(`<!-- ${name}:start -->\\n\`\`\`\\n([\\s\\S]*?)\`\`\`\\n<!-- ${name}:end -->`).exec(
+    readme,
+  );
   if (!m?.[1]) throw new Error(`README has no ${name} section`);
   return m[1];
 }
