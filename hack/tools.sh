@@ -74,9 +74,17 @@ build_kustomize() {
     "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION"
 }
 
+# As helm's Makefile does: stamp its version and the Kubernetes version `helm template` assumes
+# (client-go v0.N is Kubernetes 1.N); without them it claims v1.20 and refuses `kubeVersion` checks.
 build_helm() {
-  CGO_ENABLED=0 GOBIN="$(cd .. && pwd)" go install -trimpath -ldflags "-s -w" \
-    "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+  local pkg=helm.sh/helm/v3 gomod minor
+  gomod=$(go mod download -json "$pkg@$HELM_VERSION" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",*$/\1/p')
+  minor=$(awk '$1 == "k8s.io/client-go" {split($2, v, "."); print v[2]}' "$gomod")
+  [[ -n $minor ]] || die "no k8s.io/client-go in $gomod"
+  local ldflags="-s -w -X $pkg/internal/version.version=$HELM_VERSION"
+  ldflags+=" -X $pkg/pkg/chartutil.k8sVersionMajor=1 -X $pkg/pkg/chartutil.k8sVersionMinor=$minor"
+  ldflags+=" -X $pkg/pkg/lint/rules.k8sVersionMajor=1 -X $pkg/pkg/lint/rules.k8sVersionMinor=$minor"
+  CGO_ENABLED=0 GOBIN="$(cd .. && pwd)" go install -trimpath -ldflags "$ldflags" "$pkg/cmd/helm@$HELM_VERSION"
 }
 
 need_cmd go

@@ -178,8 +178,10 @@ export async function bootGuest(opts: BootOptions = {}): Promise<Guest> {
   const started = Date.now();
   console.error(`[warren] booting the test guest (pid ${qemu.pid}): qemu-system-x86_64 ${args.join(' ')}`);
   let agentPrinted = false;
+  let kvmFailed = false; // qemu pauses the VM after a KVM internal error instead of exiting
   const serial = watchConsole(qemu, opts.logFile, (line) => {
     agentPrinted ||= line.includes('WARREN-AGENT-READY');
+    kvmFailed ||= line.includes('KVM internal error');
   });
   const cleanup = async () => {
     if (!hasExited(qemu) && !spawnError) qemu.kill('SIGKILL');
@@ -193,6 +195,7 @@ export async function bootGuest(opts: BootOptions = {}): Promise<Guest> {
     while (!(agentPrinted && (await probe(healthUrl, {}, 1_000)))) {
       let why = '';
       if (spawnError) why = `setpriv/qemu did not start: ${spawnError.message}`;
+      else if (kvmFailed) why = 'KVM cannot run this kernel (unset WARREN_GUEST_ACCEL to use TCG)';
       else if (hasExited(qemu)) why = `qemu exited (${qemu.exitCode ?? qemu.signalCode})`;
       else if (Date.now() - started > READY_TIMEOUT_MS) why = `not ready within ${READY_TIMEOUT_MS / 1000} s`;
       if (why)

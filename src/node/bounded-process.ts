@@ -13,6 +13,9 @@ export interface BoundedRunOptions {
   /** After 'exit', how long to wait for the pipes to drain before closing them ourselves. */
   drainGraceMs?: number;
   env?: NodeJS.ProcessEnv;
+  /** Polled while the command runs; once it answers true the group is killed and the run ends. */
+  stopWhen?: () => Promise<boolean>;
+  pollMs?: number;
 }
 
 export interface BoundedRun {
@@ -22,6 +25,8 @@ export interface BoundedRun {
   timedOut: boolean;
   /** False only when the process did not even die from SIGKILL within killGraceMs. */
   exited: boolean;
+  /** stopWhen answered true and the group was killed before the command finished. */
+  stopped: boolean;
   stdout: string;
   stderr: string;
 }
@@ -34,7 +39,7 @@ export function runBounded(
   args: readonly string[],
   options: BoundedRunOptions,
 ): Promise<BoundedRun> {
-  const { timeoutMs, killGraceMs = 2000, drainGraceMs = 200 } = options;
+  const { timeoutMs, killGraceMs = 2000, drainGraceMs = 200, stopWhen, pollMs = 100 } = options;
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, {
       detached: true,
@@ -49,6 +54,7 @@ export function runBounded(
     child.stdout.setEncoding('utf8').on('data', collect('stdout'));
     child.stderr.setEncoding('utf8').on('data', collect('stderr'));
     let timedOut = false;
+    let stopped = false;
     let settled = false;
     let graceTimer: NodeJS.Timeout | undefined;
 
@@ -67,10 +73,26 @@ export function runBounded(
       settled = true;
       clearTimeout(limitTimer);
       clearTimeout(graceTimer);
+      clearInterval(poller);
       child.stdout.destroy();
       child.stderr.destroy();
-      resolve({ exitCode, signal, timedOut, exited, ...output });
+      resolve({ exitCode, signal, timedOut, exited, stopped, ...output });
     };
+    const running = () =>
+      !settled && !timedOut && !stopped && child.exitCode === null && child.signalCode === null;
+
+    let polling = false;
+    const poll = async (check: () => Promise<boolean>) => {
+      if (polling || !running()) return;
+      polling = true;
+      const stop = await check().catch(() => false);
+      polling = false;
+      if (stop && running()) {
+        stopped = true;
+        killGroup();
+      }
+    };
+    const poller = stopWhen ? setInterval(() => void poll(stopWhen), pollMs) : undefined;
 
     const limitTimer = setTimeout(() => {
       timedOut = true;
@@ -82,6 +104,7 @@ export function runBounded(
       if (settled) return;
       settled = true;
       clearTimeout(limitTimer);
+      clearInterval(poller);
       reject(err);
     });
     child.once('exit', (exitCode, signal) => {
@@ -102,6 +125,7 @@ export function runBounded(
 export function describeRun(run: BoundedRun, timeoutMs: number): string {
   const said = (run.stderr.trim() || run.stdout.trim()).replaceAll(/\s+/g, ' ').slice(0, 500);
   if (run.timedOut) return `no answer within ${formatSeconds(timeoutMs)}; killed its process group`;
+  if (run.stopped) return 'its work was done but it had not finished; killed its process group';
   const how = run.signal ? `killed by ${run.signal}` : `exit ${run.exitCode}`;
   return said ? `${how}: ${said}` : how;
 }

@@ -24,7 +24,7 @@ export interface NodeFs {
 const codeOf = (err: unknown) => (err as NodeJS.ErrnoException | undefined)?.code;
 const probeScript = fileURLToPath(new URL('./usage-probe.ts', import.meta.url));
 /** Time the measuring child gets beyond its walking budget to start up and report. */
-const probeStartAllowanceMs = 3000;
+const probeStartAllowanceMs = 5000;
 
 export function makeRealNodeFs(): NodeFs {
   return {
@@ -62,9 +62,8 @@ export function makeRealNodeFs(): NodeFs {
     },
 
     async measure(path, budgetMs) {
-      const deadline = Date.now() + budgetMs;
       const timeoutMs = budgetMs + probeStartAllowanceMs;
-      const run = await runBounded(process.execPath, [probeScript, path, String(deadline)], { timeoutMs });
+      const run = await runBounded(process.execPath, [probeScript, path, String(budgetMs)], { timeoutMs });
       const measurement = decodeMeasurement(run.stdout.trim().split('\n').at(-1) ?? '');
       if (measurement) return measurement;
       if (run.timedOut) {

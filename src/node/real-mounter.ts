@@ -37,6 +37,8 @@ export function makeRealMounter(options: RealMounterOptions = {}): Mounter {
   const env = { ...process.env, LC_ALL: 'C' };
   const run = (command: string, args: string[], timeoutMs: number): Promise<BoundedRun> =>
     runBounded(command, args, { timeoutMs, killGraceMs, env });
+  const mountsAt = async (target: string) =>
+    topMountAt(parseMountInfo(await readFile(mountInfoPath, 'utf8')), target);
 
   return {
     async mount(source, target, fsType: NfsFsType, mountOptions, timeoutMs) {
@@ -64,11 +66,15 @@ export function makeRealMounter(options: RealMounterOptions = {}): Mounter {
       }
     },
 
+    // Once the mount has left the table the command is stopped: after `umount -f`/`-l` on a dead
+    // server, the umount.nfs4 helper would otherwise wait for the server until its time limit.
     async unmount(target, mode, timeoutMs): Promise<UnmountAttempt> {
       const args = [...unmountFlags[mode], target];
+      const before = await mountsAt(target);
+      const gone = async () => before !== undefined && (await mountsAt(target))?.mountId !== before.mountId;
       try {
-        const result = await run(umountCommand, args, timeoutMs);
-        const succeeded = !result.timedOut && result.exitCode === 0;
+        const result = await runBounded(umountCommand, args, { timeoutMs, killGraceMs, env, stopWhen: gone });
+        const succeeded = result.stopped || (!result.timedOut && result.exitCode === 0);
         return { mode, succeeded, timedOut: result.timedOut, detail: describeRun(result, timeoutMs) };
       } catch (err) {
         return {
@@ -80,9 +86,7 @@ export function makeRealMounter(options: RealMounterOptions = {}): Mounter {
       }
     },
 
-    async mountsAt(target) {
-      return topMountAt(parseMountInfo(await readFile(mountInfoPath, 'utf8')), target);
-    },
+    mountsAt,
 
     // statfs always asks an NFS server (attributes may be cached, file system statistics are not).
     async health(target, timeoutMs): Promise<MountHealth> {

@@ -1,14 +1,15 @@
-// Child process entry: `node usage-probe.ts <path> <deadline epoch ms>` prints one measurement line.
-// The parent (node-fs.ts) kills this process's group if it blocks on a dead NFS server.
+// Child process entry: `node usage-probe.ts <path> <budget ms>` prints one measurement line. The
+// budget counts from here, after start-up; the parent (node-fs.ts) allows for start-up and kills
+// this process's group if it blocks on a dead NFS server.
 import { encodeMeasurement, measureVolume } from './volume-walk.ts';
 
-const [path, deadline] = process.argv.slice(2);
-if (!path || !deadline || !Number.isFinite(Number(deadline))) {
-  process.stderr.write('usage: usage-probe.ts <path> <deadline epoch ms>\n');
+const [path, budget] = process.argv.slice(2);
+if (!path || !budget || !Number.isFinite(Number(budget))) {
+  process.stderr.write('usage: usage-probe.ts <path> <budget ms>\n');
   process.exit(2);
 }
 try {
-  process.stdout.write(`${encodeMeasurement(await measureVolume(path, Number(deadline)))}\n`);
+  process.stdout.write(`${encodeMeasurement(await measureVolume(path, Date.now() + Number(budget)))}\n`);
   process.exit(0);
 } catch (err) {
   const code = (err as NodeJS.ErrnoException).code ?? String(err);

@@ -51,9 +51,23 @@ describe('runBounded', () => {
       signal: null,
       timedOut: false,
       exited: true,
+      stopped: false,
       stdout: 'out\n',
       stderr: 'err\n',
     });
+  });
+
+  it('stops the command, group and all, once stopWhen says its work is done', async () => {
+    let polls = 0;
+    const started = Date.now();
+    const run = await runBounded('sh', ['-c', 'sleep 30 & echo $!; wait'], {
+      timeoutMs: 10_000,
+      pollMs: 50,
+      stopWhen: async () => ++polls >= 3,
+    });
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(run).toMatchObject({ stopped: true, timedOut: false, signal: 'SIGKILL' });
+    expect(await isGone(pidsIn(run.stdout)[0] as number)).toBe(true);
   });
 
   it('rejects when the command does not exist', async () => {
@@ -130,6 +144,24 @@ describe('real mounter with stand-in commands', () => {
     });
     expect(await mounter.unmount('/mnt/t', 'lazy', 2_000)).toMatchObject({ mode: 'lazy', succeeded: true });
     expect(await readFile(join(dir, 'umount-args'), 'utf8')).toBe('/mnt/t\n-f /mnt/t\n-l /mnt/t\n');
+  });
+
+  it('stops a umount whose helper hangs once the mount has left the table', async () => {
+    const mountInfoPath = join(dir, 'mountinfo-detach');
+    await writeFile(mountInfoPath, '41 22 0:51 / /mnt/d rw - nfs4 srv:/export rw\n');
+    const umountCommand = await script(
+      'detach-then-hang',
+      `: > ${mountInfoPath}; sleep 30 & echo $! > ${dir}/helper; wait`,
+    );
+    const mounter = makeRealMounter({ umountCommand, mountInfoPath, killGraceMs: 1000 });
+    const started = Date.now();
+    expect(await mounter.unmount('/mnt/d', 'force', 20_000)).toMatchObject({
+      mode: 'force',
+      succeeded: true,
+      timedOut: false,
+    });
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(await isGone(Number(await readFile(join(dir, 'helper'), 'utf8')))).toBe(true);
   });
 
   it('checks health with statfs: usable, failing, or not answering', async () => {

@@ -1,0 +1,175 @@
+// The RBAC that deploy/ ships is enough for `warren controller`: the real ServiceAccount, roles and
+// bindings (kustomize-rendered into a test namespace) are applied to the bed, and the controller runs
+// with that account's token, leader election on, through a full provision and release cycle, without
+// a single 403. A controller with an account that has no role shows that a 403 would be seen.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CoordinationV1Api, KubeConfig, KubernetesObjectApi } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { freePort } from '../../hack/bed/ports.ts';
+import { applyAll, deployDir, kustomizeOverlay, type Manifest, repoRoot } from './deploy-render.ts';
+import { createClaim, createClass, eventsFor, provisionerFor, waitBound, waitEvent, waitGone } from './fixtures.ts';
+import { bedClients, eventually, freshNamespace } from './kube.ts';
+
+const bed = inject('bed');
+const { kc: adminKc, core, storage } = bedClients();
+const coordination = adminKc.makeApiClient(CoordinationV1Api);
+const provisioner = provisionerFor('deploy-rbac');
+const suffix = Date.now().toString(36);
+const workDir = mkdtempSync(join(tmpdir(), 'warren-deploy-rbac-'));
+const rbacKinds = new Set(['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']);
+let ns: string;
+let rbac: Manifest[] = [];
+const running: ChildProcess[] = [];
+
+/** A 403 as the controller would log it: an API error's code or status text, or our own wording. */
+const forbidden = /forbidden|HTTP-Code: 403|"code":403/i;
+
+beforeAll(async () => {
+  ns = await freshNamespace(core, 'rbac');
+  const rendered = await kustomizeOverlay(deployDir, { namespace: ns, nameSuffix: `-${suffix}` });
+  rbac = rendered.filter((o) => rbacKinds.has(o.kind));
+  expect(rbac.map((o) => o.kind).sort()).toEqual([
+    'ClusterRole',
+    'ClusterRoleBinding',
+    'Role',
+    'RoleBinding',
+    'ServiceAccount',
+    'ServiceAccount',
+  ]);
+  expect(await applyAll(adminKc, rbac, { dryRun: false })).toEqual([]);
+}, 600_000);
+
+afterAll(async () => {
+  for (const child of running) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  // Cluster-scoped objects outlive the namespace: remove them.
+  const api = KubernetesObjectApi.makeApiClient(adminKc);
+  for (const o of rbac.filter((x) => x.kind === 'ClusterRole' || x.kind === 'ClusterRoleBinding'))
+    await api.delete(o).catch(() => undefined);
+});
+
+describe('the controller under the RBAC from deploy/', () => {
+  it('provisions and releases a volume with leader election on, and is never forbidden', async () => {
+    const account = `warren-controller-${suffix}`;
+    const kubeconfig = await kubeconfigFor(account);
+    const className = `rbac-${suffix}`;
+    const typoClass = `rbac-typo-${suffix}`;
+    await createClass(storage, className, { provisioner });
+    await createClass(storage, typoClass, {
+      provisioner,
+      parameters: { server: bed.WARREN_NFS_SERVER, share: bed.WARREN_NFS_SHARE, onDelte: 'retain' },
+    });
+
+    const controller = await startControllerAs(kubeconfig, join(workDir, 'controller.log'));
+    // Leader election in the account's own namespace (POD_NAMESPACE, as in the Deployment).
+    const lease = await eventually(
+      () => coordination.readNamespacedLease({ namespace: ns, name: 'warren-controller' }),
+      (l) => Boolean(l.spec?.holderIdentity),
+      `Lease ${ns}/warren-controller to have a holder`,
+    );
+    expect(lease.spec?.holderIdentity).toContain(String(controller.child.pid));
+
+    // A refused claim: its ProvisioningFailed event is created, then its count patched on a retry.
+    await createClaim(core, ns, 'typo', typoClass);
+
+    // Provision: claim get/patch, PV create, events create.
+    await createClaim(core, ns, 'data', className);
+    const { pv } = await waitBound(core, ns, 'data');
+    const subDir = pv.spec?.csi?.volumeAttributes?.subDir ?? 'missing';
+    expect(existsSync(join(bed.WARREN_EXPORT_DIR, subDir))).toBe(true);
+    await waitEvent(core, ns, 'data', 'ProvisioningSucceeded');
+
+    // Release: PV patch (finalizer) and delete, directory removed.
+    await core.deleteNamespacedPersistentVolumeClaim({ namespace: ns, name: 'data' });
+    await waitGone(() => core.readPersistentVolume({ name: pv.metadata?.name ?? '' }), `PV ${pv.metadata?.name}`);
+    expect(existsSync(join(bed.WARREN_EXPORT_DIR, subDir))).toBe(false);
+
+    await eventually(
+      () => eventsFor(core, ns, 'typo'),
+      (list) => list.some((e) => e.reason === 'ProvisioningFailed' && (e.count ?? 1) >= 2),
+      'the ProvisioningFailed event on the refused claim to be patched to count 2',
+      90_000,
+    );
+
+    await controller.stop();
+    expect(controller.log()).toContain('became leader');
+    expect(controller.log()).not.toMatch(forbidden);
+  }, 240_000);
+
+  it('a controller whose account has no role is forbidden, and the log says so', async () => {
+    const nobody = `nobody-${suffix}`;
+    await core.createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name: nobody } } });
+    const controller = await startControllerAs(await kubeconfigFor(nobody), join(workDir, 'nobody.log'));
+    await eventually(
+      async () => controller.log(),
+      (text) => forbidden.test(text),
+      'the controller without RBAC to log a 403',
+      30_000,
+    );
+    await controller.stop();
+  });
+});
+
+/** A kubeconfig for the bed's apiserver (server and CA from the admin's) with a ServiceAccount token. */
+async function kubeconfigFor(account: string): Promise<string> {
+  const request = await core.createNamespacedServiceAccountToken({
+    namespace: ns,
+    name: account,
+    body: { spec: { audiences: [], expirationSeconds: 3600 } },
+  });
+  const token = request.status?.token;
+  if (!token) throw new Error(`TokenRequest for ${ns}/${account} returned no token`);
+  const cluster = adminKc.getCurrentCluster();
+  if (!cluster) throw new Error("the bed's kubeconfig has no current cluster");
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ ...cluster, name: 'bed' }],
+    users: [{ name: account, token }],
+    contexts: [{ name: account, cluster: 'bed', user: account, namespace: ns }],
+    currentContext: account,
+  });
+  const file = join(workDir, `${account}.kubeconfig`);
+  writeFileSync(file, kc.exportConfig(), { mode: 0o600 });
+  return file;
+}
+
+/**
+ * `warren controller` as a child process with the given kubeconfig and leader election on.
+ * (controller-process.ts always passes the bed's admin kubeconfig, so this is its minimal twin.)
+ */
+async function startControllerAs(kubeconfig: string, logFile: string) {
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    [
+      join(repoRoot, 'src', 'cli.ts'),
+      'controller',
+      `--kubeconfig=${kubeconfig}`,
+      `--provisioner=${provisioner}`,
+      `--share=${bed.WARREN_NFS_SERVER}:${bed.WARREN_NFS_SHARE}=${bed.WARREN_EXPORT_DIR}`,
+      `--metrics-address=127.0.0.1:${port}`,
+      '--leader-elect=true',
+      '--resync-period=20s',
+      '--log-level=debug',
+    ],
+    {
+      env: { ...process.env, KUBECONFIG: kubeconfig, POD_NAMESPACE: ns, WARREN_LEADER_ELECTION_NAMESPACE: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  running.push(child);
+  const out = createWriteStream(logFile, { flags: 'a' });
+  child.stdout?.pipe(out);
+  child.stderr?.pipe(out);
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  return {
+    child,
+    log: () => readFileSync(logFile, 'utf8'),
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
