@@ -2,6 +2,7 @@
 // host over HTTP: POST /exec {argv, timeoutMs?, input?} -> {code, stdout, stderr}.
 // The guest runs a type-stripped copy of this file, so it imports node: builtins only.
 import { spawn } from 'node:child_process';
+import { connect, createServer as createNetServer } from 'node:net';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { constants } from 'node:os';
 
@@ -122,8 +123,33 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
   reply(res, 200, result);
 }
 
+/**
+ * Relays guest 127.0.0.1:LISTEN to HOST:PORT (given as `LISTEN=HOST:PORT`), so the guest sees
+ * the host's NFS server at 127.0.0.1 on the standard port, as a node sees a real server.
+ */
+function startForward(spec: string): Promise<void> {
+  const m = /^(\d+)=([^:]+):(\d+)$/.exec(spec);
+  if (!m) throw new Error(`bad forward ${spec}; expected LISTEN=HOST:PORT`);
+  const [, listen, host, port] = m;
+  const server = createNetServer((inbound) => {
+    const outbound = connect(Number(port), host ?? '');
+    const close = () => {
+      inbound.destroy();
+      outbound.destroy();
+    };
+    inbound.on('error', close).on('close', close);
+    outbound.on('error', close).on('close', close);
+    inbound.pipe(outbound).pipe(inbound);
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(Number(listen), '127.0.0.1', () => resolve());
+  });
+}
+
 if (import.meta.main) {
   const port = Number(process.argv[2] ?? 7070);
+  await Promise.all(process.argv.slice(3).map(startForward));
   const server = createServer((req, res) => {
     handle(req, res).catch((err: Error) => reply(res, 500, { error: err.message }));
   });

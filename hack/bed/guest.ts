@@ -29,6 +29,8 @@ export interface BootOptions {
   /** Where to write the guest's serial console. */
   logFile?: string;
   repoRoot?: string;
+  /** Relays inside the guest: 127.0.0.1:listen in the guest reaches 127.0.0.1:port on the host. */
+  relays?: Array<{ listen: number; port: number }>;
 }
 
 export interface GuestImage {
@@ -92,7 +94,7 @@ function stripTypes(source: string): string {
 }
 
 /** Writes the script the guest runs (a host path; the guest sees the host's / read-only). */
-async function writeAgentScript(repoRoot: string): Promise<{ dir: string; script: string }> {
+async function writeAgentScript(repoRoot: string, relays: Array<{ listen: number; port: number }>): Promise<{ dir: string; script: string }> {
   const dir = await mkdtemp(join(tmpdir(), 'warren-guest-'));
   const script = join(dir, 'agent.sh');
   if (/\s/.test(script)) throw new Error(`the guest script path goes on the kernel command line: ${script}`);
@@ -101,7 +103,8 @@ async function writeAgentScript(repoRoot: string): Promise<{ dir: string; script
   await writeFile(join(dir, 'agent.mjs'), stripTypes(agentSource));
   const repoNode = join(repoRoot, 'node_modules/.bin/node');
   const node = existsSync(repoNode) ? repoNode : process.execPath;
-  await writeFile(script, `cd /\nexec '${node}' '${join(dir, 'agent.mjs')}' ${AGENT_PORT}\n`);
+  const relayArgs = relays.map((r) => ` ${r.listen}=${guestNfsHost}:${r.port}`).join('');
+  await writeFile(script, `cd /\nexec '${node}' '${join(dir, 'agent.mjs')}' ${AGENT_PORT}${relayArgs}\n`);
   return { dir, script };
 }
 
@@ -166,7 +169,7 @@ export async function bootGuest(opts: BootOptions = {}): Promise<Guest> {
   for (const guestPort of new Set([AGENT_PORT, ...(opts.forwards ?? [])]))
     ports.set(guestPort, await freePort());
   const agentPort = ports.get(AGENT_PORT)!;
-  const { dir, script } = await writeAgentScript(repoRoot);
+  const { dir, script } = await writeAgentScript(repoRoot, opts.relays ?? []);
 
   const args = qemuArgs(img, script, ports, opts.memoryMiB ?? 512);
   // setpriv --pdeathsig: the kernel kills qemu if this process dies without calling stop().

@@ -66,14 +66,16 @@ export function makeRealMounter(options: RealMounterOptions = {}): Mounter {
       }
     },
 
-    // Once the mount has left the table the command is stopped: after `umount -f`/`-l` on a dead
-    // server, the umount.nfs4 helper would otherwise wait for the server until its time limit.
+    // `umount -f`/`-l` run when the server is not answering: once the mount has left the table the
+    // command is stopped, as its umount.nfs4 helper would wait for the server until the time limit.
+    // A plain umount is left to finish cleanly.
     async unmount(target, mode, timeoutMs): Promise<UnmountAttempt> {
       const args = [...unmountFlags[mode], target];
       const before = await mountsAt(target);
       const gone = async () => before !== undefined && (await mountsAt(target))?.mountId !== before.mountId;
+      const stopWhen = mode === 'plain' ? undefined : gone;
       try {
-        const result = await runBounded(umountCommand, args, { timeoutMs, killGraceMs, env, stopWhen: gone });
+        const result = await runBounded(umountCommand, args, { timeoutMs, killGraceMs, env, stopWhen });
         const succeeded = result.stopped || (!result.timedOut && result.exitCode === 0);
         return { mode, succeeded, timedOut: result.timedOut, detail: describeRun(result, timeoutMs) };
       } catch (err) {

@@ -2,7 +2,7 @@
 // StorageClasses, and the Helm chart with default and non-default values, each applied server-side
 // with dryRun=All (schema, defaulting, validation and admission run; nothing is stored). The chart's
 // defaults must render the base's objects, field for field.
-import type { V1ObjectMeta } from '@kubernetes/client-node';
+import { type V1ObjectMeta, type V1PodTemplateSpec, VersionApi } from '@kubernetes/client-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   applyAll,
@@ -16,8 +16,10 @@ import { bedKubeConfig } from './kube.ts';
 
 const kc = bedKubeConfig();
 let base: Manifest[];
+let kubeVersion: string;
 
 beforeAll(async () => {
+  kubeVersion = (await kc.makeApiClient(VersionApi).getCode()).gitVersion;
   base = await kustomizeBuild(deployDir);
   // Namespaced dry-runs need their namespace to exist: apply the base's own Namespace for real.
   const namespaces = base.filter((o) => o.kind === 'Namespace');
@@ -64,7 +66,7 @@ describe('example StorageClasses (deploy/examples/)', () => {
 
 describe('Helm chart (deploy/helm/warren)', () => {
   it('renders with default values the objects of the base, field for field', async () => {
-    const chart = await helmTemplate({ release: 'warren', namespace: 'warren' });
+    const chart = await helmTemplate({ release: 'warren', namespace: 'warren', kubeVersion });
     const fromBase = base.filter((o) => o.kind !== 'Namespace'); // helm install --create-namespace
     expect(chart.map(objectKey).sort()).toEqual(fromBase.map(objectKey).sort());
     const byKey = new Map(fromBase.map((o) => [objectKey(o), o]));
@@ -72,7 +74,7 @@ describe('Helm chart (deploy/helm/warren)', () => {
   });
 
   it('is accepted by the apiserver with default values', async () => {
-    const chart = await helmTemplate({ release: 'warren', namespace: 'warren' });
+    const chart = await helmTemplate({ release: 'warren', namespace: 'warren', kubeVersion });
     expect(await applyAll(kc, chart, { dryRun: true })).toEqual([]);
   });
 
@@ -80,6 +82,7 @@ describe('Helm chart (deploy/helm/warren)', () => {
     const chart = await helmTemplate({
       release: 'storage',
       namespace: 'warren',
+      kubeVersion,
       values: [
         'driverName: nfs.example.org',
         'image: { repository: registry.example.org/warren, tag: dev }',
@@ -102,16 +105,20 @@ describe('Helm chart (deploy/helm/warren)', () => {
     });
     expect(await applyAll(kc, chart, { dryRun: true })).toEqual([]);
 
-    const find = (kind: string, name: string) => chart.find((o) => o.kind === kind && o.metadata.name === name);
+    const find = (kind: string, name: string) =>
+      chart.find((o) => o.kind === kind && o.metadata.name === name);
     expect(find('CSIDriver', 'nfs.example.org')).toBeDefined();
     const classes = chart.filter((o) => o.kind === 'StorageClass');
     expect(classes.map((c) => [c.metadata.name, c.provisioner, c.parameters])).toEqual([
       ['nfs', 'nfs.example.org', { server: 'nfs1.example.org', share: '/export', mode: '0770', gid: '2000' }],
-      ['nfs-fast-archive', 'nfs.example.org', { server: 'nfs2.example.org', share: '/srv/fast/teams', onDelete: 'archive' }],
+      [
+        'nfs-fast-archive',
+        'nfs.example.org',
+        { server: 'nfs2.example.org', share: '/srv/fast/teams', onDelete: 'archive' },
+      ],
     ]);
-    const deployment = find('Deployment', 'storage-warren-controller') as any;
-    const args: string[] = deployment.spec.template.spec.containers[0].args;
-    expect(args).toEqual(
+    const controller = podTemplate(find('Deployment', 'storage-warren-controller'));
+    expect(controller?.spec?.containers[0]?.args).toEqual(
       expect.arrayContaining([
         '--provisioner=nfs.example.org',
         '--share=nfs1.example.org:/export=/exports/main',
@@ -119,9 +126,9 @@ describe('Helm chart (deploy/helm/warren)', () => {
         '--workers=4',
       ]),
     );
-    const daemonSet = find('DaemonSet', 'storage-warren-node') as any;
-    const registrar = daemonSet.spec.template.spec.containers.find((c: any) => c.name === 'node-driver-registrar');
-    expect(registrar.args).toContain(
+    const node = podTemplate(find('DaemonSet', 'storage-warren-node'));
+    const registrar = node?.spec?.containers.find((c) => c.name === 'node-driver-registrar');
+    expect(registrar?.args).toContain(
       '--kubelet-registration-path=/var/lib/k0s/kubelet/plugins/nfs.example.org/csi.sock',
     );
   });
@@ -136,6 +143,10 @@ function withoutHelmLabels(object: Manifest): Manifest {
     delete meta.labels['app.kubernetes.io/managed-by'];
   };
   strip(copy.metadata);
-  strip((copy as any).spec?.template?.metadata);
+  strip(podTemplate(copy)?.metadata);
   return copy;
+}
+
+function podTemplate(object: Manifest | undefined): V1PodTemplateSpec | undefined {
+  return (object?.spec as { template?: V1PodTemplateSpec } | undefined)?.template;
 }

@@ -10,7 +10,15 @@ import { CoordinationV1Api, KubeConfig, KubernetesObjectApi } from '@kubernetes/
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freePort } from '../../hack/bed/ports.ts';
 import { applyAll, deployDir, kustomizeOverlay, type Manifest, repoRoot } from './deploy-render.ts';
-import { createClaim, createClass, eventsFor, provisionerFor, waitBound, waitEvent, waitGone } from './fixtures.ts';
+import {
+  createClaim,
+  createClass,
+  eventsFor,
+  provisionerFor,
+  waitBound,
+  waitEvent,
+  waitGone,
+} from './fixtures.ts';
 import { bedClients, eventually, freshNamespace } from './kube.ts';
 
 const bed = inject('bed');
@@ -43,7 +51,8 @@ beforeAll(async () => {
 }, 600_000);
 
 afterAll(async () => {
-  for (const child of running) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const child of running)
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   // Cluster-scoped objects outlive the namespace: remove them.
   const api = KubernetesObjectApi.makeApiClient(adminKc);
   for (const o of rbac.filter((x) => x.kind === 'ClusterRole' || x.kind === 'ClusterRoleBinding'))
@@ -83,7 +92,10 @@ describe('the controller under the RBAC from deploy/', () => {
 
     // Release: PV patch (finalizer) and delete, directory removed.
     await core.deleteNamespacedPersistentVolumeClaim({ namespace: ns, name: 'data' });
-    await waitGone(() => core.readPersistentVolume({ name: pv.metadata?.name ?? '' }), `PV ${pv.metadata?.name}`);
+    await waitGone(
+      () => core.readPersistentVolume({ name: pv.metadata?.name ?? '' }),
+      `PV ${pv.metadata?.name}`,
+    );
     expect(existsSync(join(bed.WARREN_EXPORT_DIR, subDir))).toBe(false);
 
     await eventually(
@@ -155,7 +167,12 @@ async function startControllerAs(kubeconfig: string, logFile: string) {
       '--log-level=debug',
     ],
     {
-      env: { ...process.env, KUBECONFIG: kubeconfig, POD_NAMESPACE: ns, WARREN_LEADER_ELECTION_NAMESPACE: '' },
+      env: {
+        ...process.env,
+        KUBECONFIG: kubeconfig,
+        POD_NAMESPACE: ns,
+        WARREN_LEADER_ELECTION_NAMESPACE: '',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );

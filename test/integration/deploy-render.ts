@@ -3,7 +3,12 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { type KubeConfig, type KubernetesObject, KubernetesObjectApi, PatchStrategy } from '@kubernetes/client-node';
+import {
+  type KubeConfig,
+  type KubernetesObject,
+  KubernetesObjectApi,
+  PatchStrategy,
+} from '@kubernetes/client-node';
 import { execa } from 'execa';
 import { loadAll } from 'js-yaml';
 
@@ -65,10 +70,13 @@ export async function kustomizeOverlay(
 export async function helmTemplate(opts: {
   release: string;
   namespace: string;
+  /** The cluster's version, for the chart's kubeVersion check (helm assumes its own otherwise). */
+  kubeVersion?: string;
   values?: string;
 }): Promise<Manifest[]> {
   const helm = await ensureTool('helm');
   const args = ['template', opts.release, chartDir, '--namespace', opts.namespace];
+  if (opts.kubeVersion) args.push('--kube-version', opts.kubeVersion);
   if (opts.values !== undefined) {
     const file = join(mkdtempSync(join(tmpdir(), 'warren-values-')), 'values.yaml');
     writeFileSync(file, opts.values);

@@ -3,62 +3,76 @@
 // fails on the first mount, so it is checked here, by reading the files.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { V1Container, V1CSIDriver, V1PodTemplateSpec, V1StorageClass } from '@kubernetes/client-node';
 import { load, loadAll } from 'js-yaml';
 import { describe, expect, it } from 'vitest';
 import { defaultProvisionerName } from '../../src/provisioning/names.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 const read = (path: string) => readFileSync(join(root, path), 'utf8');
-const docs = (path: string) => (loadAll(read(path)) as Array<Record<string, any>>).filter(Boolean);
-const one = (path: string) => docs(path)[0] as Record<string, any>;
+const first = <T>(path: string) => (loadAll(read(path)) as T[])[0] as T;
+const must = <T>(value: T | undefined, what: string): T => {
+  if (value === undefined) throw new Error(`missing: ${what}`);
+  return value;
+};
+
+interface Workload {
+  spec: { template: V1PodTemplateSpec };
+}
+interface ChartValues {
+  driverName: string;
+  shares: Array<{ name: string; server: string; path: string; mountPath: string }>;
+  sidecars: { nodeDriverRegistrar: { image: string }; livenessProbe: { image: string } };
+}
 
 const pkg = JSON.parse(read('package.json')) as { version: string };
-const driver = one('deploy/csidriver.yaml');
-const controller = one('deploy/controller-deployment.yaml');
-const node = one('deploy/node-daemonset.yaml');
-const containers = (o: Record<string, any>) =>
-  Object.fromEntries(
-    (o.spec.template.spec.containers as Array<Record<string, any>>).map((c) => [c.name as string, c]),
+const driver = first<V1CSIDriver>('deploy/csidriver.yaml');
+const controller = first<Workload>('deploy/controller-deployment.yaml').spec.template.spec;
+const node = first<Workload>('deploy/node-daemonset.yaml').spec.template.spec;
+const container = (pod: typeof node, name: string): V1Container =>
+  must(
+    pod?.containers.find((c) => c.name === name),
+    `container ${name}`,
   );
-const values = load(read('deploy/helm/warren/values.yaml')) as Record<string, any>;
-const chart = load(read('deploy/helm/warren/Chart.yaml')) as Record<string, any>;
+const plugin = container(node, 'plugin');
+const registrar = container(node, 'node-driver-registrar');
+const probe = container(node, 'liveness-probe');
+const controllerContainer = container(controller, 'controller');
+const values = load(read('deploy/helm/warren/values.yaml')) as ChartValues;
+const chart = load(read('deploy/helm/warren/Chart.yaml')) as { version: string; appVersion: string };
 
 describe('deploy/ agrees with itself and with the code', () => {
   it('names the driver the same everywhere', () => {
     const name = defaultProvisionerName;
-    expect(driver.metadata.name).toBe(name);
-    expect(containers(controller).controller.args).toContain(`--provisioner=${name}`);
-    const { plugin, 'node-driver-registrar': registrar } = containers(node);
+    expect(driver.metadata?.name).toBe(name);
+    expect(controllerContainer.args).toContain(`--provisioner=${name}`);
     expect(plugin.args).toContain(`--driver-name=${name}`);
     expect(registrar.args).toContain(`--kubelet-registration-path=/var/lib/kubelet/plugins/${name}/csi.sock`);
-    const pluginDir = node.spec.template.spec.volumes.find((v: any) => v.name === 'plugin-dir');
-    expect(pluginDir.hostPath.path).toBe(`/var/lib/kubelet/plugins/${name}`);
+    const pluginDir = node?.volumes?.find((v) => v.name === 'plugin-dir');
+    expect(pluginDir?.hostPath?.path).toBe(`/var/lib/kubelet/plugins/${name}`);
     expect(values.driverName).toBe(name);
     for (const file of ['default', 'teams-archive', 'nfs-v3', 'nfs-v41'])
-      expect(one(`deploy/examples/storageclass-${file}.yaml`).provisioner).toBe(name);
+      expect(first<V1StorageClass>(`deploy/examples/storageclass-${file}.yaml`).provisioner).toBe(name);
   });
 
   it('serves the socket where the sidecars look for it', () => {
-    const { plugin, 'node-driver-registrar': registrar, 'liveness-probe': probe } = containers(node);
     expect(plugin.args).toContain('--endpoint=unix:///csi/csi.sock');
     expect(registrar.args).toContain('--csi-address=/csi/csi.sock');
     expect(probe.args).toContain('--csi-address=/csi/csi.sock');
-    const pods = plugin.volumeMounts.find((m: any) => m.name === 'pods-dir');
-    expect(pods).toEqual({
+    expect(plugin.volumeMounts?.find((m) => m.name === 'pods-dir')).toEqual({
       name: 'pods-dir',
       mountPath: '/var/lib/kubelet/pods',
       mountPropagation: 'Bidirectional',
     });
-    expect(plugin.securityContext.privileged).toBe(true);
+    expect(plugin.securityContext?.privileged).toBe(true);
   });
 
   it('uses the package version for the image and the chart, and the pinned sidecar versions', () => {
     const image = `ghcr.io/warren-dev/warren:${pkg.version}`;
-    expect(containers(controller).controller.image).toBe(image);
-    expect(containers(node).plugin.image).toBe(image);
+    expect(controllerContainer.image).toBe(image);
+    expect(plugin.image).toBe(image);
     expect(chart.appVersion).toBe(pkg.version);
     expect(chart.version).toBe(pkg.version);
-    const { 'node-driver-registrar': registrar, 'liveness-probe': probe } = containers(node);
     expect(registrar.image).toBe('registry.k8s.io/sig-storage/csi-node-driver-registrar:v2.17.0');
     expect(probe.image).toBe('registry.k8s.io/sig-storage/livenessprobe:v2.19.0');
     expect(values.sidecars.nodeDriverRegistrar.image).toBe(registrar.image);
@@ -66,12 +80,19 @@ describe('deploy/ agrees with itself and with the code', () => {
   });
 
   it('passes the share the controller pod mounts', () => {
-    const c = containers(controller).controller;
-    const volume = controller.spec.template.spec.volumes.find((v: any) => v.nfs);
-    const mount = c.volumeMounts.find((m: any) => m.name === volume.name);
-    expect(c.args).toContain(`--share=${volume.nfs.server}:${volume.nfs.path}=${mount.mountPath}`);
+    const volume = must(
+      controller?.volumes?.find((v) => v.nfs),
+      'an nfs volume',
+    );
+    const mount = must(
+      controllerContainer.volumeMounts?.find((m) => m.name === volume.name),
+      'its mount',
+    );
+    expect(controllerContainer.args).toContain(
+      `--share=${volume.nfs?.server}:${volume.nfs?.path}=${mount.mountPath}`,
+    );
     expect(values.shares).toEqual([
-      { name: 'main', server: volume.nfs.server, path: volume.nfs.path, mountPath: mount.mountPath },
+      { name: 'main', server: volume.nfs?.server, path: volume.nfs?.path, mountPath: mount.mountPath },
     ]);
   });
 });

@@ -87,7 +87,9 @@ describe('deploy/controller-rbac.yaml', () => {
   it('uses no wildcard, no resourceNames and no nonResourceURLs', () => {
     const rules = objects.flatMap((o) => o.rules ?? []);
     for (const rule of rules) {
-      expect([...(rule.apiGroups ?? []), ...(rule.resources ?? []), ...(rule.verbs ?? [])]).not.toContain('*');
+      expect([...(rule.apiGroups ?? []), ...(rule.resources ?? []), ...(rule.verbs ?? [])]).not.toContain(
+        '*',
+      );
       expect(rule.resourceNames).toBeUndefined();
       expect(rule.nonResourceURLs).toBeUndefined();
     }

@@ -1,0 +1,80 @@
+// The node plugin in the qemu guest, as a node would run it: the guest sees the bed's NFS
+// server at 127.0.0.1 on the standard port (a relay in the guest), mounts the export for the
+// Controller service at /exports/main, and serves CSI on a TCP port forwarded to the host.
+import { join } from 'node:path';
+import { inject } from 'vitest';
+import { bootGuest, type Guest } from '../../hack/bed/guest.ts';
+import { call, csiClients, type CsiClients } from '../unit/csi-grpc-client.ts';
+
+export const pluginPort = 10000;
+export const repoRoot = join(import.meta.dirname, '..', '..');
+const node = join(repoRoot, 'node_modules', '.bin', 'node');
+
+export interface GuestPlugin {
+  guest: Guest;
+  clients: CsiClients;
+  /** Where the guest reaches the NFS server (the relay): use it as the StorageClass server. */
+  server: '127.0.0.1';
+  /** mount options for NFS v3 through the relay (mountd on the same port as on the host). */
+  v3Options: string[];
+  sh(script: string, timeoutMs?: number): Promise<{ code: number; stdout: string; stderr: string }>;
+  mountsAt(target: string): Promise<string[]>;
+  stop(): Promise<void>;
+}
+
+export async function startGuestPlugin(opts: { logFile: string; mountTimeout?: string }): Promise<GuestPlugin> {
+  const bed = inject('bed');
+  const mountPort = Number(bed.WARREN_MOUNT_PORT);
+  const guest = await bootGuest({
+    forwards: [pluginPort],
+    relays: [
+      { listen: 2049, port: Number(bed.WARREN_NFS_PORT) },
+      { listen: mountPort, port: mountPort },
+    ],
+    logFile: opts.logFile,
+  });
+  const sh = (script: string, timeoutMs = 60_000) => guest.exec(['sh', '-c', script], { timeoutMs });
+  try {
+    const setup = await sh(
+      [
+        'set -e',
+        'mkdir -p /exports/main',
+        `mount -t nfs -o vers=4.1 127.0.0.1:${bed.WARREN_NFS_SHARE} /exports/main`,
+        `cd ${repoRoot}`,
+        `NODE_NAME=guest-node setsid ${node} src/cli.ts node --endpoint=tcp://0.0.0.0:${pluginPort} --controller` +
+          ` --share=127.0.0.1:${bed.WARREN_NFS_SHARE}=/exports/main --mount-timeout=${opts.mountTimeout ?? '15s'}` +
+          ' --log-level=debug > /tmp/warren-node.log 2>&1 < /dev/null &',
+      ].join('\n'),
+    );
+    if (setup.code !== 0) throw new Error(`guest setup failed: ${setup.stderr}`);
+    const clients = csiClients(`127.0.0.1:${guest.hostPortFor(pluginPort)}`);
+    const deadline = Date.now() + 90_000;
+    for (;;) {
+      try {
+        await call(clients.identity.Probe.bind(clients.identity), {});
+        break;
+      } catch (err) {
+        if (Date.now() > deadline) {
+          const log = await sh('tail -n 30 /tmp/warren-node.log');
+          throw new Error(`warren node did not answer in the guest: ${err}\n${log.stdout}`);
+        }
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+    return {
+      guest,
+      clients,
+      server: '127.0.0.1',
+      v3Options: ['vers=3', 'port=2049', `mountport=${mountPort}`, 'nolock', 'proto=tcp', 'mountproto=tcp'],
+      sh,
+      mountsAt: async (target) => (await sh('cat /proc/mounts')).stdout.split('\n').filter((l) => l.split(' ')[1] === target),
+      stop: async () => {
+        clients.close();
+        await guest.stop();
+      },
+    };
+  } catch (err) {
+    await guest.stop();
+    throw err;
+  }
+}

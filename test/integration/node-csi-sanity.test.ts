@@ -1,0 +1,39 @@
+// csi-sanity v5.4.0, with nothing skipped or focused, against `warren node --controller` in the
+// guest: every mount it asks for is a real kernel NFS mount of the bed's ganesha.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { type GuestPlugin, pluginPort, repoRoot, startGuestPlugin } from './guest-plugin.ts';
+import { inject } from 'vitest';
+import { execa } from 'execa';
+
+let plugin: GuestPlugin;
+const resultsDir = join(repoRoot, 'test-results');
+
+beforeAll(async () => {
+  mkdirSync(resultsDir, { recursive: true });
+  plugin = await startGuestPlugin({ logFile: join(resultsDir, 'csi-sanity-guest-console.log') });
+});
+afterAll(async () => {
+  await plugin?.stop();
+});
+
+it('passes csi-sanity with no test excluded', async () => {
+  const bed = inject('bed');
+  const { stdout } = await execa('bash', [join(repoRoot, 'hack/tools.sh'), 'paths']);
+  const sanity = /CSI_SANITY_BIN=(.*)/.exec(stdout)?.[1] ?? '';
+  const run = await plugin.sh(
+    [
+      `printf 'server: 127.0.0.1\\nshare: ${bed.WARREN_NFS_SHARE}\\nsubDir: sanity/\${pv.metadata.name}\\n' > /tmp/sanity-params.yaml`,
+      `${sanity} --csi.endpoint=127.0.0.1:${pluginPort} --csi.mountdir=/tmp/csi-target --csi.stagingdir=/tmp/csi-staging` +
+        ' --csi.testvolumeparameters=/tmp/sanity-params.yaml --csi.junitfile=/tmp/sanity.xml -ginkgo.v -ginkgo.no-color 2>&1',
+    ].join('\n'),
+    900_000,
+  );
+  writeFileSync(join(resultsDir, 'csi-sanity.log'), run.stdout + run.stderr);
+  const summary = /Ran (\d+) of (\d+) Specs[\s\S]*?(\d+) Passed \| (\d+) Failed \| (\d+) Pending \| (\d+) Skipped/.exec(run.stdout);
+  expect(summary, `csi-sanity printed no summary:\n${run.stdout.slice(-3000)}`).not.toBeNull();
+  console.log(`csi-sanity: ${summary?.[0].replace(/\s+/g, ' ')}`);
+  expect({ exit: run.code, failed: Number(summary?.[4]) }).toEqual({ exit: 0, failed: 0 });
+  expect(Number(summary?.[3])).toBeGreaterThan(40);
+});
