@@ -2,8 +2,8 @@
 // host over HTTP: POST /exec {argv, timeoutMs?, input?} -> {code, stdout, stderr}.
 // The guest runs a type-stripped copy of this file, so it imports node: builtins only.
 import { spawn } from 'node:child_process';
-import { connect, createServer as createNetServer } from 'node:net';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { connect, createServer as createNetServer } from 'node:net';
 import { constants } from 'node:os';
 
 export interface ExecRequest {

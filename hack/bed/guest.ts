@@ -94,7 +94,10 @@ function stripTypes(source: string): string {
 }
 
 /** Writes the script the guest runs (a host path; the guest sees the host's / read-only). */
-async function writeAgentScript(repoRoot: string, relays: Array<{ listen: number; port: number }>): Promise<{ dir: string; script: string }> {
+async function writeAgentScript(
+  repoRoot: string,
+  relays: Array<{ listen: number; port: number }>,
+): Promise<{ dir: string; script: string }> {
   const dir = await mkdtemp(join(tmpdir(), 'warren-guest-'));
   const script = join(dir, 'agent.sh');
   if (/\s/.test(script)) throw new Error(`the guest script path goes on the kernel command line: ${script}`);

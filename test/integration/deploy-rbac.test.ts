@@ -30,6 +30,7 @@ const workDir = mkdtempSync(join(tmpdir(), 'warren-deploy-rbac-'));
 const rbacKinds = new Set(['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']);
 let ns: string;
 let rbac: Manifest[] = [];
+const classNames = [`rbac-${suffix}`, `rbac-typo-${suffix}`];
 const running: ChildProcess[] = [];
 
 /** A 403 as the controller would log it: an API error's code or status text, or our own wording. */
@@ -57,14 +58,14 @@ afterAll(async () => {
   const api = KubernetesObjectApi.makeApiClient(adminKc);
   for (const o of rbac.filter((x) => x.kind === 'ClusterRole' || x.kind === 'ClusterRoleBinding'))
     await api.delete(o).catch(() => undefined);
+  for (const name of classNames) await storage.deleteStorageClass({ name }).catch(() => undefined);
 });
 
 describe('the controller under the RBAC from deploy/', () => {
   it('provisions and releases a volume with leader election on, and is never forbidden', async () => {
     const account = `warren-controller-${suffix}`;
     const kubeconfig = await kubeconfigFor(account);
-    const className = `rbac-${suffix}`;
-    const typoClass = `rbac-typo-${suffix}`;
+    const [className = '', typoClass = ''] = classNames;
     await createClass(storage, className, { provisioner });
     await createClass(storage, typoClass, {
       provisioner,

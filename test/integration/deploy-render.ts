@@ -1,6 +1,6 @@
 // Renders deploy/ with the real kustomize and helm (built by hack/tools.sh) and applies the objects to
 // the bed's apiserver, for the deploy-*.test.ts files.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import {
@@ -64,7 +64,11 @@ export async function kustomizeOverlay(
   if (overlay.nameSuffix) lines.push(`nameSuffix: ${overlay.nameSuffix}`);
   lines.push('resources:', `  - ${relative(dir, base)}`, '');
   writeFileSync(join(dir, 'kustomization.yaml'), lines.join('\n'));
-  return kustomizeBuild(dir);
+  try {
+    return await kustomizeBuild(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 export async function helmTemplate(opts: {
@@ -75,19 +79,22 @@ export async function helmTemplate(opts: {
   values?: string;
 }): Promise<Manifest[]> {
   const helm = await ensureTool('helm');
+  // helm's cache and config go here rather than into $HOME, with the values file.
+  const home = mkdtempSync(join(tmpdir(), 'warren-helm-'));
   const args = ['template', opts.release, chartDir, '--namespace', opts.namespace];
   if (opts.kubeVersion) args.push('--kube-version', opts.kubeVersion);
   if (opts.values !== undefined) {
-    const file = join(mkdtempSync(join(tmpdir(), 'warren-values-')), 'values.yaml');
-    writeFileSync(file, opts.values);
-    args.push('--values', file);
+    writeFileSync(join(home, 'values.yaml'), opts.values);
+    args.push('--values', join(home, 'values.yaml'));
   }
-  // helm keeps its cache and config out of $HOME when told where; the test owns nothing else.
-  const home = mkdtempSync(join(tmpdir(), 'warren-helm-home-'));
-  const { stdout } = await execa(helm, args, {
-    env: { HELM_CACHE_HOME: home, HELM_CONFIG_HOME: home, HELM_DATA_HOME: home },
-  });
-  return parseManifests(stdout);
+  try {
+    const { stdout } = await execa(helm, args, {
+      env: { HELM_CACHE_HOME: home, HELM_CONFIG_HOME: home, HELM_DATA_HOME: home },
+    });
+    return parseManifests(stdout);
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
 }
 
 export const objectKey = (o: Manifest) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;

@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import { inject } from 'vitest';
 import { bootGuest, type Guest } from '../../hack/bed/guest.ts';
-import { call, csiClients, type CsiClients } from '../unit/csi-grpc-client.ts';
+import { type CsiClients, call, csiClients } from '../unit/csi-grpc-client.ts';
 
 export const pluginPort = 10000;
 export const repoRoot = join(import.meta.dirname, '..', '..');
@@ -22,7 +22,10 @@ export interface GuestPlugin {
   stop(): Promise<void>;
 }
 
-export async function startGuestPlugin(opts: { logFile: string; mountTimeout?: string }): Promise<GuestPlugin> {
+export async function startGuestPlugin(opts: {
+  logFile: string;
+  mountTimeout?: string;
+}): Promise<GuestPlugin> {
   const bed = inject('bed');
   const mountPort = Number(bed.WARREN_MOUNT_PORT);
   const guest = await bootGuest({
@@ -67,7 +70,8 @@ export async function startGuestPlugin(opts: { logFile: string; mountTimeout?: s
       server: '127.0.0.1',
       v3Options: ['vers=3', 'port=2049', `mountport=${mountPort}`, 'nolock', 'proto=tcp', 'mountproto=tcp'],
       sh,
-      mountsAt: async (target) => (await sh('cat /proc/mounts')).stdout.split('\n').filter((l) => l.split(' ')[1] === target),
+      mountsAt: async (target) =>
+        (await sh('cat /proc/mounts')).stdout.split('\n').filter((l) => l.split(' ')[1] === target),
       stop: async () => {
         clients.close();
         await guest.stop();

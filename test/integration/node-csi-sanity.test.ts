@@ -2,10 +2,9 @@
 // guest: every mount it asks for is a real kernel NFS mount of the bed's ganesha.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type GuestPlugin, pluginPort, repoRoot, startGuestPlugin } from './guest-plugin.ts';
-import { inject } from 'vitest';
 import { execa } from 'execa';
+import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { type GuestPlugin, pluginPort, repoRoot, startGuestPlugin } from './guest-plugin.ts';
 
 let plugin: GuestPlugin;
 const resultsDir = join(repoRoot, 'test-results');
@@ -31,7 +30,10 @@ it('passes csi-sanity with no test excluded', async () => {
     900_000,
   );
   writeFileSync(join(resultsDir, 'csi-sanity.log'), run.stdout + run.stderr);
-  const summary = /Ran (\d+) of (\d+) Specs[\s\S]*?(\d+) Passed \| (\d+) Failed \| (\d+) Pending \| (\d+) Skipped/.exec(run.stdout);
+  const summary =
+    /Ran (\d+) of (\d+) Specs[\s\S]*?(\d+) Passed \| (\d+) Failed \| (\d+) Pending \| (\d+) Skipped/.exec(
+      run.stdout,
+    );
   expect(summary, `csi-sanity printed no summary:\n${run.stdout.slice(-3000)}`).not.toBeNull();
   console.log(`csi-sanity: ${summary?.[0].replace(/\s+/g, ' ')}`);
   expect({ exit: run.code, failed: Number(summary?.[4]) }).toEqual({ exit: 0, failed: 0 });

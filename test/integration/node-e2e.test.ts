@@ -1,0 +1,126 @@
+// End to end, as kubelet would do it: the controller on the host provisions a claim on the
+// real control plane; the test reads the bound PV and calls the node plugin in the guest with
+// the PV's handle, attributes and mount options; the mount is a real kernel NFS mount.
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { status } from '@grpc/grpc-js';
+import type { V1PersistentVolume } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { call, expectStatus } from '../unit/csi-grpc-client.ts';
+import { type ControllerProcess, startController } from './controller-process.ts';
+import { createClaim, createClass, provisionerFor, waitBound } from './fixtures.ts';
+import { type GuestPlugin, repoRoot, startGuestPlugin } from './guest-plugin.ts';
+import { bedClients, freshNamespace } from './kube.ts';
+
+const { core, storage } = bedClients();
+const provisioner = provisionerFor('e2e');
+const resultsDir = join(repoRoot, 'test-results');
+const suffix = Date.now().toString(36);
+let plugin: GuestPlugin;
+let controller: ControllerProcess;
+let ns: string;
+
+beforeAll(async () => {
+  mkdirSync(resultsDir, { recursive: true });
+  const bed = inject('bed');
+  ns = await freshNamespace(core, 'e2e');
+  [plugin, controller] = await Promise.all([
+    startGuestPlugin({ logFile: join(resultsDir, 'e2e-guest-console.log') }),
+    startController({ provisioner, logFile: join(resultsDir, 'e2e-controller.log') }),
+  ]);
+  const parameters = { server: '127.0.0.1', share: bed.WARREN_NFS_SHARE, subDir: 'e2e/${pvc.metadata.name}' };
+  await createClass(storage, `e2e-v41-${suffix}`, { provisioner, parameters, mountOptions: ['vers=4.1'] });
+  await createClass(storage, `e2e-v3-${suffix}`, { provisioner, parameters, mountOptions: plugin.v3Options });
+});
+afterAll(async () => {
+  await Promise.all([plugin?.stop(), controller?.stop()]);
+});
+
+function publishRequest(pv: V1PersistentVolume, target: string, readonly = false) {
+  return {
+    volume_id: pv.spec?.csi?.volumeHandle ?? '',
+    target_path: target,
+    volume_capability: {
+      mount: { fs_type: '', mount_flags: pv.spec?.mountOptions ?? [] },
+      access_mode: { mode: 'MULTI_NODE_MULTI_WRITER' as const },
+    },
+    readonly,
+    volume_context: pv.spec?.csi?.volumeAttributes ?? {},
+  };
+}
+
+describe.each([
+  ['4.1', 'v41', 'vers=4.1'],
+  ['3', 'v3', 'vers=3'],
+])('NFS v%s', (_version, tag, versOption) => {
+  it('publishes a provisioned volume, writes through it, reports stats and unpublishes', async () => {
+    const bed = inject('bed');
+    const name = `data-${tag}`;
+    await createClaim(core, ns, name, `e2e-${tag}-${suffix}`);
+    const { pv } = await waitBound(core, ns, name);
+    const target = `/var/lib/kubelet/pods/pod-${tag}/volumes/kubernetes.io~csi/${pv.metadata?.name}/mount`;
+    const node = plugin.clients.node;
+
+    let started = performance.now();
+    await call(node.NodePublishVolume.bind(node), publishRequest(pv, target));
+    const publishMs = performance.now() - started;
+    const mounts = await plugin.mountsAt(target);
+    expect(mounts).toHaveLength(1);
+    expect(mounts[0]).toContain(`127.0.0.1:${bed.WARREN_NFS_SHARE}/e2e/${name}`);
+    expect(mounts[0]).toContain(versOption);
+
+    // Idempotent: the same publish again is OK and mounts nothing new.
+    await call(node.NodePublishVolume.bind(node), publishRequest(pv, target));
+    expect(await plugin.mountsAt(target)).toHaveLength(1);
+
+    const write = await plugin.sh(`echo 'written in the guest over NFS ${versOption}' > ${target}/hello.txt`);
+    expect(write.code).toBe(0);
+    expect(readFileSync(join(bed.WARREN_EXPORT_DIR, 'e2e', name, 'hello.txt'), 'utf8')).toBe(
+      `written in the guest over NFS ${versOption}\n`,
+    );
+
+    const stats = await call(node.NodeGetVolumeStats.bind(node), {
+      volume_id: pv.spec?.csi?.volumeHandle ?? '',
+      volume_path: target,
+    });
+    const bytes = stats.usage?.find((u) => u.unit === 'BYTES');
+    expect(Number(bytes?.total)).toBeGreaterThan(0);
+    expect(Number(bytes?.used)).toBeGreaterThan(0);
+    expect(stats.volume_condition?.abnormal).toBe(false);
+
+    started = performance.now();
+    await call(node.NodeUnpublishVolume.bind(node), {
+      volume_id: pv.spec?.csi?.volumeHandle ?? '',
+      target_path: target,
+    });
+    const unpublishMs = performance.now() - started;
+    expect(await plugin.mountsAt(target)).toEqual([]);
+    expect((await plugin.sh(`test -e ${target}`)).code).not.toBe(0);
+    console.log(
+      `NFS ${versOption}: NodePublishVolume ${publishMs.toFixed(0)} ms, NodeUnpublishVolume ${unpublishMs.toFixed(0)} ms (guest under TCG)`,
+    );
+  });
+});
+
+it('publishes read-only: the mount says ro and writes fail', async () => {
+  await createClaim(core, ns, 'data-ro', `e2e-v41-${suffix}`);
+  const { pv } = await waitBound(core, ns, 'data-ro');
+  const target = '/var/lib/kubelet/pods/pod-ro/volumes/kubernetes.io~csi/ro/mount';
+  const node = plugin.clients.node;
+  await call(node.NodePublishVolume.bind(node), publishRequest(pv, target, true));
+  const [mount] = await plugin.mountsAt(target);
+  expect(mount?.split(' ')[3]?.split(',')).toContain('ro');
+  const write = await plugin.sh(`echo nope > ${target}/nope.txt`);
+  expect(write.code).not.toBe(0);
+  expect(write.stderr).toMatch(/Read-only file system/);
+  // The same target published read-write is a different publication: ALREADY_EXISTS.
+  await expectStatus(
+    call(node.NodePublishVolume.bind(node), publishRequest(pv, target, false)),
+    status.ALREADY_EXISTS,
+  );
+  await call(node.NodeUnpublishVolume.bind(node), {
+    volume_id: pv.spec?.csi?.volumeHandle ?? '',
+    target_path: target,
+  });
+  expect(await plugin.mountsAt(target)).toEqual([]);
+});
