@@ -10,6 +10,9 @@ biome ci .
 tsc --noEmit -p tsconfig.json
 shellcheck -x hack/*.sh hack/*/*.sh .ci/run
 bash hack/tools.sh all
+# Renderers for the deploy/ tests (helm's first build takes minutes; better here than in a test hook).
+bash hack/tools.sh kustomize
+bash hack/tools.sh helm
 if [[ $# -gt 0 ]]; then exec vitest run "$@"; fi
 log "unit and integration tests (vitest), on one bed"
 vitest run --project unit --project integration

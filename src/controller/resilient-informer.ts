@@ -41,6 +41,7 @@ export function startResilientInformer<T extends KubernetesObject>(opts: {
     failures = 0;
   });
   informer.on('error', (err) => {
+    if (stopped) return; // stop() aborts the watch; that is not a failure
     errorsSeen += 1;
     log.warn({ informer: name, err: describe(err) }, 'watch failed; restarting the informer');
     void restart();

@@ -84,7 +84,7 @@ export function makeVolumeStats(deps: VolumeStatsDeps): VolumeStats {
 
   const NodeGetVolumeStats: VolumeStats['NodeGetVolumeStats'] = async (request, ctx) => {
     const volumeId = checkVolumeId(request.volume_id);
-    const path = checkNodePath(request.volume_path, 'volume_path');
+    const path = statsPath(request.volume_path);
     const entry = await deps.mounter.mountsAt(path);
     if (!entry || !isNfsMount(entry) || !belongsToVolume(entry, volumeId)) {
       const what = entry ? `has ${entry.fsType} ${entry.source} mounted` : 'is not a mount point';
@@ -105,4 +105,18 @@ export function makeVolumeStats(deps: VolumeStatsDeps): VolumeStats {
   };
 
   return { NodeGetVolumeStats, forget: (path) => cache.delete(path) };
+}
+
+/**
+ * volume_path is required (INVALID_ARGUMENT when missing), but a path that cannot be a
+ * publish target, such as a relative one, names no published volume: NOT_FOUND, as the
+ * spec's "volume_path does not exist" (csi-sanity checks this).
+ */
+function statsPath(value: unknown): string {
+  if (typeof value !== 'string' || value === '') return checkNodePath(value, 'volume_path');
+  try {
+    return checkNodePath(value, 'volume_path');
+  } catch (err) {
+    throw notFound(`no volume is published at volume_path ${quote(value)}: ${(err as Error).message}`);
+  }
 }

@@ -296,26 +296,31 @@ describe('NodeGetVolumeStats refuses hostile requests', () => {
     [
       'missing volume_id',
       { volume_id: '', volume_path: target, staging_target_path: '' },
+      'InvalidArgument',
       'volume_id is required',
     ],
     [
       'missing volume_path',
       { volume_id: volumeId, volume_path: '', staging_target_path: '' },
+      'InvalidArgument',
       'volume_path is required',
     ],
+    // A path that can never be a publish target names no published volume (csi-sanity expects NOT_FOUND).
     [
       'relative volume_path',
       { volume_id: volumeId, volume_path: 'x/y', staging_target_path: '' },
+      'NotFound',
       'absolute',
     ],
     [
       'climbing volume_path',
       { volume_id: volumeId, volume_path: '/a/../b', staging_target_path: '' },
+      'NotFound',
       '".."',
     ],
-  ])('%s', async (_name, request, fragment) => {
+  ] as const)('%s', async (_name, request, kind, fragment) => {
     const { service, fs } = nodeOnFakes();
-    await expectWarrenRejection(service.NodeGetVolumeStats(request, ctx), 'InvalidArgument', fragment);
+    await expectWarrenRejection(service.NodeGetVolumeStats(request, ctx), kind, fragment);
     expect(fs.calls).toEqual([]);
   });
 });
