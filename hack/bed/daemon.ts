@@ -10,6 +10,8 @@ export interface Daemon {
   /** Substring of /proc/PID/cmdline that proves the PID is still ours (guards against PID reuse). */
   signature: string;
   logFile: string;
+  /** The command line, so a bed daemon can be started again (see restartDaemon). */
+  argv: string[];
 }
 
 export function startDaemon(
@@ -30,7 +32,7 @@ export function startDaemon(
     if (child.pid === undefined) throw new Error(`could not start ${name} (${command})`);
     child.on('error', () => {}); // reported through isRunning/waitFor instead
     child.unref();
-    return { name, pid: child.pid, signature: command, logFile: opts.logFile };
+    return { name, pid: child.pid, signature: command, logFile: opts.logFile, argv };
   } finally {
     closeSync(out);
   }

@@ -37,5 +37,11 @@ it('passes csi-sanity with no test excluded', async () => {
   expect(summary, `csi-sanity printed no summary:\n${run.stdout.slice(-3000)}`).not.toBeNull();
   console.log(`csi-sanity: ${summary?.[0].replace(/\s+/g, ' ')}`);
   expect({ exit: run.code, failed: Number(summary?.[4]) }).toEqual({ exit: 0, failed: 0 });
-  expect(Number(summary?.[3])).toBeGreaterThan(40);
+  expect(Number(summary?.[3])).toBeGreaterThanOrEqual(35);
+  // csi-sanity skips only what Warren does not advertise (snapshots, staging, ...), never for another reason.
+  const reasons = [
+    ...new Set([...run.stdout.matchAll(/^\s+\[SKIPPED\] (?!in \[)(.+)$/gm)].map((m) => m[1]?.trim() ?? '')),
+  ].sort();
+  console.log(`csi-sanity skipped, by its own capability checks: ${reasons.join('; ')}`);
+  expect(reasons.filter((r) => !/not supported$/.test(r))).toEqual([]);
 });
