@@ -2,7 +2,7 @@
 // controller`, applies a StorageClass and three StatefulSet-style claims, shows what was
 // made, mounts one volume with the kernel NFS client in the qemu guest through the node
 // plugin, then deletes a claim and shows its directory archived. Ctrl-C stops everything.
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -49,7 +49,8 @@ try {
       metadata: { name: 'warren-demo' },
       provisioner: 'nfs.warren.dev',
       reclaimPolicy: 'Delete',
-      mountOptions: ['vers=4.1', `port=${bed.env.WARREN_NFS_PORT}`],
+      // The guest reaches the bed's server at 127.0.0.1:2049 (a relay), like a node reaches a real one.
+      mountOptions: ['vers=4.1'],
       parameters: {
         server: bed.env.WARREN_NFS_SERVER,
         share: bed.env.WARREN_NFS_SHARE,
@@ -78,7 +79,9 @@ try {
   await printTable(core, claims, bed.env.WARREN_EXPORT_DIR);
 
   say('mounting data-web-0 in the guest (real kernel NFS client) through the node plugin');
-  await publishInGuest({ repoRoot, core, claimName: 'data-web-0', env: bed.env, cleanups, say });
+  await publishInGuest({ core, claimName: 'data-web-0', env: bed.env, logDir: stateDir, cleanups });
+  const hello = join(bed.env.WARREN_EXPORT_DIR, 'web', 'data-web-0', 'hello.txt');
+  console.log(`   host reads it: "${readFileSync(hello, 'utf8').trim()}"`);
 
   say('deleting claim data-web-2 (its class says onDelete: archive)');
   const pvName = claims.find((c) => c.metadata?.name === 'data-web-2')?.spec?.volumeName ?? '';

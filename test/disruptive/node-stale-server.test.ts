@@ -8,8 +8,8 @@ import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { readStateSync, restartDaemon } from '../../hack/bed/bed.ts';
 import { isRunning } from '../../hack/bed/daemon.ts';
+import { type GuestPlugin, repoRoot, startGuestPlugin } from '../../hack/bed/guest-plugin.ts';
 import { encodeVolumeId } from '../../src/provisioning/volume-id.ts';
-import { type GuestPlugin, repoRoot, startGuestPlugin } from '../integration/guest-plugin.ts';
 import { call, expectStatus } from '../unit/csi-grpc-client.ts';
 
 const resultsDir = join(repoRoot, 'test-results');
@@ -17,7 +17,7 @@ let plugin: GuestPlugin;
 
 beforeAll(async () => {
   mkdirSync(resultsDir, { recursive: true });
-  plugin = await startGuestPlugin({
+  plugin = await startGuestPlugin(inject('bed'), {
     logFile: join(resultsDir, 'stale-guest-console.log'),
     mountTimeout: '10s',
   });

@@ -4,14 +4,16 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import { type GuestPlugin, pluginPort, repoRoot, startGuestPlugin } from './guest-plugin.ts';
+import { type GuestPlugin, pluginPort, repoRoot, startGuestPlugin } from '../../hack/bed/guest-plugin.ts';
 
 let plugin: GuestPlugin;
 const resultsDir = join(repoRoot, 'test-results');
 
 beforeAll(async () => {
   mkdirSync(resultsDir, { recursive: true });
-  plugin = await startGuestPlugin({ logFile: join(resultsDir, 'csi-sanity-guest-console.log') });
+  plugin = await startGuestPlugin(inject('bed'), {
+    logFile: join(resultsDir, 'csi-sanity-guest-console.log'),
+  });
 });
 afterAll(async () => {
   await plugin?.stop();

@@ -6,10 +6,10 @@ import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import type { V1PersistentVolume } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { type GuestPlugin, repoRoot, startGuestPlugin } from '../../hack/bed/guest-plugin.ts';
 import { call, expectStatus } from '../unit/csi-grpc-client.ts';
 import { type ControllerProcess, startController } from './controller-process.ts';
 import { createClaim, createClass, provisionerFor, waitBound } from './fixtures.ts';
-import { type GuestPlugin, repoRoot, startGuestPlugin } from './guest-plugin.ts';
 import { bedClients, freshNamespace } from './kube.ts';
 
 const { core, storage } = bedClients();
@@ -25,7 +25,7 @@ beforeAll(async () => {
   const bed = inject('bed');
   ns = await freshNamespace(core, 'e2e');
   [plugin, controller] = await Promise.all([
-    startGuestPlugin({ logFile: join(resultsDir, 'e2e-guest-console.log') }),
+    startGuestPlugin(inject('bed'), { logFile: join(resultsDir, 'e2e-guest-console.log') }),
     startController({ provisioner, logFile: join(resultsDir, 'e2e-controller.log') }),
   ]);
   const parameters = { server: '127.0.0.1', share: bed.WARREN_NFS_SHARE, subDir: 'e2e/${pvc.metadata.name}' };

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { controllerFlags } from '../../src/config/controller-flags.ts';
 import { helpText } from '../../src/config/flags.ts';
+import { nodeFlags } from '../../src/config/node-flags.ts';
 
 const readme = readFileSync(join(import.meta.dirname, '..', '..', 'README.md'), 'utf8');
 
@@ -19,4 +20,10 @@ it('documents every controller flag exactly as --help prints it', () => {
   const help = section('controller-help');
   expect(help).toContain(helpText('controller', '', controllerFlags).split('\n\n').slice(2).join('\n\n'));
   for (const spec of Object.values(controllerFlags)) expect(help).toContain(`--${spec.name}`);
+});
+
+it('documents every node plugin flag exactly as --help prints it', () => {
+  const help = section('node-help');
+  expect(help).toContain(helpText('node', '', nodeFlags).split('\n\n').slice(2).join('\n\n'));
+  for (const spec of Object.values(nodeFlags)) expect(help).toContain(`--${spec.name}`);
 });

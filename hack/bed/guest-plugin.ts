@@ -2,9 +2,9 @@
 // server at 127.0.0.1 on the standard port (a relay in the guest), mounts the export for the
 // Controller service at /exports/main, and serves CSI on a TCP port forwarded to the host.
 import { join } from 'node:path';
-import { inject } from 'vitest';
-import { bootGuest, type Guest } from '../../hack/bed/guest.ts';
-import { type CsiClients, call, csiClients } from '../unit/csi-grpc-client.ts';
+import { type CsiClients, call, csiClients } from '../../src/csi/client.ts';
+import type { BedEnv } from './bed.ts';
+import { bootGuest, type Guest } from './guest.ts';
 
 export const pluginPort = 10000;
 export const repoRoot = join(import.meta.dirname, '..', '..');
@@ -22,11 +22,10 @@ export interface GuestPlugin {
   stop(): Promise<void>;
 }
 
-export async function startGuestPlugin(opts: {
-  logFile: string;
-  mountTimeout?: string;
-}): Promise<GuestPlugin> {
-  const bed = inject('bed');
+export async function startGuestPlugin(
+  bed: BedEnv,
+  opts: { logFile: string; mountTimeout?: string },
+): Promise<GuestPlugin> {
   const mountPort = Number(bed.WARREN_MOUNT_PORT);
   const guest = await bootGuest({
     forwards: [pluginPort],
