@@ -19,7 +19,10 @@ export async function publishInGuest(opts: {
   opts.cleanups.push(plugin.stop);
   console.log(`   node plugin answering after ${((performance.now() - started) / 1000).toFixed(1)} s`);
 
-  const claim = await opts.core.readNamespacedPersistentVolumeClaim({ namespace: 'default', name: opts.claimName });
+  const claim = await opts.core.readNamespacedPersistentVolumeClaim({
+    namespace: 'default',
+    name: opts.claimName,
+  });
   const pv = await opts.core.readPersistentVolume({ name: claim.spec?.volumeName ?? '' });
   const target = `/var/lib/kubelet/pods/demo-pod/volumes/kubernetes.io~csi/${pv.metadata?.name}/mount`;
   const volume = { volume_id: pv.spec?.csi?.volumeHandle ?? '', target_path: target };

@@ -98,14 +98,16 @@ describe('subDir templates', () => {
     'refuses %s with an event naming the value, and makes nothing',
     async (_what, labels, annotations, named) => {
       const name = `bad-${Math.random().toString(36).slice(2, 8)}`;
-      const before = readdirSync(bed.WARREN_EXPORT_DIR).sort();
+      // Only this class writes under teams/ (other test files share the export root).
+      const teamsTree = () => readdirSync(join(bed.WARREN_EXPORT_DIR, 'teams'), { recursive: true }).sort();
+      const before = teamsTree();
       const claim = await createClaim(core, ns, name, className, { labels, annotations });
       const event = await waitEvent(core, ns, name, 'ProvisioningFailed');
       expect(event.message).toContain(named);
       await expect(core.readPersistentVolume({ name: `pvc-${claim.metadata?.uid}` })).rejects.toMatchObject({
         code: 404,
       });
-      expect(readdirSync(bed.WARREN_EXPORT_DIR).sort()).toEqual(before);
+      expect(teamsTree()).toEqual(before);
     },
   );
 });
