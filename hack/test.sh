@@ -14,7 +14,18 @@ bash hack/tools.sh all
 bash hack/tools.sh kustomize
 bash hack/tools.sh helm
 if [[ $# -gt 0 ]]; then exec vitest run "$@"; fi
+mkdir -p test-results
 log "unit and integration tests (vitest), on one bed"
-vitest run --project unit --project integration
+vitest run --project unit --project integration --reporter=default --reporter=json --outputFile.json=test-results/main.json
 log "disruptive tests (apiserver restart, frozen NFS server), on a bed of their own"
-vitest run --project disruptive
+vitest run --project disruptive --reporter=default --reporter=json --outputFile.json=test-results/disruptive.json
+# One plain closing line over both runs, for readers of CI logs.
+# shellcheck disable=SC2016 # JavaScript, not shell
+node -e '
+  let passed = 0, failed = 0, skipped = 0;
+  for (const f of process.argv.slice(1)) {
+    const r = JSON.parse(require("node:fs").readFileSync(f, "utf8"));
+    passed += r.numPassedTests; failed += r.numFailedTests; skipped += r.numPendingTests + r.numTodoTests;
+  }
+  console.log(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
+' test-results/main.json test-results/disruptive.json
