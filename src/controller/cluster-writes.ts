@@ -166,7 +166,7 @@ function translate(what: string, err: unknown): WarrenError {
   return new WarrenError('Unavailable', `could not ${what}: ${apiMessage(err)}`, { cause: err });
 }
 
-function apiMessage(err: unknown): string {
+export function apiMessage(err: unknown): string {
   const body = (err as { body?: unknown })?.body;
   if (typeof body === 'string') {
     try {

@@ -5,6 +5,7 @@ import { invalidArgument } from '../errors.ts';
 import { parseClassParameters } from '../provisioning/parameters.ts';
 import { quote } from '../provisioning/paths.ts';
 import type { ClaimFacts } from '../provisioning/types.ts';
+import { knownAccessMode } from './access-modes.ts';
 import type { CapacityRange__Output } from './generated/csi/v1/CapacityRange.ts';
 import type { ValidateVolumeCapabilitiesRequest__Output } from './generated/csi/v1/ValidateVolumeCapabilitiesRequest.ts';
 import type { ValidateVolumeCapabilitiesResponse } from './generated/csi/v1/ValidateVolumeCapabilitiesResponse.ts';
@@ -26,16 +27,6 @@ export const unclaimedSubDirTemplate = '${pv.metadata.name}';
 
 export const defaultCapacityBytes = 1n << 30n;
 
-const knownAccessModes = new Set([
-  'SINGLE_NODE_WRITER',
-  'SINGLE_NODE_READER_ONLY',
-  'MULTI_NODE_READER_ONLY',
-  'MULTI_NODE_SINGLE_WRITER',
-  'MULTI_NODE_MULTI_WRITER',
-  'SINGLE_NODE_SINGLE_WRITER',
-  'SINGLE_NODE_MULTI_WRITER',
-]);
-
 /** Why Warren cannot serve a capability, or undefined when it can (any known mode, mount access). */
 export function capabilityProblem(capability: VolumeCapability__Output): string | undefined {
   if (capability.access_type === 'block' || capability.block) {
@@ -45,7 +36,7 @@ export function capabilityProblem(capability: VolumeCapability__Output): string 
     return 'sets neither mount nor block access; Warren volumes need mount access';
   }
   const mode = capability.access_mode?.mode;
-  if (mode === undefined || !knownAccessModes.has(String(mode))) {
+  if (mode === undefined || !knownAccessMode(mode)) {
     return `access mode ${quote(String(mode ?? 'unset'))} is not a known CSI access mode`;
   }
   return undefined;

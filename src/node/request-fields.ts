@@ -1,4 +1,6 @@
 // Pure checks of the fields of Node requests; each failure is InvalidArgument naming the field.
+
+import { type AccessMode, accessModes, knownAccessMode } from '../csi/access-modes.ts';
 import type { VolumeCapability__Output } from '../csi/generated/csi/v1/VolumeCapability.ts';
 import { invalidArgument } from '../errors.ts';
 import { hasControlCharacter, quote } from '../provisioning/paths.ts';
@@ -15,16 +17,6 @@ export const maxAttributesBytes = 16 * 1024;
 
 const byteLength = (text: string) => Buffer.byteLength(text, 'utf8');
 
-const accessModes = [
-  'SINGLE_NODE_WRITER',
-  'SINGLE_NODE_READER_ONLY',
-  'MULTI_NODE_READER_ONLY',
-  'MULTI_NODE_SINGLE_WRITER',
-  'MULTI_NODE_MULTI_WRITER',
-  'SINGLE_NODE_SINGLE_WRITER',
-  'SINGLE_NODE_MULTI_WRITER',
-] as const;
-export type AccessMode = (typeof accessModes)[number];
 const readerOnlyModes: ReadonlySet<string> = new Set(['SINGLE_NODE_READER_ONLY', 'MULTI_NODE_READER_ONLY']);
 
 /** A present, non-empty string field or an InvalidArgument naming it. */
@@ -102,7 +94,7 @@ export function checkVolumeCapability(
   }
   const mode = capability.access_mode?.mode;
   if (mode === undefined || mode === null) throw invalidArgument('volume_capability.access_mode is required');
-  const accessMode = accessModes.find((known) => known === mode);
+  const accessMode = knownAccessMode(mode);
   if (!accessMode) {
     throw invalidArgument(
       `volume_capability.access_mode ${quote(String(mode))} is not supported; use one of ${accessModes.join(', ')}`,

@@ -11,6 +11,7 @@ import {
 } from '@kubernetes/client-node';
 import { execa } from 'execa';
 import { loadAll } from 'js-yaml';
+import { apiMessage, httpCode } from '../../src/controller/cluster-writes.ts';
 
 export const repoRoot = join(import.meta.dirname, '..', '..');
 export const deployDir = join(repoRoot, 'deploy');
@@ -131,21 +132,4 @@ export async function applyAll(
     }
   }
   return failures;
-}
-
-function httpCode(err: unknown): number | undefined {
-  const code = (err as { code?: unknown })?.code;
-  return typeof code === 'number' ? code : undefined;
-}
-
-function apiMessage(err: unknown): string {
-  const body = (err as { body?: unknown })?.body;
-  if (typeof body === 'string') {
-    try {
-      return (JSON.parse(body) as { message?: string }).message ?? body;
-    } catch {
-      return body;
-    }
-  }
-  return err instanceof Error ? err.message : String(err);
 }
