@@ -7,6 +7,17 @@ import { nfsUrl } from '../../hack/bed/nfs-server.ts';
 import { bedClients, eventually, freshNamespace } from './kube.ts';
 
 describe('control plane', () => {
+  it('is the Kubernetes version it was built as', async () => {
+    const { kc } = bedClients();
+    const { VersionApi } = await import('@kubernetes/client-node');
+    const version = await kc.makeApiClient(VersionApi).getCode();
+    expect({ major: version.major, minor: version.minor, gitVersion: version.gitVersion }).toEqual({
+      major: '1',
+      minor: '34',
+      gitVersion: 'v1.34.4',
+    });
+  });
+
   it('binds a claim to a pre-bound volume and releases the volume when the claim goes', async () => {
     const { core } = bedClients();
     const ns = await freshNamespace(core, 'bed');

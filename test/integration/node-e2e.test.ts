@@ -124,3 +124,32 @@ it('publishes read-only: the mount says ro and writes fail', async () => {
   });
   expect(await plugin.mountsAt(target)).toEqual([]);
 });
+
+it('mounts an inline ephemeral volume straight from its attributes', async () => {
+  const bed = inject('bed');
+  const { mkdirSync: mkdir } = await import('node:fs');
+  mkdir(join(bed.WARREN_EXPORT_DIR, 'inline', 'cache'), { recursive: true });
+  const target = '/var/lib/kubelet/pods/pod-inline/volumes/kubernetes.io~csi/cache/mount';
+  // kubelet names inline volumes itself (csi-<hash>) and passes the pod's attributes.
+  const volume = { volume_id: 'csi-0f3a9c2b7d41e6f58a90b1c2d3e4f5a6', target_path: target };
+  const node = plugin.clients.node;
+  await call(node.NodePublishVolume.bind(node), {
+    ...volume,
+    volume_capability: {
+      mount: { fs_type: '', mount_flags: ['vers=4.1'] },
+      access_mode: { mode: 'SINGLE_NODE_WRITER' as const },
+    },
+    readonly: false,
+    volume_context: {
+      server: '127.0.0.1',
+      share: bed.WARREN_NFS_SHARE,
+      subDir: 'inline/cache',
+      'csi.storage.k8s.io/ephemeral': 'true',
+    },
+  });
+  expect((await plugin.mountsAt(target))[0]).toContain(`127.0.0.1:${bed.WARREN_NFS_SHARE}/inline/cache`);
+  expect((await plugin.sh(`echo inline > ${target}/x`)).code).toBe(0);
+  expect(readFileSync(join(bed.WARREN_EXPORT_DIR, 'inline', 'cache', 'x'), 'utf8')).toBe('inline\n');
+  await call(node.NodeUnpublishVolume.bind(node), volume);
+  expect(await plugin.mountsAt(target)).toEqual([]);
+});
