@@ -69,14 +69,30 @@ describe('NFS server frozen (SIGSTOP)', () => {
     if (!server) throw new Error('no ganesha in the bed');
     process.kill(server.pid, 'SIGSTOP');
     try {
+      // A pod still writing when the server froze: its fsync blocks in the kernel and keeps the
+      // mount busy, so a plain umount cannot succeed and the fallbacks have to.
+      await plugin.sh(
+        `setsid sh -c 'dd if=/dev/zero of=${req.target_path}/busy bs=64k count=16 conv=fsync' > /dev/null 2>&1 < /dev/null &`,
+      );
+      await new Promise((r) => setTimeout(r, 1_000));
       const stats = await call(node.NodeGetVolumeStats.bind(node), {
         volume_id: req.volume_id,
         volume_path: req.target_path,
       });
       expect(stats.volume_condition?.abnormal).toBe(true);
+      const writers = (await plugin.sh('cat /proc/[0-9]*/comm')).stdout.split('\n').filter((c) => c === 'dd');
       const ms = await unpublishTimed(req);
-      console.log(`NodeUnpublishVolume with the server frozen: ${ms.toFixed(0)} ms`);
+      const steps = (
+        await plugin.sh('grep \'"umount step"\' /tmp/warren-node.log | tail -n 3')
+      ).stdout.trim();
+      console.log(
+        `NodeUnpublishVolume with the server frozen and a writer blocked (${writers.length} dd): ${ms.toFixed(0)} ms; steps:\n${steps}`,
+      );
       expect(ms).toBeLessThan(30_000);
+      expect(writers).toEqual(['dd']);
+      // The busy mount refuses a plain umount; a forced or lazy one is what removed it.
+      expect(steps).toMatch(/"mode":"plain".*"unmounted":false/);
+      expect(steps).toMatch(/"mode":"(force|lazy)".*"unmounted":true/);
       expect(await plugin.mountsAt(req.target_path)).toEqual([]);
       expect(await leftoverMountProcesses()).toEqual([]);
     } finally {
