@@ -7,6 +7,7 @@ import { decideClaim, pvNameFor } from '../provisioning/claim-decision.ts';
 import { directoryFinalizer, intentAnnotation } from '../provisioning/names.ts';
 import { parseClassParameters } from '../provisioning/parameters.ts';
 import { localRootFor } from '../provisioning/paths.ts';
+import { overlappingVolume } from '../provisioning/shared-directory.ts';
 import type { ClaimFacts } from '../provisioning/types.ts';
 import { buildVolume } from '../provisioning/volume-builder.ts';
 import { ensureVolumeDirectory } from '../provisioning/volume-directory.ts';
@@ -58,6 +59,18 @@ async function provision(
   try {
     const intent = planFor(claim, storageClass);
     localRootFor(deps.store.shares, intent.location.server, intent.location.share); // fail before writing anything
+    const sharer = overlappingVolume(
+      intent.location,
+      deps.volumes.list(),
+      deps.provisioner,
+      pvNameFor(claim),
+    );
+    if (sharer) {
+      throw failedPrecondition(
+        `directory ${intent.location.subDir} on ${intent.location.server}:${intent.location.share} is, contains or lies inside the directory of PV ${sharer}; ` +
+          'give each claim its own directory (e.g. include ${pv.metadata.name} in subDir), or wait until that volume is released',
+      );
+    }
     const serialized = serializeIntent(intent);
     const recorded = claim.metadata?.annotations?.[intentAnnotation];
     if (recorded !== serialized || !claim.metadata?.finalizers?.includes(directoryFinalizer)) {
@@ -128,11 +141,16 @@ async function abandon(
     } catch {
       intent = undefined;
     }
+    const sharer =
+      intent && overlappingVolume(intent.location, deps.volumes.list(), deps.provisioner, pvNameFor(claim));
     if (!intent || recorded !== serializeIntent(intent)) {
       log.warn(
         { recorded },
         'claim deleted mid-provisioning, but its intent cannot be confirmed; leaving any directory in place',
       );
+    } else if (sharer || (await deps.writes.readVolume(pvNameFor(claim)))) {
+      // Our PV exists after all (the cache lags), or another volume uses the place: touch nothing.
+      log.info({ sharer }, 'claim deleted mid-provisioning; its directory is in use, leaving it in place');
     } else {
       const root = localRootFor(deps.store.shares, intent.location.server, intent.location.share);
       const subDir = intent.location.subDir;

@@ -20,6 +20,8 @@ export interface ClusterWrites {
   createVolume(
     pv: V1PersistentVolume,
   ): Promise<{ result: 'created' } | { result: 'exists'; existing: V1PersistentVolume }>;
+  /** A live read (not the cache), for decisions that must not act on a lagging cache. */
+  readVolume(name: string): Promise<V1PersistentVolume | undefined>;
   removeVolumeFinalizer(pv: V1PersistentVolume): Promise<void>;
   deleteVolume(name: string): Promise<void>;
 }
@@ -102,6 +104,14 @@ export function makeClusterWrites(core: CoreV1Api): ClusterWrites {
         core.readPersistentVolume({ name: pv.metadata?.name ?? '' }),
       );
       return { result: 'exists', existing };
+    },
+    async readVolume(name) {
+      try {
+        return await core.readPersistentVolume({ name });
+      } catch (err) {
+        if (httpCode(err) === 404) return undefined;
+        throw translate('read the PersistentVolume', err);
+      }
     },
     async removeVolumeFinalizer(pv) {
       const meta = pv.metadata ?? {};

@@ -37,9 +37,6 @@ export function startResilientInformer<T extends KubernetesObject>(opts: {
   });
 
   for (const verb of ['add', 'update', 'delete'] as const) informer.on(verb, opts.onChange);
-  informer.on('connect', () => {
-    failures = 0;
-  });
   informer.on('error', (err) => {
     if (stopped) return; // stop() aborts the watch; that is not a failure
     errorsSeen += 1;
@@ -75,6 +72,9 @@ export function startResilientInformer<T extends KubernetesObject>(opts: {
     const before = errorsSeen;
     await informer.start();
     if (errorsSeen !== before) return false;
+    // Reset only here: the informer reports 'connect' before it lists, so a failing list would
+    // otherwise reset the backoff on every attempt.
+    failures = 0;
     isSynced = true;
     markSynced();
     return true;

@@ -3,6 +3,7 @@
 import type { V1ObjectReference, V1PersistentVolume } from '@kubernetes/client-node';
 import { errorKind, failedPrecondition, isConfigurationError } from '../errors.ts';
 import { attributeKeys } from '../provisioning/names.ts';
+import { overlappingVolume } from '../provisioning/shared-directory.ts';
 import type { OnDelete, VolumeLocation } from '../provisioning/types.ts';
 import { decideVolume } from '../provisioning/volume-decision.ts';
 import { releaseVolumeDirectory } from '../provisioning/volume-directory.ts';
@@ -24,7 +25,15 @@ export async function reconcileVolume(deps: ReconcileDeps, name: string): Promis
   const started = performance.now();
   try {
     const location = recordedLocation(pv, decision.onDelete);
-    const outcome = await releaseVolumeDirectory(deps.store, location, decision.onDelete, deps.now());
+    const sharer = overlappingVolume(location, deps.volumes.list(), deps.provisioner, name);
+    if (sharer && decision.onDelete !== 'retain') {
+      const text = `directory ${location.subDir} is also used by PV ${sharer}; kept it instead of applying onDelete ${decision.onDelete}`;
+      await deps.events.record(volumeRef(pv), 'Warning', 'DirectoryKept', text);
+      log.warn({ subDir: location.subDir, sharer }, text);
+    }
+    const outcome = sharer
+      ? { result: 'retained' as const }
+      : await releaseVolumeDirectory(deps.store, location, decision.onDelete, deps.now());
     deps.crashPoint('after-release');
     await deps.writes.removeVolumeFinalizer(pv);
     await deps.writes.deleteVolume(name);

@@ -188,6 +188,30 @@ describe('claims Warren must refuse', () => {
   });
 });
 
+describe('directories shared by two claims', () => {
+  it('refuses to give a second claim a directory another volume uses, naming that volume', async () => {
+    await createClass(storage, cls('by-name'), {
+      provisioner,
+      parameters: {
+        server: bed.WARREN_NFS_SERVER,
+        share: bed.WARREN_NFS_SHARE,
+        subDir: 'by-name-${pvc.metadata.name}',
+      },
+    });
+    const other = await freshNamespace(core, 'prov-other');
+    await createClaim(core, ns, 'same', cls('by-name'));
+    const { pv } = await waitBound(core, ns, 'same');
+    writeFileSync(join(bed.WARREN_EXPORT_DIR, 'by-name-same', 'first.txt'), 'first claim\n');
+    const second = await createClaim(core, other, 'same', cls('by-name'));
+    const event = await waitEvent(core, other, 'same', 'ProvisioningFailed');
+    expect(event.message).toContain(pv.metadata?.name);
+    await expect(core.readPersistentVolume({ name: `pvc-${second.metadata?.uid}` })).rejects.toMatchObject({
+      code: 404,
+    });
+    expect(readdirSync(join(bed.WARREN_EXPORT_DIR, 'by-name-same'))).toEqual(['first.txt']);
+  });
+});
+
 describe('volumes Warren must not touch', () => {
   it('refuses to release a PV whose attributes do not match its handle, and says so on the PV', async () => {
     const victim = join(bed.WARREN_EXPORT_DIR, `victim-${suffix}`);
