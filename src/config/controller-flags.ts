@@ -1,7 +1,16 @@
 // `warren controller` flags.
 import { defaultProvisionerName } from '../provisioning/names.ts';
 import { parseShareFlag } from '../provisioning/paths.ts';
-import { boolean, choice, duration, type FlagSpec, integer, listenAddress, one, text } from './flags.ts';
+import {
+  boolean,
+  duration,
+  type FlagSpec,
+  integer,
+  listenAddress,
+  logLevelFlag,
+  one,
+  text,
+} from './flags.ts';
 
 export const controllerFlags = {
   provisioner: {
@@ -77,11 +86,5 @@ export const controllerFlags = {
     help: 'Where /metrics, /healthz and /readyz are served.',
     parse: one(listenAddress, ':8080'),
   },
-  logLevel: {
-    name: 'log-level',
-    env: 'WARREN_LOG_LEVEL',
-    defaultText: 'info',
-    help: 'One of debug, info, warn, error.',
-    parse: one(choice('debug', 'info', 'warn', 'error'), 'info'),
-  },
+  logLevel: logLevelFlag('One of debug, info, warn, error.'),
 } satisfies Record<string, FlagSpec<unknown>>;

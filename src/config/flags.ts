@@ -136,3 +136,12 @@ export const listenAddress = (v: string): string => {
   }
   return v;
 };
+
+/** --log-level, the same for every command; `help` may add what debug shows there. */
+export const logLevelFlag = (help: string) => ({
+  name: 'log-level',
+  env: 'WARREN_LOG_LEVEL',
+  defaultText: 'info',
+  help,
+  parse: one(choice('debug', 'info', 'warn', 'error'), 'info'),
+});

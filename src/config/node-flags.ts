@@ -3,7 +3,7 @@
 import { invalidArgument } from '../errors.ts';
 import { defaultProvisionerName } from '../provisioning/names.ts';
 import { parseShareFlag } from '../provisioning/paths.ts';
-import { boolean, choice, duration, type FlagSpec, one, type Parsed, text } from './flags.ts';
+import { boolean, duration, type FlagSpec, logLevelFlag, one, type Parsed, text } from './flags.ts';
 
 export const defaultCsiEndpoint = 'unix:///csi/csi.sock';
 
@@ -56,13 +56,9 @@ export const nodeFlags = {
     help: 'How long one mount may take before NodePublishVolume gives up (UNAVAILABLE) and the CO retries.',
     parse: one(duration, 30_000),
   },
-  logLevel: {
-    name: 'log-level',
-    env: 'WARREN_LOG_LEVEL',
-    defaultText: 'info',
-    help: 'One of debug, info, warn, error. debug logs every request and response (secrets redacted).',
-    parse: one(choice('debug', 'info', 'warn', 'error'), 'info'),
-  },
+  logLevel: logLevelFlag(
+    'One of debug, info, warn, error. debug logs every request and response (secrets redacted).',
+  ),
 } satisfies Record<string, FlagSpec<unknown>>;
 
 export type NodeConfig = Parsed<typeof nodeFlags>;
