@@ -1,11 +1,12 @@
 // A real NFS server for the bed: nfs-ganesha (VFS) on 127.0.0.1, NFS v3 and v4, one export
 // directory per bed. rpcbind, which ganesha must register with, runs in a network namespace
 // of its own: registration goes through its unix socket, and nothing listens on port 111.
-import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { type Daemon, startDaemon, waitReady } from './daemon.ts';
+import { type Daemon, isRunning, startDaemon, stopDaemon, waitReady } from './daemon.ts';
 import { freePorts } from './ports.ts';
 
 export interface NfsServer {
@@ -18,8 +19,6 @@ export interface NfsServer {
   /** The same directory on the local disk. */
   exportDir: string;
   ganesha: Daemon;
-  /** Set when this bed had to start rpcbind itself. */
-  rpcbind?: Daemon;
 }
 
 export const shareName = '/export';
@@ -37,23 +36,13 @@ export async function startNfsServer(dir: string, started: Daemon[]): Promise<Nf
     conf,
     ganeshaConfig({ nfsPort, mountPort, exportDir, recoveryDir: join(dir, 'nfs-recovery') }),
   );
+  // ganesha's own log (-L) goes to the file that also holds its stdout, so that the error
+  // thrown when it exits early shows why.
+  const logFile = join(dir, 'ganesha.out');
   const ganesha = startDaemon(
     'ganesha.nfsd',
-    [
-      'ganesha.nfsd',
-      '-F',
-      '-f',
-      conf,
-      '-L',
-      join(dir, 'ganesha.log'),
-      '-p',
-      join(dir, 'ganesha.pid'),
-      '-N',
-      'NIV_EVENT',
-    ],
-    {
-      logFile: join(dir, 'ganesha.out'),
-    },
+    ['ganesha.nfsd', '-F', '-f', conf, '-L', logFile, '-p', join(dir, 'ganesha.pid'), '-N', 'NIV_EVENT'],
+    { logFile },
   );
   started.push(ganesha);
   const server: NfsServer = {
@@ -63,7 +52,6 @@ export async function startNfsServer(dir: string, started: Daemon[]): Promise<Nf
     share: shareName,
     exportDir,
     ganesha,
-    ...(rpcbind ? { rpcbind } : {}),
   };
   await waitReady(ganesha, () => answers(server), {
     timeoutMs: 30_000,
@@ -126,23 +114,66 @@ EXPORT {
 `;
 }
 
-/** Starts rpcbind in a private network namespace unless one already serves /run/rpcbind.sock. */
+const rpcbindSocket = '/run/rpcbind.sock';
+/** The rpcbind a bed started, so that whichever bed stops last can stop it (see stopAll). */
+const rpcbindRecord = '/run/warren-rpcbind.json';
+
+/**
+ * Makes sure an rpcbind answers on its unix socket, which is how ganesha registers. One started
+ * here runs in a private network namespace and is shared by every bed on the machine: it is
+ * returned (recorded in a file) to each of them, and the bed that stops last stops it. A socket
+ * file left by a killed rpcbind is removed first: nothing accepts on it, and ganesha exits when
+ * it cannot register.
+ */
 async function ensureRpcbind(dir: string): Promise<Daemon | undefined> {
-  const running = await execa('pgrep', ['-x', 'rpcbind'], { reject: false });
-  if (running.exitCode === 0 && existsSync('/run/rpcbind.sock')) return undefined;
+  const recorded = readRpcbindRecord();
+  const answering = await accepts(rpcbindSocket);
+  if (recorded && isRunning(recorded) && answering) return recorded;
+  if (answering) return undefined; // the machine's own rpcbind: use it, never stop it
+  if (recorded && isRunning(recorded)) await stopDaemon(recorded);
+  const other = await execa('pgrep', ['-x', 'rpcbind'], { reject: false });
+  if (other.exitCode === 0) {
+    throw new Error(
+      `rpcbind (pid ${other.stdout.trim().replace(/\n/g, ', ')}) runs but does not answer on ${rpcbindSocket}; stop it and run again`,
+    );
+  }
+  await rm(rpcbindSocket, { force: true });
   const rpcbind = startDaemon(
     'rpcbind',
-    ['unshare', '-n', 'sh', '-c', 'ip link set lo up && exec rpcbind -f -w'],
-    {
-      logFile: join(dir, 'rpcbind.log'),
-    },
+    ['unshare', '-n', 'sh', '-c', 'ip link set lo up && exec rpcbind -f'],
+    { logFile: join(dir, 'rpcbind.log') },
   );
   rpcbind.signature = 'rpcbind';
-  await waitReady(rpcbind, async () => existsSync('/run/rpcbind.sock'), {
+  await waitReady(rpcbind, () => accepts(rpcbindSocket), {
     timeoutMs: 10_000,
-    what: 'listening on /run/rpcbind.sock',
+    what: `accepting connections on ${rpcbindSocket}`,
   });
+  await writeFile(rpcbindRecord, JSON.stringify(rpcbind));
   return rpcbind;
+}
+
+function readRpcbindRecord(): Daemon | undefined {
+  try {
+    return JSON.parse(readFileSync(rpcbindRecord, 'utf8')) as Daemon;
+  } catch {
+    return undefined;
+  }
+}
+
+function accepts(socketPath: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(socketPath);
+    socket.setTimeout(1_000);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+  });
 }
 
 async function ensurePackages(): Promise<void> {
