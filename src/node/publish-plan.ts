@@ -2,7 +2,7 @@
 // mounted at the target now. node-service.ts reads the mount table, calls these, then acts.
 import type { NodePublishVolumeRequest__Output } from '../csi/generated/csi/v1/NodePublishVolumeRequest.ts';
 import type { NodeUnpublishVolumeRequest__Output } from '../csi/generated/csi/v1/NodeUnpublishVolumeRequest.ts';
-import { alreadyExists, failedPrecondition, invalidArgument } from '../errors.ts';
+import { alreadyExists, failedPrecondition, invalidArgument, unavailable } from '../errors.ts';
 import { quote } from '../provisioning/paths.ts';
 import { isNfsMount, isReadOnlyMount, type MountEntry, type MountHealth, type NfsFsType } from './mounter.ts';
 import {
@@ -87,8 +87,17 @@ export function planPublish(spec: PublishSpec, current: ObservedMount | undefine
       `target_path ${target} already has ${spec.source} mounted ${now}; this request wants it ${wanted}`,
     );
   }
-  if (!health.usable) return { action: 'remount', reason: health.message };
-  return { action: 'noop' };
+  if (health.usable) return { action: 'noop' };
+  // Only a mount that answers with an error (ESTALE: the directory went away on the server) is
+  // replaced. One whose server does not answer may be in use by a running pod and may come back:
+  // forcing it off would fail that pod's I/O, so the CO is told to retry instead.
+  if (health.timedOut) {
+    throw unavailable(
+      `target_path ${target} has ${spec.source} mounted, but its server does not answer (${health.message}); ` +
+        'not replacing a mount that may be in use; retry when the server answers',
+    );
+  }
+  return { action: 'remount', reason: health.message };
 }
 
 export function checkUnpublishRequest(request: NodeUnpublishVolumeRequest__Output): UnpublishSpec {

@@ -147,6 +147,20 @@ describe('NodePublishVolume', () => {
     expect(mounter.entries()).toHaveLength(1);
   });
 
+  it('leaves a published mount whose server does not answer alone: Unavailable, nothing unmounted', async () => {
+    const { service, mounter } = nodeOnFakes();
+    mounter.addMount(source, target);
+    mounter.hangingServer('nfs.example.com');
+    await expectWarrenRejection(
+      service.NodePublishVolume(publishRequest(), ctx),
+      'Unavailable',
+      'does not answer',
+      'retry',
+    );
+    expect(ops(mounter.calls)).toEqual(['killed:stat']); // the health check, bounded; no umount, no mount
+    expect(mounter.entries()).toHaveLength(1);
+  });
+
   it('gives up on a server that does not answer: Unavailable, the mount killed, nothing left behind', async () => {
     const { service, mounter, fs, clock } = nodeOnFakes();
     const started = clock.t;
