@@ -15,17 +15,25 @@ bash hack/tools.sh kustomize
 bash hack/tools.sh helm
 if [[ $# -gt 0 ]]; then exec vitest run "$@"; fi
 mkdir -p test-results
+rm -f test-results/main.json test-results/disruptive.json
+# Both runs always run (a failure in the first must not hide the second); the exit code is theirs.
+status=0
 log "unit and integration tests (vitest), on one bed"
-vitest run --project unit --project integration --reporter=default --reporter=json --outputFile.json=test-results/main.json
+vitest run --project unit --project integration --reporter=default --reporter=json --outputFile.json=test-results/main.json || status=1
 log "disruptive tests (apiserver restart, frozen NFS server), on a bed of their own"
-vitest run --project disruptive --reporter=default --reporter=json --outputFile.json=test-results/disruptive.json
+vitest run --project disruptive --reporter=default --reporter=json --outputFile.json=test-results/disruptive.json || status=1
 # One plain closing line over both runs, for readers of CI logs.
 # shellcheck disable=SC2016 # JavaScript, not shell
-node -e '
+VITEST_STATUS=$status node -e '
   let passed = 0, failed = 0, skipped = 0;
+  const fs = require("node:fs");
   for (const f of process.argv.slice(1)) {
-    const r = JSON.parse(require("node:fs").readFileSync(f, "utf8"));
+    if (!fs.existsSync(f)) { console.error(`${f} is missing: that vitest run did not finish`); failed += 1; continue; }
+    const r = JSON.parse(fs.readFileSync(f, "utf8"));
     passed += r.numPassedTests; failed += r.numFailedTests; skipped += r.numPendingTests + r.numTodoTests;
   }
+  // A run can fail outside any test (a global setup that throws): count that as a failure too.
+  if (process.env.VITEST_STATUS !== "0" && failed === 0) failed = 1;
   console.log(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
 ' test-results/main.json test-results/disruptive.json
+exit "$status"

@@ -87,7 +87,7 @@ build_helm() {
   CGO_ENABLED=0 GOBIN="$(cd .. && pwd)" go install -trimpath -ldflags "$ldflags" "$pkg/cmd/helm@$HELM_VERSION"
 }
 
-need_cmd go
+need_cmd go "this machine should come with Go >= 1.24 (the Kubernetes, etcd and csi-sanity builds need it)"
 what=${1:-all}
 case $what in
   all) build_once etcd "$CACHE_DIR/etcd-$ETCD_VERSION" build_etcd

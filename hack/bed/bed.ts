@@ -1,6 +1,6 @@
 // The local test bed as one unit: control plane + NFS server, described by a state file so
 // that `up` is idempotent, `down` can run from another process, and stale state is repaired.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -69,6 +69,14 @@ export async function bedUp(stateDir: string, repoRoot: string, log = console.er
   const tools = await ensureTools(repoRoot);
   const runtimeDir = await mkdtemp(join(tmpdir(), 'warren-bed-'));
   const started: Daemon[] = [];
+  // Interrupted while starting (Ctrl-C, then process.exit), there is no state file yet for
+  // `down` to read: kill what has been started. rpcbind is left: other beds may share it, and
+  // the next bed reuses or replaces it.
+  const killIfInterrupted = () => {
+    killAllNow(started.filter((d) => d.name !== 'rpcbind'));
+    rmSync(runtimeDir, { recursive: true, force: true });
+  };
+  process.on('exit', killIfInterrupted);
   const t0 = Date.now();
   try {
     const cp = await startControlPlane(runtimeDir, tools, started);
@@ -106,6 +114,8 @@ export async function bedUp(stateDir: string, repoRoot: string, log = console.er
     await stopAll(started);
     await rm(runtimeDir, { recursive: true, force: true });
     throw err;
+  } finally {
+    process.off('exit', killIfInterrupted);
   }
 }
 

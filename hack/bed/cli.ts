@@ -5,6 +5,9 @@ import { bedDown, bedStatus, bedUp } from './bed.ts';
 const repoRoot = join(import.meta.dirname, '..', '..');
 const stateDir = process.env.WARREN_STATE_DIR ?? join(repoRoot, '.local');
 const command = process.argv[2];
+// Exit (rather than die by the signal) so that exit handlers stop a bed that is half started.
+process.on('SIGINT', () => process.exit(130));
+process.on('SIGTERM', () => process.exit(143));
 
 try {
   switch (command) {

@@ -11,14 +11,7 @@ start=$SECONDS
 WANTED_MODULES=(virtio_pci virtio_net 9pnet_virtio 9p overlay nfsv3 nfsv4)
 
 ensure_packages() {
-  local missing=() pkg
-  for pkg in qemu-system-x86 busybox-static nfs-common xz-utils; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' || missing+=("$pkg")
-  done
-  ((${#missing[@]} == 0)) && return 0
-  [[ $(id -u) == 0 ]] || die "missing packages ${missing[*]}; install them as root"
-  log "installing ${missing[*]}"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >&2
+  bash "$(dirname "$0")/../lib/apt-install.sh" qemu-system-x86 busybox-static nfs-common xz-utils
 }
 
 # The ABI name (e.g. 6.1.0-56-amd64) of the kernel linux-image-amd64 currently depends on.

@@ -1,5 +1,5 @@
 // Starts the real bed (control plane + NFS server) once per test run and always stops it.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
@@ -27,5 +27,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
   return async () => {
     process.off('exit', killOnExit);
     await bedDown(stateDir);
+    rmSync(stateDir, { recursive: true, force: true });
   };
 }
