@@ -48,8 +48,8 @@ export const controllerFlags = {
     name: 'resync-period',
     env: 'WARREN_RESYNC_PERIOD',
     defaultText: '5m',
-    help: 'How often every claim and volume is reconciled again, whatever the watches said.',
-    parse: one(duration, 300_000),
+    help: 'How often every claim and volume is reconciled again, whatever the watches said. At least 1s.',
+    parse: one(duration(1000), 300_000),
   },
   leaderElect: {
     name: 'leader-elect',
@@ -76,8 +76,8 @@ export const controllerFlags = {
     name: 'leader-election-lease-duration',
     env: 'WARREN_LEADER_ELECTION_LEASE_DURATION',
     defaultText: '15s',
-    help: 'How long a standby waits after the last renewal before taking over.',
-    parse: one(duration, 15_000),
+    help: 'How long a standby waits after the last renewal before taking over. At least 1s.',
+    parse: one(duration(1000), 15_000),
   },
   metricsAddress: {
     name: 'metrics-address',

@@ -113,11 +113,28 @@ export const boolean = (v: string): boolean => {
   throw new Error(`must be true or false, got "${v}"`);
 };
 
-export const duration = (v: string): number => {
-  const m = /^(\d+)(ms|s|m)$/.exec(v);
-  if (!m) throw new Error(`must be a duration like 500ms, 15s or 5m, got "${v}"`);
-  return Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 's' ? 1000 : 60_000);
-};
+/** The largest whole number of minutes under 2^31-1 ms, the longest delay Node's timers keep. */
+const maxDurationMs = 35_791 * 60_000;
+
+/** A duration in milliseconds; `minMs` keeps out values (like 0s) that the flag cannot work with. */
+export const duration =
+  (minMs: number) =>
+  (v: string): number => {
+    const m = /^(\d+)(ms|s|m)$/.exec(v);
+    if (!m) throw new Error(`must be a duration like 500ms, 15s or 5m, got "${v}"`);
+    const ms = Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 's' ? 1000 : 60_000);
+    if (ms < minMs) throw new Error(`must be at least ${formatDuration(minMs)}, got "${v}"`);
+    // Node's timers treat a longer delay as 1 ms: a hot loop.
+    if (ms > maxDurationMs) throw new Error(`must be at most ${formatDuration(maxDurationMs)}, got "${v}"`);
+    return ms;
+  };
+
+/** Milliseconds in the largest unit `duration` reads that divides them exactly: 60000 -> 1m. */
+export function formatDuration(ms: number): string {
+  if (ms !== 0 && ms % 60_000 === 0) return `${ms / 60_000}m`;
+  if (ms !== 0 && ms % 1000 === 0) return `${ms / 1000}s`;
+  return `${ms}ms`;
+}
 
 export const choice =
   <T extends string>(...allowed: T[]) =>

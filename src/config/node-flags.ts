@@ -53,8 +53,8 @@ export const nodeFlags = {
     name: 'mount-timeout',
     env: 'WARREN_MOUNT_TIMEOUT',
     defaultText: '30s',
-    help: 'How long one mount may take before NodePublishVolume gives up (UNAVAILABLE) and the CO retries.',
-    parse: one(duration, 30_000),
+    help: 'How long one mount may take before NodePublishVolume gives up (UNAVAILABLE) and the CO retries. At least 1s.',
+    parse: one(duration(1000), 30_000),
   },
   logLevel: logLevelFlag(
     'One of debug, info, warn, error. debug logs every request and response (secrets redacted).',

@@ -1,11 +1,22 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { controllerFlags } from '../../src/config/controller-flags.ts';
-import { type FlagSpec, helpText, parseFlags } from '../../src/config/flags.ts';
+import { type FlagSpec, formatDuration, helpText, parseFlags } from '../../src/config/flags.ts';
+import { nodeFlags } from '../../src/config/node-flags.ts';
+import type { WarrenError } from '../../src/errors.ts';
 import { expectWarrenError } from './expect-warren-error.ts';
 
 const share = '--share=nfs.example.com:/export=/exports/main';
 const mainShare = { server: 'nfs.example.com', share: '/export', localDir: '/exports/main' };
 const parse = (argv: string[], env: NodeJS.ProcessEnv = {}) => parseFlags(controllerFlags, argv, env);
+/** The kind and exact message of what `run` throws. */
+function failure(run: () => unknown): { kind: string; message: string } | 'did not throw' {
+  try {
+    run();
+  } catch (err) {
+    return { kind: (err as WarrenError).kind, message: (err as WarrenError).message };
+  }
+  return 'did not throw';
+}
 
 beforeEach(() => {
   // The lease namespace default reads the pod's namespace from the process environment.
@@ -121,8 +132,9 @@ describe('controller flags', () => {
   it.each<[string, string, string]>([
     ['1', 'workers', '1'],
     ['256', 'workers', '256'],
-    ['0s', 'resync-period', '0'],
-    ['750ms', 'resync-period', '750'],
+    ['1s', 'resync-period', '1000'],
+    ['1500ms', 'resync-period', '1500'],
+    ['1000ms', 'leader-election-lease-duration', '1000'],
     ['[::1]:9443', 'metrics-address', '[::1]:9443'],
     ['0.0.0.0:65535', 'metrics-address', '0.0.0.0:65535'],
     ['localhost:80', 'metrics-address', 'localhost:80'],
@@ -130,6 +142,37 @@ describe('controller flags', () => {
     const parsed = parse([share, `--${flag}=${value}`]);
     const key = Object.entries(controllerFlags).find(([, spec]) => spec.name === flag)?.[0] ?? '';
     expect(String(parsed[key as keyof typeof parsed])).toBe(expected);
+  });
+
+  it.each<[string[], NodeJS.ProcessEnv, string]>([
+    [['--resync-period=0s'], {}, '--resync-period (or $WARREN_RESYNC_PERIOD): must be at least 1s, got "0s"'],
+    [
+      ['--resync-period=35792m'],
+      {},
+      '--resync-period (or $WARREN_RESYNC_PERIOD): must be at most 35791m, got "35792m"',
+    ],
+    [
+      ['--resync-period=999ms'],
+      {},
+      '--resync-period (or $WARREN_RESYNC_PERIOD): must be at least 1s, got "999ms"',
+    ],
+    [
+      [],
+      { WARREN_RESYNC_PERIOD: '0m' },
+      '--resync-period (or $WARREN_RESYNC_PERIOD): must be at least 1s, got "0m"',
+    ],
+    [
+      ['--leader-election-lease-duration=0s'],
+      {},
+      '--leader-election-lease-duration (or $WARREN_LEADER_ELECTION_LEASE_DURATION): must be at least 1s, got "0s"',
+    ],
+    [
+      ['--leader-election-lease-duration=999ms'],
+      {},
+      '--leader-election-lease-duration (or $WARREN_LEADER_ELECTION_LEASE_DURATION): must be at least 1s, got "999ms"',
+    ],
+  ])('rejects a duration below its minimum: %j %j', (argv, env, message) => {
+    expect(failure(() => parse([share, ...argv], env))).toEqual({ kind: 'InvalidArgument', message });
   });
 
   it.each<[string, string[], NodeJS.ProcessEnv, string[]]>([
@@ -194,6 +237,44 @@ describe('controller flags', () => {
     ],
   ])('rejects %s', (_name, argv, env, fragments) => {
     expectWarrenError(() => parse(argv, env), 'InvalidArgument', ...fragments);
+  });
+});
+
+describe('node duration flags', () => {
+  it.each<[string[], NodeJS.ProcessEnv, string]>([
+    [['--mount-timeout=0s'], {}, '--mount-timeout (or $WARREN_MOUNT_TIMEOUT): must be at least 1s, got "0s"'],
+    [
+      ['--mount-timeout=999ms'],
+      {},
+      '--mount-timeout (or $WARREN_MOUNT_TIMEOUT): must be at least 1s, got "999ms"',
+    ],
+    [
+      [],
+      { WARREN_MOUNT_TIMEOUT: '0ms' },
+      '--mount-timeout (or $WARREN_MOUNT_TIMEOUT): must be at least 1s, got "0ms"',
+    ],
+  ])('rejects a duration below its minimum: %j %j', (argv, env, message) => {
+    expect(failure(() => parseFlags(nodeFlags, argv, { NODE_NAME: 'node-1', ...env }))).toEqual({
+      kind: 'InvalidArgument',
+      message,
+    });
+  });
+
+  it('accepts --mount-timeout at its minimum', () => {
+    expect(parseFlags(nodeFlags, ['--mount-timeout=1s'], { NODE_NAME: 'node-1' }).mountTimeout).toBe(1000);
+  });
+});
+
+describe('formatDuration', () => {
+  it.each<[number, string]>([
+    [0, '0ms'],
+    [999, '999ms'],
+    [1000, '1s'],
+    [1500, '1500ms'],
+    [90_000, '90s'],
+    [300_000, '5m'],
+  ])('%i ms is %s', (ms, expected) => {
+    expect(formatDuration(ms)).toBe(expected);
   });
 });
 
