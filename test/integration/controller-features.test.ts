@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { CoordinationV1Api } from '@kubernetes/client-node';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type ControllerProcess, metricValue, startController } from './controller-process.ts';
-import { createClaim, createClass, provisionerFor, waitBound, waitEvent } from './fixtures.ts';
+import { createClaim, createClass, provisionerFor, waitBound, waitEvent, waitGone } from './fixtures.ts';
 import { bedClients, eventually, freshNamespace } from './kube.ts';
 
 const { kc, core, storage } = bedClients();
@@ -34,7 +34,11 @@ describe('WaitForFirstConsumer', () => {
       bindingMode: 'WaitForFirstConsumer',
       parameters: { ...share, subDir: 'wffc-${pvc.metadata.name}' },
     });
-    const claim = await createClaim(core, ns, 'late', name);
+    // kube-controller-manager names the provisioner on a WaitForFirstConsumer claim only once a
+    // node is selected; set it early, so that only Warren's own check keeps the claim waiting.
+    const claim = await createClaim(core, ns, 'late', name, {
+      annotations: { 'volume.kubernetes.io/storage-provisioner': provisioner },
+    });
     await new Promise((r) => setTimeout(r, 3_000));
     await expect(core.readPersistentVolume({ name: `pvc-${claim.metadata?.uid}` })).rejects.toMatchObject({
       code: 404,
@@ -45,11 +49,7 @@ describe('WaitForFirstConsumer', () => {
       namespace: ns,
       name: 'late',
       body: [
-        {
-          op: 'add',
-          path: '/metadata/annotations',
-          value: { 'volume.kubernetes.io/selected-node': 'node-a' },
-        },
+        { op: 'add', path: '/metadata/annotations/volume.kubernetes.io~1selected-node', value: 'node-a' },
       ],
     });
     const { pv } = await waitBound(core, ns, 'late');
@@ -113,7 +113,7 @@ describe('subDir templates', () => {
 });
 
 describe('StatefulSet-style claims', () => {
-  it('gives data-web-0..2 one directory each, kept across a controller restart', async () => {
+  it('gives data-web-0..2 one directory each, kept while their pods come and go and across a controller restart', async () => {
     const className = `sts-${suffix}`;
     await createClass(storage, className, {
       provisioner,
@@ -125,7 +125,43 @@ describe('StatefulSet-style claims', () => {
     for (const n of names)
       writeFileSync(join(bed.WARREN_EXPORT_DIR, 'sts', ns, n, 'index.html'), `hello from ${n}\n`);
 
-    // The "pods" come and go; the claims and the controller's view of them must not change.
+    // The pods web-0..2, as the StatefulSet controller makes them (the bed has no scheduler or
+    // kubelet, so they stay Pending), deleted and made again as on a rolling restart.
+    await core
+      .createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name: 'default' } } })
+      .catch((err: { code?: number }) => {
+        if (err.code !== 409) throw err;
+      });
+    const pods = () => names.map((claimName, i) => ({ name: `web-${i}`, claimName }));
+    const createPods = () =>
+      Promise.all(
+        pods().map(({ name, claimName }) =>
+          core.createNamespacedPod({
+            namespace: ns,
+            body: {
+              metadata: { name, labels: { app: 'web' } },
+              spec: {
+                automountServiceAccountToken: false,
+                containers: [
+                  { name: 'web', image: 'web:test', volumeMounts: [{ name: 'data', mountPath: '/data' }] },
+                ],
+                volumes: [{ name: 'data', persistentVolumeClaim: { claimName } }],
+              },
+            },
+          }),
+        ),
+      );
+    await createPods();
+    await Promise.all(
+      pods().map(({ name }) => core.deleteNamespacedPod({ namespace: ns, name, gracePeriodSeconds: 0 })),
+    );
+    await Promise.all(
+      pods().map(({ name }) =>
+        waitGone(() => core.readNamespacedPod({ namespace: ns, name }), `pod ${name}`),
+      ),
+    );
+    await createPods();
+
     await controller.stop();
     controller = await startController({ provisioner, logFile: join(logDir, 'controller-2.log') });
     await eventually(
@@ -141,6 +177,11 @@ describe('StatefulSet-style claims', () => {
       expect(readFileSync(join(bed.WARREN_EXPORT_DIR, 'sts', ns, n, 'index.html'), 'utf8')).toBe(
         `hello from ${n}\n`,
       );
+    const listed = await core.listNamespacedPod({ namespace: ns, labelSelector: 'app=web' });
+    expect(listed.items.map((p) => p.metadata?.name).sort()).toEqual(['web-0', 'web-1', 'web-2']);
+    await Promise.all(
+      pods().map(({ name }) => core.deleteNamespacedPod({ namespace: ns, name, gracePeriodSeconds: 0 })),
+    );
   });
 });
 
@@ -194,9 +235,17 @@ describe('leader election', () => {
     await leader.kill();
     const killedAt = Date.now();
     await createClaim(core, ns, 'elect-b', className);
-    await waitBound(core, ns, 'elect-b', 30_000);
+    await eventually(
+      () => metricValue(standby.metricsUrl, 'warren_leader'),
+      (v) => v === 1,
+      'the standby to lead',
+      30_000,
+    );
     const tookOver = Date.now() - killedAt;
-    expect(await metricValue(standby.metricsUrl, 'warren_leader')).toBe(1);
+    // Within the lease (4 s) plus one retry period and the time to see the Lease (slack for a
+    // busy 2-core machine): a standby that waited for something else would take far longer.
+    expect(tookOver).toBeLessThan(4_000 + 6_000);
+    await waitBound(core, ns, 'elect-b', 30_000);
     expect(await metricValue(standby.metricsUrl, 'warren_provision_total', { result: 'success' })).toBe(1);
     const lease = await kc
       .makeApiClient(CoordinationV1Api)

@@ -1,0 +1,108 @@
+// `hack/local.sh` as a person uses it, on a second bed beside the test run's own: `up` twice is
+// harmless, a dead daemon is reported by `status` and repaired by `up`, and `down` leaves no
+// process and no listening port behind. The test run's bed shares rpcbind with this one, so this
+// also shows that a second bed's `down` leaves the first one's NFS server answering.
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, expect, inject, it } from 'vitest';
+import { type BedState, readStateSync } from '../../hack/bed/bed.ts';
+import { isRunning } from '../../hack/bed/daemon.ts';
+import { nfsUrl } from '../../hack/bed/nfs-server.ts';
+
+const repoRoot = join(import.meta.dirname, '..', '..');
+const stateDir = mkdtempSync(join(tmpdir(), 'warren-local-bed-'));
+const local = (command: string) =>
+  execa('bash', [join(repoRoot, 'hack/local.sh'), command], {
+    env: { WARREN_STATE_DIR: stateDir },
+    reject: false,
+    all: true,
+  });
+
+afterAll(async () => {
+  await local('down');
+  rmSync(stateDir, { recursive: true, force: true });
+});
+
+const listening = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+
+function envFile(): Record<string, string> {
+  const text = readFileSync(join(stateDir, 'warren.env'), 'utf8');
+  return Object.fromEntries(
+    text
+      .trim()
+      .split('\n')
+      .map((l) => l.split('=', 2) as [string, string]),
+  );
+}
+
+it('comes up once, repairs a dead daemon, and goes down leaving nothing behind', async () => {
+  const up = await local('up');
+  expect(up.exitCode, up.all).toBe(0);
+  const env = envFile();
+  expect(Object.keys(env)).toEqual(
+    expect.arrayContaining([
+      'KUBECONFIG',
+      'WARREN_NFS_SERVER',
+      'WARREN_NFS_PORT',
+      'WARREN_MOUNT_PORT',
+      'WARREN_NFS_SHARE',
+      'WARREN_EXPORT_DIR',
+    ]),
+  );
+  const first = readStateSync(stateDir) as BedState;
+
+  const again = await local('up');
+  expect(again.exitCode, again.all).toBe(0);
+  expect(again.all).toContain('already up');
+  expect((readStateSync(stateDir) as BedState).daemons.map((d) => d.pid)).toEqual(
+    first.daemons.map((d) => d.pid),
+  );
+
+  const kcm = first.daemons.find((d) => d.name === 'kube-controller-manager');
+  if (!kcm) throw new Error('no kube-controller-manager in the bed');
+  process.kill(kcm.pid, 'SIGKILL');
+  await expect.poll(() => isRunning(kcm)).toBe(false);
+  const status = await local('status');
+  expect(status.all).toMatch(/degraded/);
+  expect(status.all).toMatch(/kube-controller-manager +pid \d+ +NOT RUNNING/);
+
+  const repaired = await local('up');
+  expect(repaired.exitCode, repaired.all).toBe(0);
+  expect(repaired.all).toContain('stale bed (not running: kube-controller-manager)');
+  const second = readStateSync(stateDir) as BedState;
+  expect(second.daemons.filter((d) => d.name !== 'rpcbind').every(isRunning)).toBe(true);
+  const ports = [Number(envFile().WARREN_NFS_PORT), Number(new URL(envFile().WARREN_APISERVER ?? '').port)];
+  expect(await Promise.all(ports.map(listening))).toEqual([true, true]);
+
+  const down = await local('down');
+  expect(down.exitCode, down.all).toBe(0);
+  expect(first.daemons.concat(second.daemons).filter((d) => d.name !== 'rpcbind' && isRunning(d))).toEqual(
+    [],
+  );
+  expect(await Promise.all(ports.map(listening))).toEqual([false, false]);
+  expect(existsSync(second.runtimeDir)).toBe(false);
+  expect((await local('status')).all).toContain('down');
+
+  // The test run's own bed still serves NFS: the shared rpcbind was left for it.
+  const bed = inject('bed');
+  const nfs = {
+    server: bed.WARREN_NFS_SERVER,
+    nfsPort: Number(bed.WARREN_NFS_PORT),
+    mountPort: Number(bed.WARREN_MOUNT_PORT),
+    share: bed.WARREN_NFS_SHARE,
+  };
+  for (const version of [3, 4] as const) {
+    expect((await execa('nfs-ls', [nfsUrl(nfs, version)], { reject: false })).exitCode).toBe(0);
+  }
+}, 300_000);
