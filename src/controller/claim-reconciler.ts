@@ -3,7 +3,7 @@
 // file only reads the caches, calls them, and acts.
 import type { V1ObjectReference, V1PersistentVolumeClaim, V1StorageClass } from '@kubernetes/client-node';
 import { errorKind, failedPrecondition, isConfigurationError } from '../errors.ts';
-import { decideClaim, pvNameFor } from '../provisioning/claim-decision.ts';
+import { type ClaimDecision, decideClaim, pvNameFor } from '../provisioning/claim-decision.ts';
 import { directoryFinalizer, intentAnnotation } from '../provisioning/names.ts';
 import { parseClassParameters } from '../provisioning/parameters.ts';
 import { localRootFor } from '../provisioning/paths.ts';
@@ -22,12 +22,43 @@ export async function reconcileClaim(deps: ReconcileDeps, namespace: string, nam
   const storageClass = className ? deps.classes.get(className) : undefined;
   const pvExists = Boolean(deps.volumes.get(pvNameFor(claim)));
   const decision = decideClaim({ claim, storageClass, provisioner: deps.provisioner, pvExists });
-  const log = deps.log.child({
-    claim: `${namespace}/${name}`,
-    uid: claim.metadata?.uid,
-    action: decision.action,
-  });
+  // The volume reconciler logs a PV's claim under the same keys, so one query finds both.
+  const log = deps.log.child({ namespace, name, uid: claim.metadata?.uid, action: decision.action });
+  return countRetries(deps.metrics, log, () => act(deps, claim, decision, log));
+}
 
+/**
+ * The one place a reconcile's retry is counted in warren_retries_total. A throw that escaped
+ * the reconcile (an API write outside its own error handling) is logged and retried here too,
+ * instead of reaching the work queue silently and uncounted.
+ */
+export async function countRetries(
+  metrics: ReconcileDeps['metrics'],
+  log: ReconcileDeps['log'],
+  reconcile: () => Promise<Outcome>,
+): Promise<Outcome> {
+  let outcome: Outcome;
+  try {
+    outcome = await reconcile();
+  } catch (err) {
+    log.warn({ err: message(err), kind: errorKind(err) }, 'reconcile failed; will retry');
+    outcome = retryFor(err);
+  }
+  if (outcome !== 'done') metrics.retries.inc({ kind: outcome === 'retry-slow' ? 'slow' : 'fast' });
+  return outcome;
+}
+
+/** Errors a user must fix come back slowly, transient ones soon. */
+export function retryFor(err: unknown): Outcome {
+  return isConfigurationError(err) ? 'retry-slow' : 'retry-fast';
+}
+
+async function act(
+  deps: ReconcileDeps,
+  claim: V1PersistentVolumeClaim,
+  decision: ClaimDecision,
+  log: ReconcileDeps['log'],
+): Promise<Outcome> {
   switch (decision.action) {
     case 'ignore':
     case 'wait':
@@ -55,7 +86,11 @@ async function provision(
 ): Promise<Outcome> {
   const started = performance.now();
   const storageClass = deps.classes.get(claim.spec?.storageClassName ?? '');
-  if (!storageClass) return 'retry-fast';
+  if (!storageClass) {
+    // Deleted between the decision and now; the next reconcile decides again.
+    log.info('StorageClass left the cache while provisioning started; will retry');
+    return 'retry-fast';
+  }
   try {
     const intent = planFor(claim, storageClass);
     localRootFor(deps.store.shares, intent.location.server, intent.location.share); // fail before writing anything
@@ -166,7 +201,7 @@ async function abandon(
     return 'done';
   } catch (err) {
     log.warn({ err: message(err), kind: errorKind(err) }, 'could not clean up after a deleted claim');
-    return isConfigurationError(err) ? 'retry-slow' : 'retry-fast';
+    return retryFor(err);
   }
 }
 
@@ -182,15 +217,13 @@ async function failed(
   started: number,
 ): Promise<Outcome> {
   const kind = errorKind(err);
-  const config = isConfigurationError(err);
   deps.metrics.provisions.inc({ result: 'failed' });
   deps.metrics.provisionSeconds.observe({ result: 'failed' }, (performance.now() - started) / 1000);
-  deps.metrics.retries.inc({ kind: config ? 'slow' : 'fast' });
   if (kind !== 'Aborted') {
     await deps.events.record(claimRef(claim), 'Warning', 'ProvisioningFailed', message(err));
   }
   log.warn({ err: message(err), kind }, 'provisioning failed; will retry');
-  return config ? 'retry-slow' : 'retry-fast';
+  return retryFor(err);
 }
 
 export function claimFacts(claim: V1PersistentVolumeClaim): ClaimFacts {

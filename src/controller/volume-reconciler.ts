@@ -1,13 +1,14 @@
 // Reconciles one of Warren's PVs: when it is released (reclaim policy Delete), apply its
 // recorded onDelete to its own directory, then let the PV go.
 import type { V1ObjectReference, V1PersistentVolume } from '@kubernetes/client-node';
-import { errorKind, failedPrecondition, isConfigurationError } from '../errors.ts';
+import { errorKind, failedPrecondition } from '../errors.ts';
 import { attributeKeys } from '../provisioning/names.ts';
 import { overlappingVolume } from '../provisioning/shared-directory.ts';
 import type { OnDelete, VolumeLocation } from '../provisioning/types.ts';
-import { decideVolume } from '../provisioning/volume-decision.ts';
+import { decideVolume, type VolumeDecision } from '../provisioning/volume-decision.ts';
 import { releaseVolumeDirectory } from '../provisioning/volume-directory.ts';
 import { encodeVolumeId } from '../provisioning/volume-id.ts';
+import { countRetries, retryFor } from './claim-reconciler.ts';
 import type { ReconcileDeps } from './deps.ts';
 import type { Outcome } from './work-queue.ts';
 
@@ -15,7 +16,27 @@ export async function reconcileVolume(deps: ReconcileDeps, name: string): Promis
   const pv = deps.volumes.get(name);
   if (!pv) return 'done';
   const decision = decideVolume(pv, deps.provisioner);
-  const log = deps.log.child({ pv: name, action: decision.action });
+  const log = deps.log.child({ pv: name, ...claimKeys(pv), action: decision.action });
+  return countRetries(deps.metrics, log, () => act(deps, name, pv, decision, log));
+}
+
+/** The claim's keys as the claim reconciler logs them (namespace, name, uid), where the PV has them. */
+function claimKeys(pv: V1PersistentVolume): Record<string, string> {
+  const ref = pv.spec?.claimRef;
+  return {
+    ...(ref?.namespace ? { namespace: ref.namespace } : {}),
+    ...(ref?.name ? { name: ref.name } : {}),
+    ...(ref?.uid ? { uid: ref.uid } : {}),
+  };
+}
+
+async function act(
+  deps: ReconcileDeps,
+  name: string,
+  pv: V1PersistentVolume,
+  decision: VolumeDecision,
+  log: ReconcileDeps['log'],
+): Promise<Outcome> {
   if (decision.action === 'ignore') return 'done';
   if (decision.action === 'drop-finalizer') {
     await deps.writes.removeVolumeFinalizer(pv);
@@ -43,14 +64,12 @@ export async function reconcileVolume(deps: ReconcileDeps, name: string): Promis
     log.info({ subDir: location.subDir, ...outcome, seconds }, 'released');
     return 'done';
   } catch (err) {
-    const config = isConfigurationError(err);
     deps.metrics.releases.inc({ action: decision.onDelete, result: 'failed' });
-    deps.metrics.retries.inc({ kind: config ? 'slow' : 'fast' });
     const text = err instanceof Error ? err.message : String(err);
     if (errorKind(err) !== 'Aborted')
       await deps.events.record(volumeRef(pv), 'Warning', 'VolumeFailedDelete', text);
     log.warn({ err: text, kind: errorKind(err) }, 'release failed; will retry');
-    return config ? 'retry-slow' : 'retry-fast';
+    return retryFor(err);
   }
 }
 

@@ -1,0 +1,483 @@
+import type { V1PersistentVolumeClaim, V1StorageClass } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import { claimFacts, reconcileClaim } from '../../src/controller/claim-reconciler.ts';
+import { unavailable, WarrenError } from '../../src/errors.ts';
+import { archiveNameFor } from '../../src/provisioning/directory-backend.ts';
+import { directoryFinalizer, intentAnnotation } from '../../src/provisioning/names.ts';
+import { buildVolume } from '../../src/provisioning/volume-builder.ts';
+import { serializeIntent } from '../../src/provisioning/volume-intent.ts';
+import {
+  cacheOf,
+  claim,
+  counts,
+  deletedAt,
+  deletedMidProvisioning,
+  type Harness,
+  harness,
+  now,
+  planFor,
+  provisioner,
+  pvName,
+  type RecordedEvent,
+  root,
+  sharingVolume,
+  storageClass,
+  subDir,
+  uid,
+  volumeFor,
+} from './reconcile-fixtures.ts';
+
+const run = (h: Harness) => reconcileClaim(h.deps, 'team-a', 'data');
+const dir = `${root}/${subDir}`;
+const claimKey = 'team-a/data';
+
+describe('reconcileClaim: provisioning', () => {
+  it('records the intent, makes the directory and the PV, then drops the finalizer', async () => {
+    const sc = storageClass();
+    const h = harness({ claims: [claim()], classes: [sc] });
+
+    expect(await run(h)).toBe('done');
+
+    expect(h.cluster.writes).toStrictEqual([
+      { op: 'recordIntent', key: claimKey },
+      { op: 'createVolume', key: pvName },
+      { op: 'clearIntent', key: claimKey },
+    ]);
+    expect(h.cluster.events).toStrictEqual<RecordedEvent[]>([
+      {
+        kind: 'PersistentVolumeClaim',
+        name: 'data',
+        type: 'Normal',
+        reason: 'Provisioning',
+        message: `creating directory ${subDir} on nfs.example.com:/export`,
+      },
+      {
+        kind: 'PersistentVolumeClaim',
+        name: 'data',
+        type: 'Normal',
+        reason: 'ProvisioningSucceeded',
+        message: `volume ${pvName} provisioned at nfs.example.com:/export/${subDir} (directory created)`,
+      },
+    ]);
+    expect(h.backend.calls).toStrictEqual([{ op: 'ensureDirectory', args: [root, subDir, { mode: 0o777 }] }]);
+    expect(h.backend.entries.get(dir)).toStrictEqual({
+      kind: 'dir',
+      mode: 0o777,
+      uid: undefined,
+      gid: undefined,
+    });
+    expect(h.cluster.volumes.get(pvName)).toStrictEqual(
+      buildVolume({ claim: claim(), storageClass: sc, provisioner, intent: planFor(claim(), sc) }),
+    );
+    expect(h.cluster.claims.get(claimKey)?.metadata).toStrictEqual({
+      ...claim().metadata,
+      resourceVersion: '2',
+      finalizers: [],
+    });
+    expect(h.crashPoints).toStrictEqual(['after-intent', 'after-directory', 'after-volume']);
+    expect(await counts(h.deps.metrics.provisions)).toStrictEqual({ success: 1 });
+    expect(await counts(h.deps.metrics.retries)).toStrictEqual({});
+  });
+
+  it('after a restart with the intent already recorded, neither records it again nor announces it', async () => {
+    const sc = storageClass();
+    const recorded = claim({
+      finalizers: [directoryFinalizer],
+      annotations: { [intentAnnotation]: serializeIntent(planFor(claim(), sc)) },
+    });
+    const h = harness({ claims: [recorded], classes: [sc] });
+    h.backend.plant(dir, { kind: 'dir', mode: 0o777 });
+
+    expect(await run(h)).toBe('done');
+
+    expect(h.cluster.writes).toStrictEqual([
+      { op: 'createVolume', key: pvName },
+      { op: 'clearIntent', key: claimKey },
+    ]);
+    expect(h.cluster.events.map((e) => [e.reason, e.message])).toStrictEqual([
+      [
+        'ProvisioningSucceeded',
+        `volume ${pvName} provisioned at nfs.example.com:/export/${subDir} (directory existed)`,
+      ],
+    ]);
+    expect(h.crashPoints).toStrictEqual(['after-directory', 'after-volume']);
+  });
+
+  it.each<{
+    name: string;
+    storageClass: V1StorageClass;
+    outcome: 'retry-fast' | 'retry-slow';
+    message: string;
+    writes: Harness['cluster']['writes'];
+    backendOps: string[];
+  }>([
+    {
+      name: 'an unknown parameter',
+      storageClass: storageClass({ colour: 'blue' }),
+      outcome: 'retry-slow',
+      message:
+        'unknown StorageClass parameter "colour"; known parameters: server, share, subDir, onDelete, mode, uid, gid (names are case-insensitive)',
+      writes: [],
+      backendOps: [],
+    },
+    {
+      name: 'a share no --share flag covers',
+      storageClass: storageClass({ share: '/elsewhere' }),
+      outcome: 'retry-slow',
+      message:
+        'no --share flag covers nfs.example.com:/elsewhere; start the controller with --share nfs.example.com:/elsewhere=/some/local/dir ' +
+        'and mount that export there (configured: nfs.example.com:/export)',
+      writes: [],
+      backendOps: [],
+    },
+  ])('$name: ProvisioningFailed, nothing written, slow retry counted', async (c) => {
+    const h = harness({ claims: [claim()], classes: [c.storageClass] });
+
+    expect(await run(h)).toBe(c.outcome);
+
+    expect(h.cluster.events).toStrictEqual<RecordedEvent[]>([
+      {
+        kind: 'PersistentVolumeClaim',
+        name: 'data',
+        type: 'Warning',
+        reason: 'ProvisioningFailed',
+        message: c.message,
+      },
+    ]);
+    expect(h.cluster.writes).toStrictEqual(c.writes);
+    expect(h.backend.calls.map((call) => call.op)).toStrictEqual(c.backendOps);
+    expect(await counts(h.deps.metrics.provisions)).toStrictEqual({ failed: 1 });
+    expect(await counts(h.deps.metrics.retries)).toStrictEqual({ slow: 1 });
+  });
+
+  it('a share that does not answer: ProvisioningFailed after the intent, fast retry counted once', async () => {
+    const h = harness({ claims: [claim()], classes: [storageClass()] });
+    h.backend.failNext('ensureDirectory', unavailable('stale file handle'));
+
+    expect(await run(h)).toBe('retry-fast');
+
+    expect(h.cluster.writes).toStrictEqual([{ op: 'recordIntent', key: claimKey }]);
+    expect(h.cluster.events.map((e) => [e.reason, e.message])).toStrictEqual([
+      ['Provisioning', `creating directory ${subDir} on nfs.example.com:/export`],
+      ['ProvisioningFailed', 'stale file handle'],
+    ]);
+    expect(await counts(h.deps.metrics.retries)).toStrictEqual({ fast: 1 });
+  });
+
+  it('a conflict while recording the intent: no ProvisioningFailed event, fast retry counted', async () => {
+    const h = harness({ claims: [claim()], classes: [storageClass()] });
+    h.cluster.failNext('recordIntent', new WarrenError('Aborted', 'the object changed meanwhile'));
+
+    expect(await run(h)).toBe('retry-fast');
+
+    expect(h.cluster.events.map((e) => e.reason)).toStrictEqual(['Provisioning']);
+    expect(h.backend.calls).toStrictEqual([]);
+    expect(await counts(h.deps.metrics.retries)).toStrictEqual({ fast: 1 });
+  });
+
+  it('a PV of that name bound to another claim: ProvisioningFailed, slow retry', async () => {
+    const sc = storageClass();
+    const other = volumeFor(claim(), sc, 'Bound');
+    const foreign = {
+      ...other,
+      spec: { ...other.spec, claimRef: { ...other.spec?.claimRef, uid: 'someone-else' } },
+    };
+    const h = harness({ claims: [claim()], classes: [sc] });
+    // Not in the cache yet (so the decision is to provision), but there on create.
+    h.cluster.volumes.set(pvName, foreign);
+    h.deps.volumes = cacheOf(new Map());
+
+    expect(await run(h)).toBe('retry-slow');
+
+    expect(h.cluster.writes.map((w) => w.op)).toStrictEqual(['recordIntent', 'createVolume']);
+    expect(h.cluster.events.at(-1)?.message).toBe(
+      `PersistentVolume ${pvName} exists but is bound to another claim; delete it or the claim`,
+    );
+    expect(await counts(h.deps.metrics.retries)).toStrictEqual({ slow: 1 });
+  });
+});
+
+describe('reconcileClaim: a missing StorageClass', () => {
+  it('missing when deciding: waits without a retry (the class informer re-queues the claim)', async () => {
+    const h = harness({ claims: [claim()] });
+
+    expect(await run(h)).toBe('done');
+
+    expect(h.cluster.writes).toStrictEqual([]);
+    expect(h.cluster.events).toStrictEqual([]);
+    expect(await counts(h.deps.metrics.retries)).toStrictEqual({});
+  });
+
+  it('gone between the decision and provisioning: fast retry, counted', async () => {
+    const h = harness({ claims: [claim()] });
+    const sc = storageClass();
+    const reads: Array<V1StorageClass | undefined> = [sc, undefined];
+    h.deps.classes = { get: () => reads.shift(), list: () => [] };
+
+    expect(await run(h)).toBe('retry-fast');
+
+    expect(reads).toStrictEqual([]);
+    expect(h.cluster.writes).toStrictEqual([]);
+    expect(h.cluster.events).toStrictEqual([]);
+    expect(await counts(h.deps.metrics.retries)).toStrictEqual({ fast: 1 });
+    expect(await counts(h.deps.metrics.provisions)).toStrictEqual({});
+  });
+});
+
+describe('reconcileClaim: nothing or little to do', () => {
+  it('a claim not in the cache is done', async () => {
+    const h = harness();
+    expect(await run(h)).toBe('done');
+    expect(h.cluster.writes).toStrictEqual([]);
+  });
+
+  it('a Block claim is rejected once per reconcile, without a retry', async () => {
+    const c = claim();
+    const block = { ...c, spec: { ...c.spec, volumeMode: 'Block' } };
+    const h = harness({ claims: [block], classes: [storageClass()] });
+
+    expect(await run(h)).toBe('done');
+
+    expect(h.cluster.events.map((e) => [e.type, e.reason])).toStrictEqual([
+      ['Warning', 'ProvisioningFailed'],
+    ]);
+    expect(await counts(h.deps.metrics.provisions)).toStrictEqual({ rejected: 1 });
+    expect(await counts(h.deps.metrics.retries)).toStrictEqual({});
+  });
+
+  it('the PV exists: the hand-over is finished by dropping the finalizer', async () => {
+    const sc = storageClass();
+    const held = claim({ finalizers: [directoryFinalizer], annotations: { [intentAnnotation]: '{}' } });
+    const h = harness({ claims: [held], classes: [sc], volumes: [volumeFor(claim(), sc, 'Bound')] });
+
+    expect(await run(h)).toBe('done');
+
+    expect(h.cluster.writes).toStrictEqual([{ op: 'clearIntent', key: claimKey }]);
+    expect(h.backend.calls).toStrictEqual([]);
+  });
+
+  it('a failure to finish the hand-over is logged and retried, counted like any other', async () => {
+    const sc = storageClass();
+    const held = claim({ finalizers: [directoryFinalizer] });
+    const h = harness({ claims: [held], classes: [sc], volumes: [volumeFor(claim(), sc, 'Bound')] });
+    h.cluster.failNext('clearIntent', unavailable('could not remove the finalizer: connection reset'));
+
+    expect(await run(h)).toBe('retry-fast');
+
+    expect(await counts(h.deps.metrics.retries)).toStrictEqual({ fast: 1 });
+    expect(h.logs().filter((l) => l.level === 40)).toMatchObject([
+      { msg: 'reconcile failed; will retry', err: 'could not remove the finalizer: connection reset' },
+    ]);
+  });
+});
+
+describe('reconcileClaim: the claim was deleted after its intent was recorded', () => {
+  it.each<{
+    name: string;
+    onDelete: string;
+    /** What is in the directory besides itself. */
+    content?: boolean;
+    backendOp: string;
+    /** The entries below the share root afterwards. */
+    after: string[];
+  }>([
+    {
+      name: 'delete removes the empty directory',
+      onDelete: 'delete',
+      backendOp: 'removeEmptyDirectory',
+      after: [],
+    },
+    {
+      name: 'delete keeps a directory that has content',
+      onDelete: 'delete',
+      content: true,
+      backendOp: 'removeEmptyDirectory',
+      after: [dir, `${dir}/old-data`],
+    },
+    {
+      name: 'archive renames it',
+      onDelete: 'archive',
+      content: true,
+      backendOp: 'archiveDirectory',
+      after: [
+        `${root}/${archiveNameFor(subDir, now, 0)}`,
+        `${root}/${archiveNameFor(subDir, now, 0)}/old-data`,
+      ],
+    },
+    { name: 'retain keeps it', onDelete: 'retain', backendOp: '', after: [dir] },
+  ])('onDelete $onDelete: $name, then the finalizer goes', async (c) => {
+    const sc = storageClass({ onDelete: c.onDelete });
+    const h = harness({ claims: [deletedMidProvisioning(sc)], classes: [sc] });
+    h.backend.plant(dir, { kind: 'dir', mode: 0o777 });
+    if (c.content) h.backend.plant(`${dir}/old-data`, { kind: 'file', content: 'x' });
+
+    expect(await run(h)).toBe('done');
+
+    expect(h.backend.calls).toStrictEqual(
+      c.backendOp === ''
+        ? []
+        : [
+            {
+              op: c.backendOp,
+              args: c.backendOp === 'archiveDirectory' ? [root, subDir, now] : [root, subDir],
+            },
+          ],
+    );
+    expect([...h.backend.entries.keys()].filter((k) => k !== root)).toStrictEqual(c.after);
+    expect(h.cluster.writes).toStrictEqual([
+      { op: 'readVolume', key: pvName },
+      { op: 'clearIntent', key: claimKey },
+    ]);
+    // pvc-protection still holds the claim; our finalizer and the intent are gone.
+    expect(h.cluster.claims.get(claimKey)?.metadata).toMatchObject({
+      finalizers: ['kubernetes.io/pvc-protection'],
+      deletionTimestamp: deletedAt,
+    });
+    expect(h.cluster.claims.get(claimKey)?.metadata?.annotations).not.toHaveProperty(intentAnnotation);
+    expect(await counts(h.deps.metrics.retries)).toStrictEqual({});
+  });
+
+  const sc = storageClass();
+  const elsewhere = {
+    ...planFor(claim(), sc),
+    location: { server: 'nfs.example.com', share: '/export', subDir: 'x' },
+  };
+  const sharer = sharingVolume(sc);
+
+  it.each<{
+    name: string;
+    claim: V1PersistentVolumeClaim;
+    classes: V1StorageClass[];
+    cached?: ReturnType<typeof volumeFor>[];
+    live?: ReturnType<typeof volumeFor>[];
+    writes: string[];
+  }>([
+    {
+      name: 'the recorded intent is not the plan (edited annotation)',
+      claim: deletedMidProvisioning(sc, serializeIntent(elsewhere)),
+      classes: [sc],
+      writes: ['clearIntent'],
+    },
+    {
+      name: 'no intent is recorded',
+      claim: claim({ finalizers: [directoryFinalizer], deleting: true }),
+      classes: [sc],
+      writes: ['clearIntent'],
+    },
+    {
+      name: 'the class is gone, so the plan cannot be made',
+      claim: deletedMidProvisioning(sc),
+      classes: [],
+      writes: ['clearIntent'],
+    },
+    {
+      name: 'the class parameters no longer parse',
+      claim: deletedMidProvisioning(sc),
+      classes: [storageClass({ colour: 'blue' })],
+      writes: ['clearIntent'],
+    },
+    {
+      name: 'another PV uses the directory',
+      claim: deletedMidProvisioning(sc),
+      classes: [sc],
+      cached: [sharer],
+      writes: ['clearIntent'],
+    },
+    {
+      name: 'our PV exists after all (the cache lags)',
+      claim: deletedMidProvisioning(sc),
+      classes: [sc],
+      live: [volumeFor(claim(), sc, 'Pending')],
+      writes: ['readVolume', 'clearIntent'],
+    },
+  ])('leaves the directory alone when $name, and drops the finalizer', async (c) => {
+    const h = harness({
+      claims: [c.claim],
+      classes: c.classes,
+      volumes: [...(c.cached ?? []), ...(c.live ?? [])],
+    });
+    h.deps.volumes = cacheOf(new Map((c.cached ?? []).map((pv) => [pv.metadata?.name ?? '', pv])));
+    h.backend.plant(dir, { kind: 'dir', mode: 0o777 });
+
+    expect(await run(h)).toBe('done');
+
+    expect(h.backend.calls).toStrictEqual([]);
+    expect(h.backend.entries.has(dir)).toBe(true);
+    expect(h.cluster.writes.map((w) => w.op)).toStrictEqual(c.writes);
+    expect(h.cluster.events).toStrictEqual([]);
+  });
+
+  it.each<{
+    name: string;
+    fail: (h: Harness) => void;
+    shares?: Harness['deps']['store']['shares'];
+    outcome: 'retry-fast' | 'retry-slow';
+    retries: Record<string, number>;
+    writes: string[];
+  }>([
+    {
+      name: 'the share does not answer',
+      fail: (h) => h.backend.failNext('removeEmptyDirectory', unavailable('stale file handle')),
+      outcome: 'retry-fast',
+      retries: { fast: 1 },
+      writes: ['readVolume'],
+    },
+    {
+      name: 'no --share flag covers the share any more',
+      fail: (h) => {
+        h.deps.store = { ...h.deps.store, shares: [] };
+      },
+      outcome: 'retry-slow',
+      retries: { slow: 1 },
+      writes: ['readVolume'],
+    },
+    {
+      name: 'the finalizer cannot be removed',
+      fail: (h) => h.cluster.failNext('clearIntent', unavailable('connection reset')),
+      outcome: 'retry-fast',
+      retries: { fast: 1 },
+      writes: ['readVolume', 'clearIntent'],
+    },
+  ])('a failure ($name) keeps the finalizer and is a counted retry', async (c) => {
+    const sc = storageClass();
+    const deleted = deletedMidProvisioning(sc);
+    const h = harness({ claims: [deleted], classes: [sc] });
+    c.fail(h);
+
+    expect(await run(h)).toBe(c.outcome);
+
+    expect(h.cluster.writes.map((w) => w.op)).toStrictEqual(c.writes);
+    expect(h.cluster.claims.get(claimKey)).toStrictEqual(deleted);
+    expect(await counts(h.deps.metrics.retries)).toStrictEqual(c.retries);
+    expect(
+      h
+        .logs()
+        .filter((l) => l.level === 40)
+        .map((l) => l.msg),
+    ).toStrictEqual(['could not clean up after a deleted claim']);
+  });
+});
+
+describe('reconcileClaim: logs', () => {
+  it("every line carries the claim's namespace, name and uid as fields of their own", async () => {
+    const h = harness({ claims: [claim()], classes: [storageClass()] });
+    await run(h);
+
+    const lines = h.logs();
+    expect(lines.map((l) => l.msg)).toStrictEqual(['provisioned']);
+    for (const line of lines) {
+      expect(line).toMatchObject({ namespace: 'team-a', name: 'data', uid, action: 'provision' });
+      expect(line).not.toHaveProperty('claim');
+    }
+  });
+
+  it('claimFacts reads what the template may use', () => {
+    expect(claimFacts(claim())).toStrictEqual({
+      namespace: 'team-a',
+      name: 'data',
+      uid,
+      labels: {},
+      annotations: { 'volume.kubernetes.io/storage-provisioner': provisioner },
+    });
+  });
+});

@@ -1,0 +1,280 @@
+// The reconcilers on fakes: an in-memory cluster (objects, the caches over them, the writes
+// the controller makes, recorded) and an event recorder that keeps what it is given. The
+// directory backend is the project's in-memory one, the metrics and the logger are real.
+import type {
+  ObjectCache,
+  V1PersistentVolume,
+  V1PersistentVolumeClaim,
+  V1StorageClass,
+} from '@kubernetes/client-node';
+import type { Counter } from 'prom-client';
+import { claimFacts } from '../../src/controller/claim-reconciler.ts';
+import type { ClusterWrites } from '../../src/controller/cluster-writes.ts';
+import type { CrashPoint, ReconcileDeps } from '../../src/controller/deps.ts';
+import type { EventRecorder, EventType } from '../../src/controller/event-recorder.ts';
+import { makeMetrics } from '../../src/controller/metrics.ts';
+import { pvNameFor } from '../../src/provisioning/claim-decision.ts';
+import {
+  createMemoryDirectoryBackend,
+  type MemoryDirectoryBackend,
+} from '../../src/provisioning/memory-directory-backend.ts';
+import { directoryFinalizer, intentAnnotation } from '../../src/provisioning/names.ts';
+import { parseClassParameters } from '../../src/provisioning/parameters.ts';
+import { buildVolume } from '../../src/provisioning/volume-builder.ts';
+import { planVolume, serializeIntent, type VolumeIntent } from '../../src/provisioning/volume-intent.ts';
+import { captureLog } from './csi-log-capture.ts';
+
+export const provisioner = 'nfs.warren.dev';
+export const server = 'nfs.example.com';
+export const root = '/mnt/export';
+export const uid = '0b6a4c2e-1111-2222-3333-444455556666';
+export const pvName = `pvc-${uid}`;
+export const now = new Date('2025-06-01T12:00:00.000Z');
+export const deletedAt = new Date('2025-06-01T11:59:00.000Z');
+/** Where the default template puts the claim below. */
+export const subDir = `team-a-data-${pvName}`;
+
+export function storageClass(parameters: Record<string, string> = {}): V1StorageClass {
+  return {
+    metadata: { name: 'warren' },
+    provisioner,
+    reclaimPolicy: 'Delete',
+    parameters: { server, share: '/export', ...parameters },
+  };
+}
+
+/** Our claim, asking for a volume of class `warren`, in team-a. */
+export function claim(
+  shape: { annotations?: Record<string, string>; finalizers?: string[]; deleting?: boolean } = {},
+): V1PersistentVolumeClaim {
+  return {
+    metadata: {
+      namespace: 'team-a',
+      name: 'data',
+      uid,
+      resourceVersion: '1',
+      annotations: { 'volume.kubernetes.io/storage-provisioner': provisioner, ...shape.annotations },
+      ...(shape.finalizers ? { finalizers: shape.finalizers } : {}),
+      ...(shape.deleting ? { deletionTimestamp: deletedAt } : {}),
+    },
+    spec: {
+      storageClassName: 'warren',
+      accessModes: ['ReadWriteMany'],
+      resources: { requests: { storage: '1Gi' } },
+    },
+  };
+}
+
+/** What the controller plans for `c` in class `sc` (the same functions the reconciler uses). */
+export function planFor(c: V1PersistentVolumeClaim, sc: V1StorageClass): VolumeIntent {
+  return planVolume(parseClassParameters(sc.parameters), claimFacts(c), pvNameFor(c));
+}
+
+/** A claim deleted after its intent for `sc` was recorded, before its PV was made. */
+export function deletedMidProvisioning(sc: V1StorageClass, intent?: string): V1PersistentVolumeClaim {
+  const base = claim();
+  return claim({
+    finalizers: ['kubernetes.io/pvc-protection', directoryFinalizer],
+    deleting: true,
+    annotations: { [intentAnnotation]: intent ?? serializeIntent(planFor(base, sc)) },
+  });
+}
+
+/** The PV Warren made for `c` in class `sc`, in `phase`. */
+export function volumeFor(
+  c: V1PersistentVolumeClaim,
+  sc: V1StorageClass,
+  phase = 'Released',
+): V1PersistentVolume {
+  const pv = buildVolume({ claim: c, storageClass: sc, provisioner, intent: planFor(c, sc) });
+  return {
+    ...pv,
+    metadata: {
+      ...pv.metadata,
+      uid: `uid-${pv.metadata?.name}`,
+      resourceVersion: '7',
+      finalizers: ['kubernetes.io/pv-protection', directoryFinalizer],
+    },
+    status: { phase },
+  };
+}
+
+/** Another claim's PV (team-b/data) whose directory is `subDir` too, as a template without the PV name allows. */
+export function sharingVolume(sc: V1StorageClass): V1PersistentVolume {
+  const base = claim();
+  const other = { ...base, metadata: { ...base.metadata, namespace: 'team-b', uid: 'uid-b' } };
+  const pv = volumeFor(other, sc, 'Bound');
+  const csi = { driver: provisioner, volumeHandle: 'its own handle' };
+  const attrs = { ...pv.spec?.csi?.volumeAttributes, subDir };
+  return { ...pv, spec: { ...pv.spec, csi: { ...csi, volumeAttributes: attrs } } };
+}
+
+export type WriteOp = keyof ClusterWrites;
+
+export interface RecordedEvent {
+  kind: string | undefined;
+  name: string | undefined;
+  type: EventType;
+  reason: string;
+  message: string;
+}
+
+/** Objects by key (`namespace/name` for claims, name otherwise). */
+export interface FakeCluster {
+  claims: Map<string, V1PersistentVolumeClaim>;
+  classes: Map<string, V1StorageClass>;
+  volumes: Map<string, V1PersistentVolume>;
+  /** Every write in order, with the key of the object written. */
+  writes: Array<{ op: WriteOp; key: string }>;
+  events: RecordedEvent[];
+  /** The next call of `op` rejects with `error` (after being recorded). */
+  failNext(op: WriteOp, error: Error): void;
+}
+
+const claimKey = (c: V1PersistentVolumeClaim) => `${c.metadata?.namespace}/${c.metadata?.name}`;
+
+/** A live view of a map, as an informer's cache (the caches never lag unless a test swaps one in). */
+export function cacheOf<T>(map: Map<string, T>): ObjectCache<T> {
+  return {
+    get: (name, namespace) => map.get(namespace === undefined ? name : `${namespace}/${name}`),
+    list: () => [...map.values()],
+  };
+}
+
+/**
+ * Writes that behave like the API server's: finalizers and annotations change as patched, an
+ * object being deleted goes once its last finalizer is removed, create answers 'exists' on a
+ * name that is taken.
+ */
+function fakeWrites(cluster: Omit<FakeCluster, 'failNext'>, failures: Map<WriteOp, Error[]>): ClusterWrites {
+  const record = (op: WriteOp, key: string) => {
+    cluster.writes.push({ op, key });
+    const error = failures.get(op)?.shift();
+    if (error) throw error;
+  };
+  const withoutOurFinalizer = (finalizers: string[] | undefined) =>
+    (finalizers ?? []).filter((f) => f !== directoryFinalizer);
+  return {
+    async recordIntent(c, intent) {
+      record('recordIntent', claimKey(c));
+      const stored = cluster.claims.get(claimKey(c));
+      const meta = stored?.metadata ?? {};
+      const updated: V1PersistentVolumeClaim = {
+        ...stored,
+        metadata: {
+          ...meta,
+          resourceVersion: String(Number(meta.resourceVersion ?? '0') + 1),
+          finalizers: [...withoutOurFinalizer(meta.finalizers), directoryFinalizer],
+          annotations: { ...meta.annotations, [intentAnnotation]: intent },
+        },
+      };
+      cluster.claims.set(claimKey(c), updated);
+      return updated;
+    },
+    async clearIntent(c) {
+      record('clearIntent', claimKey(c));
+      const stored = cluster.claims.get(claimKey(c));
+      if (!stored) return;
+      const { [intentAnnotation]: _, ...annotations } = stored.metadata?.annotations ?? {};
+      const finalizers = withoutOurFinalizer(stored.metadata?.finalizers);
+      if (stored.metadata?.deletionTimestamp && finalizers.length === 0) {
+        cluster.claims.delete(claimKey(c));
+        return;
+      }
+      cluster.claims.set(claimKey(c), {
+        ...stored,
+        metadata: { ...stored.metadata, finalizers, annotations },
+      });
+    },
+    async createVolume(pv) {
+      const name = pv.metadata?.name ?? '';
+      record('createVolume', name);
+      const existing = cluster.volumes.get(name);
+      if (existing) return { result: 'exists', existing };
+      cluster.volumes.set(name, pv);
+      return { result: 'created' };
+    },
+    async readVolume(name) {
+      record('readVolume', name);
+      return cluster.volumes.get(name);
+    },
+    async removeVolumeFinalizer(pv) {
+      const name = pv.metadata?.name ?? '';
+      record('removeVolumeFinalizer', name);
+      const stored = cluster.volumes.get(name);
+      if (!stored) return;
+      cluster.volumes.set(name, {
+        ...stored,
+        metadata: { ...stored.metadata, finalizers: withoutOurFinalizer(stored.metadata?.finalizers) },
+      });
+    },
+    async deleteVolume(name) {
+      record('deleteVolume', name);
+      // Other finalizers (pv-protection) would hold it a while; to Warren it is gone.
+      cluster.volumes.delete(name);
+    },
+  };
+}
+
+function fakeEvents(events: RecordedEvent[]): EventRecorder {
+  return {
+    async record(object, type, reason, message) {
+      events.push({ kind: object.kind, name: object.name, type, reason, message });
+    },
+  };
+}
+
+export interface Harness {
+  deps: ReconcileDeps;
+  cluster: FakeCluster;
+  backend: MemoryDirectoryBackend;
+  crashPoints: CrashPoint[];
+  /** Every log line of the run, parsed. */
+  logs(): Array<Record<string, unknown>>;
+}
+
+/** The reconcilers' dependencies on fakes, holding `objects`; one share, mounted at `root`. */
+export function harness(
+  objects: {
+    claims?: V1PersistentVolumeClaim[];
+    classes?: V1StorageClass[];
+    volumes?: V1PersistentVolume[];
+  } = {},
+): Harness {
+  const failures = new Map<WriteOp, Error[]>();
+  const state = {
+    claims: new Map((objects.claims ?? []).map((c) => [claimKey(c), c])),
+    classes: new Map((objects.classes ?? []).map((sc) => [sc.metadata?.name ?? '', sc])),
+    volumes: new Map((objects.volumes ?? []).map((pv) => [pv.metadata?.name ?? '', pv])),
+    writes: [] as FakeCluster['writes'],
+    events: [] as RecordedEvent[],
+  };
+  const cluster: FakeCluster = {
+    ...state,
+    failNext: (op, error) => void failures.set(op, [...(failures.get(op) ?? []), error]),
+  };
+  const backend = createMemoryDirectoryBackend([root]);
+  const crashPoints: CrashPoint[] = [];
+  const captured = captureLog('debug');
+  const deps: ReconcileDeps = {
+    provisioner,
+    claims: cacheOf(cluster.claims),
+    classes: cacheOf(cluster.classes),
+    volumes: cacheOf(cluster.volumes),
+    writes: fakeWrites(cluster, failures),
+    events: fakeEvents(cluster.events),
+    store: { shares: [{ server, share: '/export', localDir: root }], backend },
+    metrics: makeMetrics(),
+    log: captured.log,
+    now: () => now,
+    crashPoint: (point) => void crashPoints.push(point),
+  };
+  return { deps, cluster, backend, crashPoints, logs: captured.records };
+}
+
+/** A counter's values by their labels joined with `,` (e.g. `{ fast: 1 }`, `{ 'delete,success': 1 }`). */
+export async function counts(counter: Counter): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const v of (await counter.get()).values) out[Object.values(v.labels).join(',')] = v.value;
+  return out;
+}

@@ -1,0 +1,290 @@
+import type { V1PersistentVolume } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import { reconcileVolume } from '../../src/controller/volume-reconciler.ts';
+import { unavailable, WarrenError } from '../../src/errors.ts';
+import { archiveNameFor } from '../../src/provisioning/directory-backend.ts';
+import { directoryFinalizer } from '../../src/provisioning/names.ts';
+import { locationDigest } from '../../src/provisioning/volume-id.ts';
+import {
+  claim,
+  counts,
+  type Harness,
+  harness,
+  now,
+  pvName,
+  type RecordedEvent,
+  root,
+  server,
+  sharingVolume,
+  storageClass,
+  subDir,
+  uid,
+  volumeFor,
+} from './reconcile-fixtures.ts';
+
+const run = (h: Harness) => reconcileVolume(h.deps, pvName);
+const dir = `${root}/${subDir}`;
+const digest = locationDigest({ server, share: '/export', subDir });
+const deleteRecord = { op: 'deleteRecord', args: [root, digest] };
+
+/** Our released PV (reclaim policy Delete unless `reclaim` says otherwise) with its directory on the share. */
+function released(
+  onDelete: string,
+  shape: { reclaim?: string; phase?: string; deleting?: boolean; others?: V1PersistentVolume[] } = {},
+) {
+  const sc = { ...storageClass({ onDelete }), reclaimPolicy: shape.reclaim ?? 'Delete' };
+  const pv = volumeFor(claim(), sc, shape.phase ?? 'Released');
+  if (shape.deleting && pv.metadata) pv.metadata.deletionTimestamp = now;
+  const h = harness({ classes: [sc], volumes: [pv, ...(shape.others ?? [])] });
+  h.backend.plant(dir, { kind: 'dir', mode: 0o777 });
+  h.backend.plant(`${dir}/data`, { kind: 'file', content: 'x' });
+  return { h, pv, sc };
+}
+
+const entriesBelowRoot = (h: Harness) => [...h.backend.entries.keys()].filter((k) => k !== root);
+
+describe('reconcileVolume: released with reclaim policy Delete', () => {
+  it.each<{ onDelete: string; backendCalls: unknown[]; after: string[] }>([
+    {
+      onDelete: 'delete',
+      backendCalls: [{ op: 'removeDirectory', args: [root, subDir] }, deleteRecord],
+      after: [],
+    },
+    {
+      onDelete: 'archive',
+      backendCalls: [{ op: 'archiveDirectory', args: [root, subDir, now] }, deleteRecord],
+      after: [`${root}/${archiveNameFor(subDir, now, 0)}`, `${root}/${archiveNameFor(subDir, now, 0)}/data`],
+    },
+    { onDelete: 'retain', backendCalls: [deleteRecord], after: [dir, `${dir}/data`] },
+  ])('onDelete $onDelete: applies it, then removes the finalizer and the PV', async (c) => {
+    const { h } = released(c.onDelete);
+
+    expect(await run(h)).toBe('done');
+
+    expect(h.backend.calls).toStrictEqual(c.backendCalls);
+    expect(entriesBelowRoot(h)).toStrictEqual(c.after);
+    expect(h.cluster.writes).toStrictEqual([
+      { op: 'removeVolumeFinalizer', key: pvName },
+      { op: 'deleteVolume', key: pvName },
+    ]);
+    expect(h.cluster.volumes.has(pvName)).toBe(false);
+    expect(h.cluster.events).toStrictEqual([]);
+    expect(h.crashPoints).toStrictEqual(['after-release']);
+    expect(await counts(h.deps.metrics.releases)).toStrictEqual({ [`${c.onDelete},success`]: 1 });
+    expect(await counts(h.deps.metrics.retries)).toStrictEqual({});
+  });
+
+  it.each(['Failed', 'Pending'])('a PV in phase %s that is being deleted is released too', async (phase) => {
+    const { h } = released('delete', { phase, deleting: true });
+
+    expect(await run(h)).toBe('done');
+
+    expect(h.cluster.writes.map((w) => w.op)).toStrictEqual(['removeVolumeFinalizer', 'deleteVolume']);
+    expect(entriesBelowRoot(h)).toStrictEqual([]);
+  });
+});
+
+describe('reconcileVolume: nothing to release', () => {
+  it.each<{ name: string; setup: () => Harness }>([
+    { name: 'reclaim policy Retain, released', setup: () => released('delete', { reclaim: 'Retain' }).h },
+    { name: 'reclaim policy Delete, still bound', setup: () => released('delete', { phase: 'Bound' }).h },
+    {
+      name: 'bound and being deleted (pv-protection holds it)',
+      setup: () => released('delete', { phase: 'Bound', deleting: true }).h,
+    },
+    {
+      name: 'another driver',
+      setup: () => {
+        const { h, pv } = released('delete');
+        h.cluster.volumes.set(pvName, {
+          ...pv,
+          spec: { ...pv.spec, csi: { driver: 'other', volumeHandle: 'x' } },
+        });
+        return h;
+      },
+    },
+    { name: 'not in the cache', setup: () => harness() },
+  ])('$name: does nothing', async (c) => {
+    const h = c.setup();
+
+    expect(await run(h)).toBe('done');
+
+    expect(h.backend.calls).toStrictEqual([]);
+    expect(h.cluster.writes).toStrictEqual([]);
+    expect(h.cluster.events).toStrictEqual([]);
+    expect(await counts(h.deps.metrics.retries)).toStrictEqual({});
+  });
+
+  it('reclaim policy Retain, PV being deleted: only our finalizer goes, the directory stays', async () => {
+    const { h } = released('delete', { reclaim: 'Retain', deleting: true });
+
+    expect(await run(h)).toBe('done');
+
+    expect(h.cluster.writes).toStrictEqual([{ op: 'removeVolumeFinalizer', key: pvName }]);
+    expect(h.cluster.volumes.get(pvName)?.metadata?.finalizers).toStrictEqual([
+      'kubernetes.io/pv-protection',
+    ]);
+    expect(h.backend.calls).toStrictEqual([]);
+    expect(entriesBelowRoot(h)).toStrictEqual([dir, `${dir}/data`]);
+  });
+
+  it('a failure to drop the finalizer there is logged and a counted retry', async () => {
+    const { h } = released('delete', { reclaim: 'Retain', deleting: true });
+    h.cluster.failNext('removeVolumeFinalizer', unavailable('connection reset'));
+
+    expect(await run(h)).toBe('retry-fast');
+
+    expect(await counts(h.deps.metrics.retries)).toStrictEqual({ fast: 1 });
+    expect(h.logs().filter((l) => l.level === 40)).toMatchObject([
+      { msg: 'reconcile failed; will retry', err: 'connection reset', kind: 'Unavailable' },
+    ]);
+  });
+});
+
+describe('reconcileVolume: another PV uses the directory', () => {
+  it.each(['delete', 'archive'])(
+    'onDelete %s: keeps the directory, says so (DirectoryKept), and lets the PV go',
+    async (onDelete) => {
+      const sc = storageClass();
+      const { h } = released(onDelete, { others: [sharingVolume(sc)] });
+
+      expect(await run(h)).toBe('done');
+
+      expect(h.cluster.events).toStrictEqual<RecordedEvent[]>([
+        {
+          kind: 'PersistentVolume',
+          name: pvName,
+          type: 'Warning',
+          reason: 'DirectoryKept',
+          message: `directory ${subDir} is also used by PV pvc-uid-b; kept it instead of applying onDelete ${onDelete}`,
+        },
+      ]);
+      expect(h.backend.calls).toStrictEqual([]);
+      expect(entriesBelowRoot(h)).toStrictEqual([dir, `${dir}/data`]);
+      expect(h.cluster.writes.map((w) => w.op)).toStrictEqual(['removeVolumeFinalizer', 'deleteVolume']);
+      expect(await counts(h.deps.metrics.releases)).toStrictEqual({ [`${onDelete},success`]: 1 });
+    },
+  );
+
+  it('onDelete retain: nothing to keep it from, so no event', async () => {
+    const { h } = released('retain', { others: [sharingVolume(storageClass())] });
+
+    expect(await run(h)).toBe('done');
+
+    expect(h.cluster.events).toStrictEqual([]);
+    expect(h.backend.calls).toStrictEqual([]);
+    expect(h.cluster.writes.map((w) => w.op)).toStrictEqual(['removeVolumeFinalizer', 'deleteVolume']);
+  });
+});
+
+describe('reconcileVolume: failures', () => {
+  it.each<{
+    name: string;
+    fail: (h: Harness, pv: V1PersistentVolume) => void;
+    outcome: 'retry-fast' | 'retry-slow';
+    event?: string;
+    backendOps: string[];
+    writes: string[];
+  }>([
+    {
+      name: 'the share does not answer',
+      fail: (h) => h.backend.failNext('removeDirectory', unavailable('stale file handle')),
+      outcome: 'retry-fast',
+      event: 'stale file handle',
+      backendOps: ['removeDirectory'],
+      writes: [],
+    },
+    {
+      name: 'no --share flag covers the share',
+      fail: (h) => {
+        h.deps.store = { ...h.deps.store, shares: [] };
+      },
+      outcome: 'retry-slow',
+      event:
+        'no --share flag covers nfs.example.com:/export; start the controller with --share nfs.example.com:/export=/some/local/dir ' +
+        'and mount that export there (configured: none)',
+      backendOps: [],
+      writes: [],
+    },
+    {
+      name: 'its attributes were edited to point elsewhere',
+      fail: (h, pv) => {
+        const attrs = { ...pv.spec?.csi?.volumeAttributes, subDir: 'someone-else' };
+        const csi = { driver: pv.spec?.csi?.driver ?? '', volumeHandle: pv.spec?.csi?.volumeHandle ?? '' };
+        h.cluster.volumes.set(pvName, {
+          ...pv,
+          spec: { ...pv.spec, csi: { ...csi, volumeAttributes: attrs } },
+        });
+      },
+      outcome: 'retry-slow',
+      event:
+        `PV ${pvName}: volumeAttributes (server/share/subDir/onDelete) do not match volumeHandle ` +
+        `1#d#nfs.example.com#/export#${subDir}; refusing to touch any directory`,
+      backendOps: [],
+      writes: [],
+    },
+    {
+      name: 'the PV changed meanwhile (a conflict: no event)',
+      fail: (h) =>
+        h.cluster.failNext(
+          'removeVolumeFinalizer',
+          new WarrenError('Aborted', 'the object changed meanwhile'),
+        ),
+      outcome: 'retry-fast',
+      backendOps: ['removeDirectory', 'deleteRecord'],
+      writes: ['removeVolumeFinalizer'],
+    },
+  ])('$name: VolumeFailedDelete unless a conflict, the PV stays, a counted retry', async (c) => {
+    const { h, pv } = released('delete');
+    c.fail(h, pv);
+
+    expect(await run(h)).toBe(c.outcome);
+
+    expect(h.cluster.events).toStrictEqual<RecordedEvent[]>(
+      c.event === undefined
+        ? []
+        : [
+            {
+              kind: 'PersistentVolume',
+              name: pvName,
+              type: 'Warning',
+              reason: 'VolumeFailedDelete',
+              message: c.event,
+            },
+          ],
+    );
+    expect(h.backend.calls.map((call) => call.op)).toStrictEqual(c.backendOps);
+    expect(h.cluster.writes.map((w) => w.op)).toStrictEqual(c.writes);
+    expect(h.cluster.volumes.get(pvName)?.metadata?.finalizers).toContain(directoryFinalizer);
+    expect(await counts(h.deps.metrics.releases)).toStrictEqual({ 'delete,failed': 1 });
+    expect(await counts(h.deps.metrics.retries)).toStrictEqual({
+      [c.outcome === 'retry-slow' ? 'slow' : 'fast']: 1,
+    });
+  });
+});
+
+describe('reconcileVolume: logs', () => {
+  it("every line carries the PV's name and its claim's namespace, name and uid", async () => {
+    const { h } = released('delete');
+    await run(h);
+
+    const lines = h.logs();
+    expect(lines.map((l) => l.msg)).toStrictEqual(['released']);
+    for (const line of lines) {
+      expect(line).toMatchObject({ pv: pvName, namespace: 'team-a', name: 'data', uid, action: 'release' });
+    }
+  });
+
+  it('a PV without a claimRef logs only its own name', async () => {
+    const { h, pv } = released('delete');
+    const { claimRef: _, ...spec } = pv.spec ?? {};
+    h.cluster.volumes.set(pvName, { ...pv, spec });
+    await run(h);
+
+    const [line] = h.logs();
+    expect(line).toMatchObject({ pv: pvName, action: 'release' });
+    expect(Object.keys(line ?? {})).not.toContain('namespace');
+    expect(Object.keys(line ?? {})).not.toContain('name');
+    expect(Object.keys(line ?? {})).not.toContain('uid');
+  });
+});
