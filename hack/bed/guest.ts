@@ -1,12 +1,12 @@
 // Boots the qemu test guest (hack/guest/build.sh) with a test agent inside, so tests can run
 // real kernel NFS mounts: the host kernel has no NFS client.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, existsSync } from 'node:fs';
+import { closeSync, createWriteStream, existsSync, openSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { stripTypeScriptTypes } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
@@ -64,16 +64,44 @@ export function ensureGuestImage(repoRoot = defaultRepoRoot): Promise<GuestImage
   return image;
 }
 
-function accelArgs(): string[] {
-  // /dev/kvm may exist yet be unable to run a stock kernel (a PVM host): KVM is opt-in.
-  if (process.env.WARREN_GUEST_ACCEL === 'kvm') return ['-accel', 'kvm', '-cpu', 'host', '-smp', '2'];
+type Accel = 'kvm' | 'tcg';
+
+function accelArgs(accel: Accel): string[] {
+  if (accel === 'kvm') return ['-accel', 'kvm', '-cpu', 'host', '-smp', '2'];
   return ['-accel', 'tcg', '-cpu', 'max', '-smp', '1'];
 }
 
-function qemuArgs(img: GuestImage, script: string, ports: Map<number, number>, memoryMiB: number): string[] {
+/** Written beside the image once KVM failed to run its kernel, so later boots go straight to TCG. */
+const kvmUnusableMarker = (img: GuestImage) => join(dirname(img.kernel), 'kvm-unusable');
+
+/**
+ * KVM when /dev/kvm opens and has not failed this kernel before, TCG otherwise.
+ * WARREN_GUEST_ACCEL=kvm|tcg decides instead (and a KVM failure is then an error).
+ */
+function chooseAccel(img: GuestImage): { accel: Accel; forced: boolean } {
+  const forced = process.env.WARREN_GUEST_ACCEL;
+  if (forced === 'kvm' || forced === 'tcg') return { accel: forced, forced: true };
+  if (existsSync(kvmUnusableMarker(img))) return { accel: 'tcg', forced: false };
+  try {
+    closeSync(openSync('/dev/kvm', 'r+'));
+    return { accel: 'kvm', forced: false };
+  } catch {
+    return { accel: 'tcg', forced: false };
+  }
+}
+
+class KvmFailure extends Error {}
+
+function qemuArgs(
+  img: GuestImage,
+  accel: Accel,
+  script: string,
+  ports: Map<number, number>,
+  memoryMiB: number,
+): string[] {
   const hostfwd = [...ports].map(([guest, host]) => `hostfwd=tcp:127.0.0.1:${host}-:${guest}`);
   return [
-    ...accelArgs(),
+    ...accelArgs(accel),
     ...['-m', String(memoryMiB), '-nographic', '-serial', 'stdio', '-no-reboot', '-nodefaults'],
     ...['-kernel', img.kernel, '-initrd', img.initrd],
     ...['-append', `console=ttyS0 quiet panic=-1 warren.cmd=${script}`],
@@ -168,13 +196,28 @@ function waitForExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
 export async function bootGuest(opts: BootOptions = {}): Promise<Guest> {
   const repoRoot = opts.repoRoot ?? defaultRepoRoot;
   const img = await ensureGuestImage(repoRoot);
+  const { accel, forced } = chooseAccel(img);
+  try {
+    return await bootWith(opts, repoRoot, img, accel);
+  } catch (err) {
+    if (!(err instanceof KvmFailure) || forced) throw err;
+    // /dev/kvm can open yet be unable to run a stock kernel (a PVM host): remember, use TCG.
+    await writeFile(kvmUnusableMarker(img), `${err.message}\n`);
+    console.error(
+      `[warren] KVM cannot run the guest kernel here; using TCG from now on (${kvmUnusableMarker(img)})`,
+    );
+    return bootWith(opts, repoRoot, img, 'tcg');
+  }
+}
+
+async function bootWith(opts: BootOptions, repoRoot: string, img: GuestImage, accel: Accel): Promise<Guest> {
   const ports = new Map<number, number>();
   for (const guestPort of new Set([AGENT_PORT, ...(opts.forwards ?? [])]))
     ports.set(guestPort, await freePort());
   const agentPort = ports.get(AGENT_PORT)!;
   const { dir, script } = await writeAgentScript(repoRoot, opts.relays ?? []);
 
-  const args = qemuArgs(img, script, ports, opts.memoryMiB ?? 512);
+  const args = qemuArgs(img, accel, script, ports, opts.memoryMiB ?? 512);
   // setpriv --pdeathsig: the kernel kills qemu if this process dies without calling stop().
   const qemu = spawn('setpriv', ['--pdeathsig', 'KILL', '--', 'qemu-system-x86_64', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -201,7 +244,7 @@ export async function bootGuest(opts: BootOptions = {}): Promise<Guest> {
     while (!(agentPrinted && (await probe(healthUrl, {}, 1_000)))) {
       let why = '';
       if (spawnError) why = `setpriv/qemu did not start: ${spawnError.message}`;
-      else if (kvmFailed) why = 'KVM cannot run this kernel (unset WARREN_GUEST_ACCEL to use TCG)';
+      else if (kvmFailed) throw new KvmFailure(`KVM internal error booting ${img.kernel}`);
       else if (hasExited(qemu)) why = `qemu exited (${qemu.exitCode ?? qemu.signalCode})`;
       else if (Date.now() - started > READY_TIMEOUT_MS) why = `not ready within ${READY_TIMEOUT_MS / 1000} s`;
       if (why)
