@@ -5,9 +5,13 @@ cd "$(dirname "$0")/.."
 source hack/lib/node.sh
 source hack/lib/common.sh
 bash hack/lib/apt-install.sh nfs-ganesha nfs-ganesha-vfs rpcbind libnfs-utils qemu-system-x86 busybox-static nfs-common openssl shellcheck
-log "node $(node --version); checking format and lint (biome), types (tsc), shell scripts (shellcheck)"
+log "node $(node --version); checking format and lint (biome), types (tsc, and the CSI types against proto/csi.proto), shell scripts (shellcheck)"
 biome ci .
 tsc --noEmit -p tsconfig.json
+# The TypeScript types of the CSI messages must be the ones proto/csi.proto generates.
+npm run -s gen:proto >/dev/null
+git diff --quiet -- src/csi/generated ||
+  die "src/csi/generated differs from what proto/csi.proto generates: run npm run gen:proto and commit"
 shellcheck -x hack/*.sh hack/*/*.sh .ci/run
 bash hack/tools.sh all
 # Renderers for the deploy/ tests (helm's first build takes minutes; better here than in a test hook).

@@ -1,7 +1,7 @@
 // End to end, as kubelet would do it: the controller on the host provisions a claim on the
 // real control plane; the test reads the bound PV and calls the node plugin in the guest with
 // the PV's handle, attributes and mount options; the mount is a real kernel NFS mount.
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import type { V1PersistentVolume } from '@kubernetes/client-node';
@@ -79,13 +79,17 @@ describe.each([
       `written in the guest over NFS ${versOption}\n`,
     );
 
+    // `used` counts this volume's directory, not the share (nor the disk the export lives on).
+    writeFileSync(join(bed.WARREN_EXPORT_DIR, 'e2e', name, 'one-mib.bin'), Buffer.alloc(1 << 20, 1));
+    writeFileSync(join(bed.WARREN_EXPORT_DIR, 'e2e', `${name}-outside.bin`), Buffer.alloc(8 << 20, 1));
     const stats = await call(node.NodeGetVolumeStats.bind(node), {
       volume_id: pv.spec?.csi?.volumeHandle ?? '',
       volume_path: target,
     });
     const bytes = stats.usage?.find((u) => u.unit === 'BYTES');
     expect(Number(bytes?.total)).toBeGreaterThan(0);
-    expect(Number(bytes?.used)).toBeGreaterThan(0);
+    expect(Number(bytes?.used)).toBeGreaterThanOrEqual(1 << 20);
+    expect(Number(bytes?.used)).toBeLessThan(8 << 20);
     expect(stats.volume_condition?.abnormal).toBe(false);
 
     started = performance.now();
