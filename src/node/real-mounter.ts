@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { failedPrecondition, unavailable, WarrenError } from '../errors.ts';
 import { quote } from '../provisioning/paths.ts';
 import { type BoundedRun, describeRun, formatSeconds, runBounded } from './bounded-process.ts';
+import { mountFailureKind } from './mount-failure.ts';
 import {
   type Mounter,
   type MountHealth,
@@ -62,7 +63,10 @@ export function makeRealMounter(options: RealMounterOptions = {}): Mounter {
         );
       }
       if (result.exitCode !== 0) {
-        throw new WarrenError('Internal', `${what} failed (${describeRun(result, timeoutMs)})`);
+        throw new WarrenError(
+          mountFailureKind(`${result.stderr}\n${result.stdout}`),
+          `${what} failed (${describeRun(result, timeoutMs)})`,
+        );
       }
     },
 

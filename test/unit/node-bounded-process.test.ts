@@ -116,7 +116,7 @@ describe('real mounter with stand-in commands', () => {
     const mounter = makeRealMounter({ mountCommand });
     await expectWarrenRejection(
       mounter.mount('srv:/x', '/mnt/t', 'nfs4', [], 5_000),
-      'Internal',
+      'FailedPrecondition',
       'exit 32: mount.nfs: access denied',
     );
   });
