@@ -17,7 +17,14 @@ export async function reconcileVolume(deps: ReconcileDeps, name: string): Promis
   if (!pv) return 'done';
   const decision = decideVolume(pv, deps.provisioner);
   const log = deps.log.child({ pv: name, ...claimKeys(pv), action: decision.action });
-  return countRetries(deps.metrics, log, () => act(deps, name, pv, decision, log));
+  return countRetries(deps.metrics, log, async () => {
+    if (decision.action !== 'release') return act(deps, name, pv, decision, log);
+    // The cache can lag behind the finalizer this controller removed a moment ago, and a second
+    // release of a path that a new claim has just taken would touch that claim's directory:
+    // a directory is released only as the PV is now.
+    const live = await deps.writes.readVolume(name);
+    return live ? act(deps, name, live, decideVolume(live, deps.provisioner), log) : 'done';
+  });
 }
 
 /** The claim's keys as the claim reconciler logs them (namespace, name, uid), where the PV has them. */

@@ -6,7 +6,7 @@ import { parseVolumeId } from './volume-id.ts';
 
 export type VolumeDecision =
   | { action: 'ignore'; reason: string }
-  /** Apply onDelete to the directory, then drop the finalizer and delete the PV. */
+  /** Apply onDelete to the directory, then drop the finalizer and delete the PV (only while it holds the finalizer). */
   | { action: 'release'; onDelete: OnDelete }
   /** The PV is being deleted but its data must stay (reclaim policy Retain): only drop our finalizer. */
   | { action: 'drop-finalizer' };
@@ -32,6 +32,8 @@ export function decideVolume(pv: V1PersistentVolume, provisioner: string): Volum
   // A Bound volume is never released, even if someone deletes the PV object: pv-protection holds it.
   const released = phase === 'Released' || phase === 'Failed' || (deleting && phase !== 'Bound');
   if (!released) return { action: 'ignore', reason: `phase ${phase ?? 'unknown'}` };
+  // The finalizer goes only once the directory has been handled; without it there is nothing left to do.
+  if (!holdsFinalizer) return { action: 'ignore', reason: 'directory already handled (no Warren finalizer)' };
   return { action: 'release', onDelete: recordedOnDelete(pv) };
 }
 

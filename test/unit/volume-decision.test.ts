@@ -92,6 +92,11 @@ describe('decideVolume', () => {
       pv: volume({ reclaim: 'Delete', phase: 'Bound', deleting: true }),
       expected: { action: 'ignore', reason: 'phase Bound' },
     },
+    {
+      name: 'Delete + Released without our finalizer (already handled): ignore',
+      pv: volume({ reclaim: 'Delete', phase: 'Released', finalizers: ['kubernetes.io/pv-protection'] }),
+      expected: { action: 'ignore', reason: 'directory already handled (no Warren finalizer)' },
+    },
     // Reclaim policy Retain.
     {
       name: 'Retain + Released: ignore',

@@ -64,6 +64,7 @@ describe('reconcileVolume: released with reclaim policy Delete', () => {
     expect(h.backend.calls).toStrictEqual(c.backendCalls);
     expect(entriesBelowRoot(h)).toStrictEqual(c.after);
     expect(h.cluster.writes).toStrictEqual([
+      { op: 'readVolume', key: pvName },
       { op: 'removeVolumeFinalizer', key: pvName },
       { op: 'deleteVolume', key: pvName },
     ]);
@@ -79,7 +80,11 @@ describe('reconcileVolume: released with reclaim policy Delete', () => {
 
     expect(await run(h)).toBe('done');
 
-    expect(h.cluster.writes.map((w) => w.op)).toStrictEqual(['removeVolumeFinalizer', 'deleteVolume']);
+    expect(h.cluster.writes.map((w) => w.op)).toStrictEqual([
+      'readVolume',
+      'removeVolumeFinalizer',
+      'deleteVolume',
+    ]);
     expect(entriesBelowRoot(h)).toStrictEqual([]);
   });
 });
@@ -141,6 +146,37 @@ describe('reconcileVolume: nothing to release', () => {
   });
 });
 
+describe('reconcileVolume: a cache that lags behind', () => {
+  it('does not release a directory again once the live PV has lost our finalizer', async () => {
+    const { h, pv } = released('delete');
+    const stale = structuredClone(pv); // what the cache still says: Released, with our finalizer
+    h.cluster.volumes.set(pvName, {
+      ...pv,
+      metadata: { ...pv.metadata, finalizers: ['kubernetes.io/pv-protection'] },
+    });
+    h.deps.volumes = { get: (name) => (name === pvName ? stale : undefined), list: () => [stale] };
+
+    expect(await run(h)).toBe('done');
+
+    expect(h.cluster.writes).toStrictEqual([{ op: 'readVolume', key: pvName }]);
+    expect(h.backend.calls).toStrictEqual([]);
+    expect(entriesBelowRoot(h)).toStrictEqual([dir, `${dir}/data`]);
+    expect(await counts(h.deps.metrics.releases)).toStrictEqual({});
+  });
+
+  it('does nothing when the live PV is already gone', async () => {
+    const { h, pv } = released('delete');
+    const stale = structuredClone(pv);
+    h.cluster.volumes.delete(pvName);
+    h.deps.volumes = { get: (name) => (name === pvName ? stale : undefined), list: () => [stale] };
+
+    expect(await run(h)).toBe('done');
+
+    expect(h.backend.calls).toStrictEqual([]);
+    expect(entriesBelowRoot(h)).toStrictEqual([dir, `${dir}/data`]);
+  });
+});
+
 describe('reconcileVolume: another PV uses the directory', () => {
   it.each(['delete', 'archive'])(
     'onDelete %s: keeps the directory, says so (DirectoryKept), and lets the PV go',
@@ -161,7 +197,11 @@ describe('reconcileVolume: another PV uses the directory', () => {
       ]);
       expect(h.backend.calls).toStrictEqual([]);
       expect(entriesBelowRoot(h)).toStrictEqual([dir, `${dir}/data`]);
-      expect(h.cluster.writes.map((w) => w.op)).toStrictEqual(['removeVolumeFinalizer', 'deleteVolume']);
+      expect(h.cluster.writes.map((w) => w.op)).toStrictEqual([
+        'readVolume',
+        'removeVolumeFinalizer',
+        'deleteVolume',
+      ]);
       expect(await counts(h.deps.metrics.releases)).toStrictEqual({ [`${onDelete},success`]: 1 });
     },
   );
@@ -173,7 +213,11 @@ describe('reconcileVolume: another PV uses the directory', () => {
 
     expect(h.cluster.events).toStrictEqual([]);
     expect(h.backend.calls).toStrictEqual([]);
-    expect(h.cluster.writes.map((w) => w.op)).toStrictEqual(['removeVolumeFinalizer', 'deleteVolume']);
+    expect(h.cluster.writes.map((w) => w.op)).toStrictEqual([
+      'readVolume',
+      'removeVolumeFinalizer',
+      'deleteVolume',
+    ]);
   });
 });
 
@@ -192,7 +236,7 @@ describe('reconcileVolume: failures', () => {
       outcome: 'retry-fast',
       event: 'stale file handle',
       backendOps: ['removeDirectory'],
-      writes: [],
+      writes: ['readVolume'],
     },
     {
       name: 'no --share flag covers the share',
@@ -204,7 +248,7 @@ describe('reconcileVolume: failures', () => {
         'no --share flag covers nfs.example.com:/export; start the controller with --share nfs.example.com:/export=/some/local/dir ' +
         'and mount that export there (configured: none)',
       backendOps: [],
-      writes: [],
+      writes: ['readVolume'],
     },
     {
       name: 'its attributes were edited to point elsewhere',
@@ -221,7 +265,7 @@ describe('reconcileVolume: failures', () => {
         `PV ${pvName}: volumeAttributes (server/share/subDir/onDelete) do not match volumeHandle ` +
         `1#d#nfs.example.com#/export#${subDir}; refusing to touch any directory`,
       backendOps: [],
-      writes: [],
+      writes: ['readVolume'],
     },
     {
       name: 'the PV changed meanwhile (a conflict: no event)',
@@ -232,7 +276,7 @@ describe('reconcileVolume: failures', () => {
         ),
       outcome: 'retry-fast',
       backendOps: ['removeDirectory', 'deleteRecord'],
-      writes: ['removeVolumeFinalizer'],
+      writes: ['readVolume', 'removeVolumeFinalizer'],
     },
   ])('$name: VolumeFailedDelete unless a conflict, the PV stays, a counted retry', async (c) => {
     const { h, pv } = released('delete');
