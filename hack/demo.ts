@@ -2,11 +2,18 @@
 // controller`, applies a StorageClass and three StatefulSet-style claims, shows what was
 // made, mounts one volume with the kernel NFS client in the qemu guest through the node
 // plugin, then deletes a claim and shows its directory archived. Ctrl-C stops everything.
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CoreV1Api, KubeConfig, StorageV1Api, type V1PersistentVolumeClaim } from '@kubernetes/client-node';
+import {
+  CoreV1Api,
+  KubeConfig,
+  StorageV1Api,
+  type V1PersistentVolumeClaim,
+  type V1StorageClass,
+} from '@kubernetes/client-node';
+import { load } from 'js-yaml';
 import { bedDown, bedUp } from './bed/bed.ts';
 import { startDemoController } from './demo/controller.ts';
 import { publishInGuest } from './demo/guest-step.ts';
@@ -41,32 +48,28 @@ try {
   cleanups.push(controller.stop);
   console.log(`   logs: ${controller.logFile}`);
 
+  // The example class from deploy/examples, pointed at the bed's NFS server instead of nfs.example.com.
+  const exampleFile = join(repoRoot, 'deploy/examples/storageclass-teams-archive.yaml');
+  const example = load(readFileSync(exampleFile, 'utf8')) as V1StorageClass;
+  const className = example.metadata?.name ?? '';
+  const exampleShare = example.parameters?.share ?? '';
   say(
-    'applying StorageClass "warren-demo" (onDelete: archive) and three claims shaped like a StatefulSet\'s',
+    `applying the example StorageClass "${className}" (${exampleFile.slice(repoRoot.length + 1)}: nested subDir from a label, onDelete: archive) and three claims shaped like a StatefulSet's`,
   );
+  // The class's share (/export/teams) lies under the export the controller serves (/export).
+  const shareDir = join(bed.env.WARREN_EXPORT_DIR, relative(bed.env.WARREN_NFS_SHARE, exampleShare));
+  mkdirSync(shareDir, { recursive: true });
   await storage.createStorageClass({
-    body: {
-      metadata: { name: 'warren-demo' },
-      provisioner: 'nfs.warren.dev',
-      reclaimPolicy: 'Delete',
-      // The guest reaches the bed's server at 127.0.0.1:2049 (a relay), like a node reaches a real one.
-      mountOptions: ['vers=4.1'],
-      parameters: {
-        server: bed.env.WARREN_NFS_SERVER,
-        share: bed.env.WARREN_NFS_SHARE,
-        subDir: 'web/${pvc.metadata.name}',
-        onDelete: 'archive',
-      },
-    },
+    body: { ...example, parameters: { ...example.parameters, server: bed.env.WARREN_NFS_SERVER } },
   });
   const names = ['data-web-0', 'data-web-1', 'data-web-2'];
   for (const name of names) {
     await core.createNamespacedPersistentVolumeClaim({
       namespace: 'default',
       body: {
-        metadata: { name, labels: { app: 'web' } },
+        metadata: { name, labels: { app: 'web', team: 'web' } },
         spec: {
-          storageClassName: 'warren-demo',
+          storageClassName: className,
           accessModes: ['ReadWriteOnce'],
           resources: { requests: { storage: '1Gi' } },
         },
@@ -80,7 +83,8 @@ try {
 
   say('mounting data-web-0 in the guest (real kernel NFS client) through the node plugin');
   await publishInGuest({ core, claimName: 'data-web-0', env: bed.env, logDir: stateDir, cleanups });
-  const hello = join(bed.env.WARREN_EXPORT_DIR, 'web', 'data-web-0', 'hello.txt');
+  const teamDir = join(shareDir, 'web');
+  const hello = join(teamDir, 'default-data-web-0', 'hello.txt');
   console.log(`   host reads it: "${readFileSync(hello, 'utf8').trim()}"`);
 
   say('deleting claim data-web-2 (its class says onDelete: archive)');
@@ -94,9 +98,11 @@ try {
       return true;
     }
   });
-  const webDir = join(bed.env.WARREN_EXPORT_DIR, 'web');
-  console.log(`   web/data-web-2 exists: ${existsSync(join(webDir, 'data-web-2'))}`);
-  console.log(`   web/ now holds: ${readdirSync(webDir).sort().join(', ')}`);
+  const shown = relative(bed.env.WARREN_EXPORT_DIR, teamDir);
+  console.log(`   ${shown}/default-data-web-2 exists: ${existsSync(join(teamDir, 'default-data-web-2'))}`);
+  console.log(`   ${shown}/ now holds: ${readdirSync(teamDir).sort().join(', ')}`);
+  const archived = readdirSync(teamDir).filter((d) => d.startsWith('archived-default-data-web-2-'));
+  if (archived.length !== 1) throw new Error(`expected one archived copy of data-web-2 in ${teamDir}`);
   say(`demo finished in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 } catch (err) {
   console.error(`\ndemo failed: ${(err as Error).message}`);

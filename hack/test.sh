@@ -26,9 +26,19 @@ log "unit and integration tests (vitest), on one bed"
 vitest run --project unit --project integration --reporter=default --reporter=json --outputFile.json=test-results/main.json || status=1
 log "disruptive tests (apiserver restart, frozen NFS server), on a bed of their own"
 vitest run --project disruptive --reporter=default --reporter=json --outputFile.json=test-results/disruptive.json || status=1
-# One plain closing line over both runs, for readers of CI logs.
+log "the demo (npm run demo, the README's main-job command), on a bed of its own; output in test-results/demo.log"
+demo_status=0
+bash hack/demo.sh > test-results/demo.log 2>&1 || demo_status=1
+if [[ $demo_status -ne 0 ]]; then
+  status=1
+  log "the demo failed; its last lines:"
+  tail -n 40 test-results/demo.log >&2
+else
+  grep -E '^== demo finished' test-results/demo.log >&2 || true
+fi
+# One plain closing line over both runs and the demo, for readers of CI logs.
 # shellcheck disable=SC2016 # JavaScript, not shell
-VITEST_STATUS=$status node -e '
+VITEST_STATUS=$status DEMO_STATUS=$demo_status node -e '
   let passed = 0, failed = 0, skipped = 0;
   const fs = require("node:fs");
   for (const f of process.argv.slice(1)) {
@@ -36,6 +46,7 @@ VITEST_STATUS=$status node -e '
     const r = JSON.parse(fs.readFileSync(f, "utf8"));
     passed += r.numPassedTests; failed += r.numFailedTests; skipped += r.numPendingTests + r.numTodoTests;
   }
+  if (process.env.DEMO_STATUS === "0") passed += 1; else failed += 1;
   // A run can fail outside any test (a global setup that throws): count that as a failure too.
   if (process.env.VITEST_STATUS !== "0" && failed === 0) failed = 1;
   console.log(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
