@@ -14,9 +14,9 @@ import {
   type V1StorageClass,
 } from '@kubernetes/client-node';
 import { load } from 'js-yaml';
-import { bedDown, bedUp } from './bed/bed.ts';
+import { type BedEnv, bedDown, bedUp } from './bed/bed.ts';
 import { startDemoController } from './demo/controller.ts';
-import { publishInGuest } from './demo/guest-step.ts';
+import { directoryOnDisk, publishInGuest } from './demo/guest-step.ts';
 
 const repoRoot = join(import.meta.dirname, '..');
 const stateDir = mkdtempSync(join(tmpdir(), 'warren-demo-'));
@@ -79,7 +79,7 @@ try {
   const claims = await waitForBound(core, names);
 
   say('what Warren made');
-  await printTable(core, claims, bed.env.WARREN_EXPORT_DIR);
+  await printTable(core, claims, bed.env);
 
   say('mounting data-web-0 in the guest (real kernel NFS client) through the node plugin');
   await publishInGuest({ core, claimName: 'data-web-0', env: bed.env, logDir: stateDir, cleanups });
@@ -133,11 +133,7 @@ async function waitFor(what: string, check: () => Promise<boolean>): Promise<voi
   throw new Error(`timed out waiting for ${what}`);
 }
 
-async function printTable(
-  core: CoreV1Api,
-  claims: V1PersistentVolumeClaim[],
-  exportDir: string,
-): Promise<void> {
+async function printTable(core: CoreV1Api, claims: V1PersistentVolumeClaim[], env: BedEnv): Promise<void> {
   const rows = [['CLAIM', 'PV', 'DIRECTORY', 'NFS PATH', 'STATUS']];
   for (const c of claims) {
     const pv = await core.readPersistentVolume({ name: c.spec?.volumeName ?? '' });
@@ -145,7 +141,7 @@ async function printTable(
     rows.push([
       c.metadata?.name ?? '',
       pv.metadata?.name ?? '',
-      join(exportDir, a.subDir ?? ''),
+      directoryOnDisk(env, a),
       `${a.server}:${a.share}/${a.subDir}`,
       `${c.status?.phase}`,
     ]);

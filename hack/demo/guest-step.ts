@@ -1,6 +1,6 @@
 // The demo's node-plugin step: boots the qemu guest (a "node" with a real kernel NFS client),
 // runs `warren node` in it, and does what kubelet does for one claim: publish, use, unpublish.
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import type { CoreV1Api } from '@kubernetes/client-node';
 import { call } from '../../src/csi/client.ts';
 import type { BedEnv } from '../bed/bed.ts';
@@ -42,8 +42,14 @@ export async function publishInGuest(opts: {
   await plugin.sh(`echo '${line}' > ${target}/hello.txt`);
   const back = await plugin.sh(`cat ${target}/hello.txt`);
   console.log(`   wrote and read back through the kernel NFS mount: "${back.stdout.trim()}"`);
-  const subDir = pv.spec?.csi?.volumeAttributes?.subDir ?? '';
-  console.log(`   on the server's disk: ${join(opts.env.WARREN_EXPORT_DIR, subDir, 'hello.txt')}`);
+  const onDisk = directoryOnDisk(opts.env, pv.spec?.csi?.volumeAttributes ?? {});
+  console.log(`   on the server's disk: ${join(onDisk, 'hello.txt')}`);
   await call(node.NodeUnpublishVolume.bind(node), volume);
   console.log(`   NodeUnpublishVolume: mounts left at the target: ${(await plugin.mountsAt(target)).length}`);
+}
+
+/** Where a volume's directory is on the bed's disk: its share may lie below the exported one. */
+export function directoryOnDisk(env: BedEnv, attributes: Record<string, string>): string {
+  const share = relative(env.WARREN_NFS_SHARE, attributes.share ?? env.WARREN_NFS_SHARE);
+  return join(env.WARREN_EXPORT_DIR, share, attributes.subDir ?? '');
 }
