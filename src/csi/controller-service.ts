@@ -88,6 +88,19 @@ async function requireExistingVolume(store: VolumeStore, volumeId: string): Prom
   return volume;
 }
 
+/**
+ * The record of a volume name, in the request's own record root first, then in every other
+ * configured one: a name is one volume, whichever share a later request names.
+ */
+async function findNameRecord(store: VolumeStore, first: string, name: string) {
+  const others = store.shares.map((s) => recordRoot(store, s.localDir)).filter((r) => r !== first);
+  for (const root of new Set([first, ...others])) {
+    const record = await readNameRecord(store, root, name);
+    if (record) return record;
+  }
+  return undefined;
+}
+
 export const controllerCapabilities: ControllerGetCapabilitiesResponse = {
   capabilities: [{ rpc: { type: 'CREATE_DELETE_VOLUME' } }, { rpc: { type: 'EXPAND_VOLUME' } }],
 };
@@ -117,7 +130,7 @@ export function makeControllerService(deps: ControllerDeps) {
     const intent = planVolume(parameters, facts.claim, facts.pvName);
     const root = recordRoot(store, localRootFor(store.shares, parameters.server, parameters.share));
 
-    const existing = await readNameRecord(store, root, name);
+    const existing = await findNameRecord(store, root, name);
     if (
       existing &&
       (existing.volumeId !== intent.volumeId || !sameParameters(existing.parameters, parameters))

@@ -15,8 +15,12 @@ import { type CsiClients, call, csiClients, expectStatus } from './csi-grpc-clie
 import { captureLog } from './csi-log-capture.ts';
 
 const root = '/exports/main';
-const backend = createMemoryDirectoryBackend([root]);
-const shares = [{ server: 'nfs.example.com', share: '/export', localDir: root }];
+const secondRoot = '/exports/second';
+const backend = createMemoryDirectoryBackend([root, secondRoot]);
+const shares = [
+  { server: 'nfs.example.com', share: '/export', localDir: root },
+  { server: 'nfs2.example.com', share: '/data', localDir: secondRoot },
+];
 const readiness: Readiness = { ready: true };
 const gib = 1024 ** 3;
 const capture = captureLog();
@@ -185,6 +189,13 @@ describe('CreateVolume', () => {
     await create(createReq('vol-params'));
     const changed = createReq('vol-params', { parameters: { ...params, mode: '0700' } });
     await expectStatus(create(changed), status.ALREADY_EXISTS, 'different parameters');
+  });
+
+  it('answers ALREADY_EXISTS for the same name on another configured share, and makes nothing there', async () => {
+    const { volume } = await create(createReq('vol-moved'));
+    const elsewhere = createReq('vol-moved', { parameters: { server: 'nfs2.example.com', share: '/data' } });
+    await expectStatus(create(elsewhere), status.ALREADY_EXISTS, volume?.volume_id ?? 'missing id');
+    expect(backend.entries.get(`${secondRoot}/vol-moved`)).toBeUndefined();
   });
 
   it('accepts a 128-byte name (digest volume id) and deletes it again', async () => {
