@@ -1,7 +1,7 @@
 // End to end, as kubelet would do it: the controller on the host provisions a claim on the
 // real control plane; the test reads the bound PV and calls the node plugin in the guest with
 // the PV's handle, attributes and mount options; the mount is a real kernel NFS mount.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import type { V1PersistentVolume } from '@kubernetes/client-node';
@@ -155,5 +155,41 @@ it('mounts an inline ephemeral volume straight from its attributes', async () =>
   expect((await plugin.sh(`echo inline > ${target}/x`)).code).toBe(0);
   expect(readFileSync(join(bed.WARREN_EXPORT_DIR, 'inline', 'cache', 'x'), 'utf8')).toBe('inline\n');
   await call(node.NodeUnpublishVolume.bind(node), volume);
+  expect(await plugin.mountsAt(target)).toEqual([]);
+});
+
+it('replaces a mount whose directory the server no longer has (ESTALE) on the next publish', async () => {
+  const bed = inject('bed');
+  const dir = join(bed.WARREN_EXPORT_DIR, 'stale', 'dir');
+  mkdirSync(dir, { recursive: true });
+  const target = '/var/lib/kubelet/pods/pod-stale/volumes/kubernetes.io~csi/stale/mount';
+  const request = {
+    volume_id: 'static-stale-dir',
+    target_path: target,
+    volume_capability: {
+      mount: { fs_type: '', mount_flags: ['vers=4.1'] },
+      access_mode: { mode: 'SINGLE_NODE_WRITER' as const },
+    },
+    readonly: false,
+    volume_context: { server: '127.0.0.1', share: bed.WARREN_NFS_SHARE, subDir: 'stale/dir' },
+  };
+  const node = plugin.clients.node;
+  await call(node.NodePublishVolume.bind(node), request);
+  expect(await plugin.mountsAt(target)).toHaveLength(1);
+
+  // The directory is removed and made again on the server: the mounted file handle is stale.
+  rmSync(dir, { recursive: true });
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'new.txt'), 'the new directory\n');
+  const stat = await plugin.sh(`stat -f ${target}`); // statfs, as the plugin checks a mount
+  expect({ code: stat.code, stale: /Stale file handle/i.test(stat.stderr) }).toEqual({
+    code: 1,
+    stale: true,
+  });
+
+  await call(node.NodePublishVolume.bind(node), request);
+  expect(await plugin.mountsAt(target)).toHaveLength(1);
+  expect((await plugin.sh(`cat ${target}/new.txt`)).stdout).toBe('the new directory\n');
+  await call(node.NodeUnpublishVolume.bind(node), { volume_id: request.volume_id, target_path: target });
   expect(await plugin.mountsAt(target)).toEqual([]);
 });
