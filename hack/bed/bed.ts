@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { startControlPlane } from './control-plane.ts';
 import { type Daemon, isRunning, startDaemon, stopDaemon } from './daemon.ts';
-import { startNfsServer } from './nfs-server.ts';
+import { type NfsServer, startNfsServer } from './nfs-server.ts';
 import { ensureTools } from './tools.ts';
 
 export interface BedState {
@@ -28,6 +28,16 @@ export interface BedEnv {
   WARREN_NFS_PSEUDO: string;
   WARREN_EXPORT_DIR: string;
   WARREN_BED_DIR: string;
+}
+
+/** The bed's NFS server as nfsUrl wants it. */
+export function nfsServerOf(env: BedEnv): Pick<NfsServer, 'server' | 'nfsPort' | 'mountPort' | 'share'> {
+  return {
+    server: env.WARREN_NFS_SERVER,
+    nfsPort: Number(env.WARREN_NFS_PORT),
+    mountPort: Number(env.WARREN_MOUNT_PORT),
+    share: env.WARREN_NFS_SHARE,
+  };
 }
 
 const stateFile = (stateDir: string) => join(stateDir, 'bed.json');

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, expect, inject, it } from 'vitest';
-import { type BedState, readStateSync } from '../../hack/bed/bed.ts';
+import { type BedState, nfsServerOf, readStateSync } from '../../hack/bed/bed.ts';
 import { isRunning } from '../../hack/bed/daemon.ts';
 import { nfsUrl } from '../../hack/bed/nfs-server.ts';
 
@@ -95,14 +95,8 @@ it('comes up once, repairs a dead daemon, and goes down leaving nothing behind',
   expect((await local('status')).all).toContain('down');
 
   // The test run's own bed still serves NFS: the shared rpcbind was left for it.
-  const bed = inject('bed');
-  const nfs = {
-    server: bed.WARREN_NFS_SERVER,
-    nfsPort: Number(bed.WARREN_NFS_PORT),
-    mountPort: Number(bed.WARREN_MOUNT_PORT),
-    share: bed.WARREN_NFS_SHARE,
-  };
   for (const version of [3, 4] as const) {
-    expect((await execa('nfs-ls', [nfsUrl(nfs, version)], { reject: false })).exitCode).toBe(0);
+    const url = nfsUrl(nfsServerOf(inject('bed')), version);
+    expect((await execa('nfs-ls', [url], { reject: false })).exitCode).toBe(0);
   }
 }, 300_000);

@@ -3,6 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, inject, it } from 'vitest';
+import { nfsServerOf } from '../../hack/bed/bed.ts';
 import { nfsUrl } from '../../hack/bed/nfs-server.ts';
 import { bedClients, eventually, freshNamespace } from './kube.ts';
 
@@ -76,12 +77,7 @@ describe('NFS server', () => {
     'serves a directory and file created in the export dir over NFS v%i',
     async (version) => {
       const bed = inject('bed');
-      const server = {
-        server: bed.WARREN_NFS_SERVER,
-        nfsPort: Number(bed.WARREN_NFS_PORT),
-        mountPort: Number(bed.WARREN_MOUNT_PORT),
-        share: bed.WARREN_NFS_SHARE,
-      };
+      const server = nfsServerOf(bed);
       const dir = `seen-v${version}-${Date.now()}`;
       await mkdir(join(bed.WARREN_EXPORT_DIR, dir));
       await writeFile(join(bed.WARREN_EXPORT_DIR, dir, 'note.txt'), `written on the host for v${version}\n`);

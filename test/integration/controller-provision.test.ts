@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { nfsServerOf } from '../../hack/bed/bed.ts';
 import { nfsUrl } from '../../hack/bed/nfs-server.ts';
 import { type ControllerProcess, metricValue, startController } from './controller-process.ts';
 import {
@@ -64,12 +65,7 @@ afterAll(async () => {
   await controller?.stop();
 });
 
-const nfs = () => ({
-  server: bed.WARREN_NFS_SERVER,
-  nfsPort: Number(bed.WARREN_NFS_PORT),
-  mountPort: Number(bed.WARREN_MOUNT_PORT),
-  share: bed.WARREN_NFS_SHARE,
-});
+const nfs = () => nfsServerOf(bed);
 
 describe('provisioning', () => {
   it('binds a claim to a new PV whose directory the NFS server serves', async () => {
