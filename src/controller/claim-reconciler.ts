@@ -2,7 +2,7 @@
 // after a claim deleted mid-flight. Decisions are pure (provisioning/*-decision.ts); this
 // file only reads the caches, calls them, and acts.
 import type { V1ObjectReference, V1PersistentVolumeClaim, V1StorageClass } from '@kubernetes/client-node';
-import { errorKind, failedPrecondition, isConfigurationError } from '../errors.ts';
+import { errorKind, failedPrecondition } from '../errors.ts';
 import { type ClaimDecision, decideClaim, pvNameFor } from '../provisioning/claim-decision.ts';
 import { directoryFinalizer, intentAnnotation } from '../provisioning/names.ts';
 import { parseClassParameters } from '../provisioning/parameters.ts';
@@ -13,6 +13,7 @@ import { buildVolume } from '../provisioning/volume-builder.ts';
 import { ensureVolumeDirectory } from '../provisioning/volume-directory.ts';
 import { planVolume, serializeIntent, type VolumeIntent } from '../provisioning/volume-intent.ts';
 import type { ReconcileDeps } from './deps.ts';
+import { countRetries, errorMessage, retryFor } from './retries.ts';
 import type { Outcome } from './work-queue.ts';
 
 export async function reconcileClaim(deps: ReconcileDeps, namespace: string, name: string): Promise<Outcome> {
@@ -25,32 +26,6 @@ export async function reconcileClaim(deps: ReconcileDeps, namespace: string, nam
   // The volume reconciler logs a PV's claim under the same keys, so one query finds both.
   const log = deps.log.child({ namespace, name, uid: claim.metadata?.uid, action: decision.action });
   return countRetries(deps.metrics, log, () => act(deps, claim, decision, log));
-}
-
-/**
- * The one place a reconcile's retry is counted in warren_retries_total. A throw that escaped
- * the reconcile (an API write outside its own error handling) is logged and retried here too,
- * instead of reaching the work queue silently and uncounted.
- */
-export async function countRetries(
-  metrics: ReconcileDeps['metrics'],
-  log: ReconcileDeps['log'],
-  reconcile: () => Promise<Outcome>,
-): Promise<Outcome> {
-  let outcome: Outcome;
-  try {
-    outcome = await reconcile();
-  } catch (err) {
-    log.warn({ err: message(err), kind: errorKind(err) }, 'reconcile failed; will retry');
-    outcome = retryFor(err);
-  }
-  if (outcome !== 'done') metrics.retries.inc({ kind: outcome === 'retry-slow' ? 'slow' : 'fast' });
-  return outcome;
-}
-
-/** Errors a user must fix come back slowly, transient ones soon. */
-export function retryFor(err: unknown): Outcome {
-  return isConfigurationError(err) ? 'retry-slow' : 'retry-fast';
 }
 
 async function act(
@@ -200,7 +175,7 @@ async function abandon(
     await deps.writes.clearIntent(claim);
     return 'done';
   } catch (err) {
-    log.warn({ err: message(err), kind: errorKind(err) }, 'could not clean up after a deleted claim');
+    log.warn({ err: errorMessage(err), kind: errorKind(err) }, 'could not clean up after a deleted claim');
     return retryFor(err);
   }
 }
@@ -220,9 +195,9 @@ async function failed(
   deps.metrics.provisions.inc({ result: 'failed' });
   deps.metrics.provisionSeconds.observe({ result: 'failed' }, (performance.now() - started) / 1000);
   if (kind !== 'Aborted') {
-    await deps.events.record(claimRef(claim), 'Warning', 'ProvisioningFailed', message(err));
+    await deps.events.record(claimRef(claim), 'Warning', 'ProvisioningFailed', errorMessage(err));
   }
-  log.warn({ err: message(err), kind }, 'provisioning failed; will retry');
+  log.warn({ err: errorMessage(err), kind }, 'provisioning failed; will retry');
   return retryFor(err);
 }
 
@@ -247,8 +222,4 @@ export function claimRef(claim: V1PersistentVolumeClaim): V1ObjectReference {
     uid: m.uid,
     resourceVersion: m.resourceVersion,
   };
-}
-
-function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

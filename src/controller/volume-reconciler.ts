@@ -8,8 +8,8 @@ import type { OnDelete, VolumeLocation } from '../provisioning/types.ts';
 import { decideVolume, type VolumeDecision } from '../provisioning/volume-decision.ts';
 import { releaseVolumeDirectory } from '../provisioning/volume-directory.ts';
 import { encodeVolumeId } from '../provisioning/volume-id.ts';
-import { countRetries, retryFor } from './claim-reconciler.ts';
 import type { ReconcileDeps } from './deps.ts';
+import { countRetries, retryFor } from './retries.ts';
 import type { Outcome } from './work-queue.ts';
 
 export async function reconcileVolume(deps: ReconcileDeps, name: string): Promise<Outcome> {
