@@ -10,7 +10,8 @@ import { localRootFor } from '../provisioning/paths.ts';
 import { overlappingVolume } from '../provisioning/shared-directory.ts';
 import type { ClaimFacts } from '../provisioning/types.ts';
 import { buildVolume } from '../provisioning/volume-builder.ts';
-import { ensureVolumeDirectory } from '../provisioning/volume-directory.ts';
+import { ensureVolumeDirectory, recordRoot } from '../provisioning/volume-directory.ts';
+import { locationDigest } from '../provisioning/volume-id.ts';
 import { planVolume, serializeIntent, type VolumeIntent } from '../provisioning/volume-intent.ts';
 import type { ReconcileDeps } from './deps.ts';
 import { countRetries, errorMessage, retryFor } from './retries.ts';
@@ -170,6 +171,10 @@ async function abandon(
           : intent.onDelete === 'archive'
             ? await deps.store.backend.archiveDirectory(root, subDir, deps.now())
             : await deps.store.backend.removeEmptyDirectory(root, subDir);
+      // The location record (kept for digest volume ids) has no volume left to serve.
+      if (outcome !== 'not-empty') {
+        await deps.store.backend.deleteRecord(recordRoot(deps.store, root), locationDigest(intent.location));
+      }
       log.info({ subDir, outcome }, 'claim deleted before its volume was made; directory released');
     }
     await deps.writes.clearIntent(claim);

@@ -5,6 +5,7 @@ import { unavailable, WarrenError } from '../../src/errors.ts';
 import { archiveNameFor } from '../../src/provisioning/directory-backend.ts';
 import { directoryFinalizer, intentAnnotation } from '../../src/provisioning/names.ts';
 import { buildVolume } from '../../src/provisioning/volume-builder.ts';
+import { locationDigest } from '../../src/provisioning/volume-id.ts';
 import { serializeIntent } from '../../src/provisioning/volume-intent.ts';
 import {
   cacheOf,
@@ -20,6 +21,7 @@ import {
   pvName,
   type RecordedEvent,
   root,
+  server,
   sharingVolume,
   storageClass,
   subDir,
@@ -271,6 +273,11 @@ describe('reconcileClaim: nothing or little to do', () => {
   });
 });
 
+const abandonedRecord = {
+  op: 'deleteRecord',
+  args: [root, locationDigest({ server, share: '/export', subDir })],
+};
+
 describe('reconcileClaim: the claim was deleted after its intent was recorded', () => {
   it.each<{
     name: string;
@@ -313,7 +320,7 @@ describe('reconcileClaim: the claim was deleted after its intent was recorded', 
 
     expect(await run(h)).toBe('done');
 
-    expect(h.backend.calls).toStrictEqual(
+    const released =
       c.backendOp === ''
         ? []
         : [
@@ -321,8 +328,10 @@ describe('reconcileClaim: the claim was deleted after its intent was recorded', 
               op: c.backendOp,
               args: c.backendOp === 'archiveDirectory' ? [root, subDir, now] : [root, subDir],
             },
-          ],
-    );
+          ];
+    // The location record goes too, unless the directory had to stay.
+    const recordGone = c.content && c.onDelete === 'delete' ? [] : [abandonedRecord];
+    expect(h.backend.calls).toStrictEqual([...released, ...recordGone]);
     expect([...h.backend.entries.keys()].filter((k) => k !== root)).toStrictEqual(c.after);
     expect(h.cluster.writes).toStrictEqual([
       { op: 'readVolume', key: pvName },
