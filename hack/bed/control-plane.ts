@@ -23,6 +23,18 @@ export const controllers = [
   'namespace-controller',
 ];
 
+/** The apiserver's audit log (JSON lines) in a bed's runtime directory (WARREN_BED_DIR). */
+export const auditLogPath = (bedDir: string) => join(bedDir, 'audit.log');
+
+const auditPolicyYaml = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+  - level: Metadata
+    userGroups: ["system:serviceaccounts"]
+  - level: None
+`;
+
 export async function startControlPlane(
   dir: string,
   tools: ToolPaths,
@@ -56,6 +68,10 @@ export async function startControlPlane(
     what: 'healthy',
   });
 
+  // Requests made with a ServiceAccount's token are audited (metadata only): the RBAC test reads
+  // which verbs on which resources the controller really used. Nothing else is logged.
+  const auditPolicy = join(dir, 'audit-policy.yaml');
+  await writeFile(auditPolicy, auditPolicyYaml);
   const apiserver = startDaemon(
     'kube-apiserver',
     [
@@ -73,6 +89,8 @@ export async function startControlPlane(
       '--service-account-issuer=https://kubernetes.default.svc',
       `--service-account-key-file=${pki.serviceAccountPub}`,
       `--service-account-signing-key-file=${pki.serviceAccountKey}`,
+      `--audit-policy-file=${auditPolicy}`,
+      `--audit-log-path=${auditLogPath(dir)}`,
       '--allow-privileged=true',
       '--enable-priority-and-fairness=false',
       '--profiling=false',

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoordinationV1Api, KubeConfig, KubernetesObjectApi } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { auditLogPath } from '../../hack/bed/control-plane.ts';
 import { freePort } from '../../hack/bed/ports.ts';
 import { applyAll, deployDir, kustomizeOverlay, type Manifest, repoRoot } from './deploy-render.ts';
 import {
@@ -109,6 +110,17 @@ describe('the controller under the RBAC from deploy/', () => {
     await controller.stop();
     expect(controller.log()).toContain('became leader');
     expect(controller.log()).not.toMatch(forbidden);
+
+    // What the controller really called (the apiserver's audit log of this account) against what
+    // deploy/ grants: nothing used is missing, and nothing granted goes unused but for the calls
+    // that only happen on a conflict, which this run may not have hit.
+    const used = usedBy(`system:serviceaccount:${ns}:${account}`);
+    const granted = grantsIn(rbac);
+    const onlyOnConflict = new Set([' persistentvolumeclaims get']); // clearIntent re-reads after a 409
+    expect(used.size).toBeGreaterThanOrEqual(10);
+    expect([...used].filter((g) => !granted.has(g))).toEqual([]);
+    expect([...granted].filter((g) => !used.has(g) && !onlyOnConflict.has(g))).toEqual([]);
+    console.log(`the controller's account used: ${[...used].sort().join('; ')}`);
   }, 240_000);
 
   it('a controller whose account has no role is forbidden, and the log says so', async () => {
@@ -124,6 +136,38 @@ describe('the controller under the RBAC from deploy/', () => {
     await controller.stop();
   });
 });
+
+/** "group resource verb" for every request the user made, from the bed's audit log. */
+function usedBy(username: string): Set<string> {
+  const used = new Set<string>();
+  for (const line of readFileSync(auditLogPath(bed.WARREN_BED_DIR), 'utf8').split('\n')) {
+    if (!line) continue;
+    const event = JSON.parse(line) as {
+      user?: { username?: string };
+      verb?: string;
+      objectRef?: { apiGroup?: string; resource?: string; subresource?: string };
+    };
+    const ref = event.objectRef;
+    if (event.user?.username !== username || !ref?.resource) continue;
+    const resource = ref.subresource ? `${ref.resource}/${ref.subresource}` : ref.resource;
+    used.add(`${ref.apiGroup ?? ''} ${resource} ${event.verb}`);
+  }
+  return used;
+}
+
+/** "group resource verb" for every rule of the Roles and ClusterRoles among the manifests. */
+function grantsIn(manifests: Manifest[]): Set<string> {
+  const granted = new Set<string>();
+  for (const o of manifests.filter((m) => m.kind === 'ClusterRole' || m.kind === 'Role')) {
+    const rules = (o as { rules?: Array<{ apiGroups?: string[]; resources?: string[]; verbs?: string[] }> })
+      .rules;
+    for (const rule of rules ?? [])
+      for (const group of rule.apiGroups ?? [])
+        for (const resource of rule.resources ?? [])
+          for (const verb of rule.verbs ?? []) granted.add(`${group} ${resource} ${verb}`);
+  }
+  return granted;
+}
 
 /** A kubeconfig for the bed's apiserver (server and CA from the admin's) with a ServiceAccount token. */
 async function kubeconfigFor(account: string): Promise<string> {

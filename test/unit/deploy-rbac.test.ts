@@ -36,7 +36,8 @@ const neededClusterWide = [
   // run-controller.ts: informer on /api/v1/persistentvolumes.
   ' persistentvolumes list',
   ' persistentvolumes watch',
-  // cluster-writes.ts createVolume: createPersistentVolume, then readPersistentVolume after a 409.
+  // cluster-writes.ts createVolume: createPersistentVolume, then readPersistentVolume after a 409;
+  // readVolume: the live read before a release (volume-reconciler.ts) or an abandon.
   ' persistentvolumes create',
   ' persistentvolumes get',
   // cluster-writes.ts removeVolumeFinalizer: patchPersistentVolume.
