@@ -45,6 +45,11 @@ async function act(
   log: ReconcileDeps['log'],
 ): Promise<Outcome> {
   if (decision.action === 'ignore') return 'done';
+  if (decision.action === 'delete-pv') {
+    await deps.writes.deleteVolume(name);
+    log.info('released PV without our finalizer (its directory was handled before); deleted the PV');
+    return 'done';
+  }
   if (decision.action === 'drop-finalizer') {
     await deps.writes.removeVolumeFinalizer(pv);
     log.info('PV deleted with reclaim policy Retain; directory kept');

@@ -9,7 +9,9 @@ export type VolumeDecision =
   /** Apply onDelete to the directory, then drop the finalizer and delete the PV (only while it holds the finalizer). */
   | { action: 'release'; onDelete: OnDelete }
   /** The PV is being deleted but its data must stay (reclaim policy Retain): only drop our finalizer. */
-  | { action: 'drop-finalizer' };
+  | { action: 'drop-finalizer' }
+  /** Released, its directory already handled (no finalizer left): only the PV object goes. */
+  | { action: 'delete-pv' };
 
 export function isOurVolume(pv: V1PersistentVolume, provisioner: string): boolean {
   return (
@@ -32,8 +34,13 @@ export function decideVolume(pv: V1PersistentVolume, provisioner: string): Volum
   // A Bound volume is never released, even if someone deletes the PV object: pv-protection holds it.
   const released = phase === 'Released' || phase === 'Failed' || (deleting && phase !== 'Bound');
   if (!released) return { action: 'ignore', reason: `phase ${phase ?? 'unknown'}` };
-  // The finalizer goes only once the directory has been handled; without it there is nothing left to do.
-  if (!holdsFinalizer) return { action: 'ignore', reason: 'directory already handled (no Warren finalizer)' };
+  // The finalizer goes only once the directory has been handled: without it, only the PV is left
+  // (the controller stopped between the two steps, or someone removed the finalizer by hand).
+  if (!holdsFinalizer) {
+    return deleting
+      ? { action: 'ignore', reason: 'being deleted, directory already handled' }
+      : { action: 'delete-pv' };
+  }
   return { action: 'release', onDelete: recordedOnDelete(pv) };
 }
 

@@ -93,9 +93,19 @@ describe('decideVolume', () => {
       expected: { action: 'ignore', reason: 'phase Bound' },
     },
     {
-      name: 'Delete + Released without our finalizer (already handled): ignore',
+      name: 'Delete + Released without our finalizer (directory already handled): delete only the PV',
       pv: volume({ reclaim: 'Delete', phase: 'Released', finalizers: ['kubernetes.io/pv-protection'] }),
-      expected: { action: 'ignore', reason: 'directory already handled (no Warren finalizer)' },
+      expected: { action: 'delete-pv' },
+    },
+    {
+      name: 'Delete + being deleted without our finalizer: ignore (it goes by itself)',
+      pv: volume({
+        reclaim: 'Delete',
+        phase: 'Released',
+        deleting: true,
+        finalizers: ['kubernetes.io/pv-protection'],
+      }),
+      expected: { action: 'ignore', reason: 'being deleted, directory already handled' },
     },
     // Reclaim policy Retain.
     {

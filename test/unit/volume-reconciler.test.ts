@@ -146,8 +146,25 @@ describe('reconcileVolume: nothing to release', () => {
   });
 });
 
+describe('reconcileVolume: stopped between dropping the finalizer and deleting the PV', () => {
+  it('deletes the PV on the next reconcile and touches no directory', async () => {
+    const { h, pv } = released('delete');
+    h.cluster.volumes.set(pvName, {
+      ...pv,
+      metadata: { ...pv.metadata, finalizers: ['kubernetes.io/pv-protection'] },
+    });
+
+    expect(await run(h)).toBe('done');
+
+    expect(h.cluster.writes.map((w) => w.op)).toStrictEqual(['deleteVolume']);
+    expect(h.cluster.volumes.has(pvName)).toBe(false);
+    expect(h.backend.calls).toStrictEqual([]);
+    expect(entriesBelowRoot(h)).toStrictEqual([dir, `${dir}/data`]);
+  });
+});
+
 describe('reconcileVolume: a cache that lags behind', () => {
-  it('does not release a directory again once the live PV has lost our finalizer', async () => {
+  it('does not release a directory again once the live PV has lost our finalizer: only the PV goes', async () => {
     const { h, pv } = released('delete');
     const stale = structuredClone(pv); // what the cache still says: Released, with our finalizer
     h.cluster.volumes.set(pvName, {
@@ -158,7 +175,11 @@ describe('reconcileVolume: a cache that lags behind', () => {
 
     expect(await run(h)).toBe('done');
 
-    expect(h.cluster.writes).toStrictEqual([{ op: 'readVolume', key: pvName }]);
+    expect(h.cluster.writes).toStrictEqual([
+      { op: 'readVolume', key: pvName },
+      { op: 'deleteVolume', key: pvName },
+    ]);
+    expect(h.cluster.volumes.has(pvName)).toBe(false);
     expect(h.backend.calls).toStrictEqual([]);
     expect(entriesBelowRoot(h)).toStrictEqual([dir, `${dir}/data`]);
     expect(await counts(h.deps.metrics.releases)).toStrictEqual({});
