@@ -156,12 +156,18 @@ export function makeMemoryMounter(options: MemoryMounterOptions = {}): MemoryMou
       const entry = topMountAt(table, target);
       if (entry && hangingFor(entry.source)) {
         hang('stat', target, timeoutMs);
-        return { usable: false, timedOut: true, message: `${target} did not answer within ${timeoutMs} ms` };
+        return {
+          usable: false,
+          timedOut: true,
+          stale: false,
+          message: `${target} did not answer within ${timeoutMs} ms`,
+        };
       }
       if (staleTargets.has(target)) {
         return {
           usable: false,
           timedOut: false,
+          stale: true,
           message: `stat: cannot read file system information for '${target}': Stale file handle`,
         };
       }

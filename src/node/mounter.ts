@@ -32,8 +32,13 @@ export interface UnmountAttempt {
   detail: string;
 }
 
-/** Whether a mounted path answers: `timedOut` means the server did not reply in time. */
-export type MountHealth = { usable: true } | { usable: false; timedOut: boolean; message: string };
+/**
+ * Whether a mounted path answers: `timedOut` means the server did not reply in time, `stale`
+ * that it replied ESTALE (the directory the mount holds is gone on the server).
+ */
+export type MountHealth =
+  | { usable: true }
+  | { usable: false; timedOut: boolean; stale: boolean; message: string };
 
 export interface Mounter {
   /** Throws Unavailable when the server does not answer within timeoutMs; leaves no process behind. */

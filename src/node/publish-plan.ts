@@ -88,12 +88,14 @@ export function planPublish(spec: PublishSpec, current: ObservedMount | undefine
     );
   }
   if (health.usable) return { action: 'noop' };
-  // Only a mount that answers with an error (ESTALE: the directory went away on the server) is
-  // replaced. One whose server does not answer may be in use by a running pod and may come back:
-  // forcing it off would fail that pod's I/O, so the CO is told to retry instead.
-  if (health.timedOut) {
+  // Only a mount whose directory went away on the server (ESTALE) is replaced: it can never work
+  // again. One whose server does not answer, or answers with another error (EIO from a soft mount
+  // of a server that is down), may be in use by a running pod and may recover: forcing it off
+  // would fail that pod's I/O, so the CO is told to retry instead.
+  if (!health.stale) {
+    const why = health.timedOut ? 'its server does not answer' : 'it does not work';
     throw unavailable(
-      `target_path ${target} has ${spec.source} mounted, but its server does not answer (${health.message}); ` +
+      `target_path ${target} has ${spec.source} mounted, but ${why} (${health.message}); ` +
         'not replacing a mount that may be in use; retry when the server answers',
     );
   }

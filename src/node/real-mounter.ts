@@ -105,6 +105,7 @@ export function makeRealMounter(options: RealMounterOptions = {}): Mounter {
         return {
           usable: false,
           timedOut: true,
+          stale: false,
           message: `the file system at ${quote(target)} did not answer within ${formatSeconds(timeoutMs)} (NFS server down or frozen?)`,
         };
       }
@@ -112,6 +113,7 @@ export function makeRealMounter(options: RealMounterOptions = {}): Mounter {
       return {
         usable: false,
         timedOut: false,
+        stale: /stale file handle/i.test(result.stderr),
         message: `stat of ${quote(target)} failed (${describeRun(result, timeoutMs)})`,
       };
     },

@@ -167,11 +167,25 @@ describe('real mounter with stand-in commands', () => {
   it('checks health with statfs: usable, failing, or not answering', async () => {
     const real = makeRealMounter();
     expect(await real.health(dir, 5_000)).toEqual({ usable: true });
-    expect(await real.health(join(dir, 'missing'), 5_000)).toMatchObject({ usable: false, timedOut: false });
+    expect(await real.health(join(dir, 'missing'), 5_000)).toMatchObject({
+      usable: false,
+      timedOut: false,
+      stale: false,
+    });
+    const staleStat = await script(
+      'stale-stat',
+      `echo "stat: cannot read file system information for '$4': Stale file handle" >&2; exit 1`,
+    );
+    expect(await makeRealMounter({ statCommand: staleStat }).health(dir, 5_000)).toMatchObject({
+      usable: false,
+      timedOut: false,
+      stale: true,
+    });
     const hung = makeRealMounter({ statCommand: await script('hung-stat', 'sleep 30'), killGraceMs: 1000 });
     expect(await hung.health(dir, 300)).toMatchObject({
       usable: false,
       timedOut: true,
+      stale: false,
       message: expect.stringContaining('0.3 s'),
     });
   });

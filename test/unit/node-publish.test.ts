@@ -161,6 +161,25 @@ describe('NodePublishVolume', () => {
     expect(mounter.entries()).toHaveLength(1);
   });
 
+  it('leaves a mount that answers with an error other than ESTALE alone: Unavailable, nothing unmounted', async () => {
+    const { service, mounter } = nodeOnFakes();
+    mounter.addMount(source, target);
+    mounter.health = async () => ({
+      usable: false,
+      timedOut: false,
+      stale: false,
+      message: 'stat failed (exit 1: Input/output error)',
+    });
+    await expectWarrenRejection(
+      service.NodePublishVolume(publishRequest(), ctx),
+      'Unavailable',
+      'it does not work',
+      'Input/output error',
+    );
+    expect(ops(mounter.calls)).toEqual([]);
+    expect(mounter.entries()).toHaveLength(1);
+  });
+
   it('gives up on a server that does not answer: Unavailable, the mount killed, nothing left behind', async () => {
     const { service, mounter, fs, clock } = nodeOnFakes();
     const started = clock.t;
