@@ -143,12 +143,13 @@ async function ensureRpcbind(dir: string): Promise<Daemon | undefined> {
     ['unshare', '-n', 'sh', '-c', 'ip link set lo up && exec rpcbind -f'],
     { logFile: join(dir, 'rpcbind.log') },
   );
-  rpcbind.signature = 'rpcbind';
+  rpcbind.signature = 'rpcbind'; // in the command line before the exec (sh -c) and after it
+  // Recorded at once, so that a bed interrupted while waiting leaves it for the next one to find.
+  await writeFile(rpcbindRecord, JSON.stringify(rpcbind));
   await waitReady(rpcbind, () => accepts(rpcbindSocket), {
     timeoutMs: 10_000,
     what: `accepting connections on ${rpcbindSocket}`,
   });
-  await writeFile(rpcbindRecord, JSON.stringify(rpcbind));
   return rpcbind;
 }
 

@@ -1,6 +1,7 @@
 // CSI Controller: CreateVolume / DeleteVolume / ValidateVolumeCapabilities / ControllerExpandVolume
 // over the same provisioning core as `warren controller` (parameters, template, volume id,
 // ensure/release directory). What is CSI-specific lives in volume-request.ts and volume-name-records.ts.
+import type { Logger } from 'pino';
 import { alreadyExists, invalidArgument, notFound } from '../errors.ts';
 import { attributeKeys } from '../provisioning/names.ts';
 import { parseClassParameters } from '../provisioning/parameters.ts';
@@ -92,10 +93,16 @@ async function requireExistingVolume(store: VolumeStore, volumeId: string): Prom
  * The record of a volume name, in the request's own record root first, then in every other
  * configured one: a name is one volume, whichever share a later request names.
  */
-async function findNameRecord(store: VolumeStore, first: string, name: string) {
-  const others = store.shares.map((s) => recordRoot(store, s.localDir)).filter((r) => r !== first);
-  for (const root of new Set([first, ...others])) {
-    const record = await readNameRecord(store, root, name);
+async function findNameRecord(store: VolumeStore, first: string, name: string, log: Logger) {
+  const own = await readNameRecord(store, first, name);
+  if (own) return own;
+  const others = new Set(store.shares.map((s) => recordRoot(store, s.localDir)).filter((r) => r !== first));
+  for (const root of others) {
+    // Another share that cannot be read must not stop volumes on this one.
+    const record = await readNameRecord(store, root, name).catch((err: unknown) => {
+      log.warn({ root, err: String(err) }, 'could not look for the volume name in another share');
+      return undefined;
+    });
     if (record) return record;
   }
   return undefined;
@@ -130,7 +137,7 @@ export function makeControllerService(deps: ControllerDeps) {
     const intent = planVolume(parameters, facts.claim, facts.pvName);
     const root = recordRoot(store, localRootFor(store.shares, parameters.server, parameters.share));
 
-    const existing = await findNameRecord(store, root, name);
+    const existing = await findNameRecord(store, root, name, ctx.log);
     if (
       existing &&
       (existing.volumeId !== intent.volumeId || !sameParameters(existing.parameters, parameters))

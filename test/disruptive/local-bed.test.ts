@@ -26,9 +26,10 @@ afterAll(async () => {
   rmSync(stateDir, { recursive: true, force: true });
 });
 
-const listening = (port: number) =>
+const listening = (port: number) => accepting({ host: '127.0.0.1', port });
+const accepting = (to: { host: string; port: number } | string) =>
   new Promise<boolean>((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
+    const socket = typeof to === 'string' ? connect(to) : connect(to);
     socket.once('connect', () => {
       socket.destroy();
       resolve(true);
@@ -94,7 +95,11 @@ it('comes up once, repairs a dead daemon, and goes down leaving nothing behind',
   expect(existsSync(second.runtimeDir)).toBe(false);
   expect((await local('status')).all).toContain('down');
 
-  // The test run's own bed still serves NFS: the shared rpcbind was left for it.
+  // The test run's own bed still has its rpcbind (shared, so left for it) and still serves NFS.
+  const rpcbind = first.daemons.find((d) => d.name === 'rpcbind');
+  if (!rpcbind) throw new Error('the second bed did not record the rpcbind it uses');
+  expect(isRunning(rpcbind)).toBe(true);
+  expect(await accepting('/run/rpcbind.sock')).toBe(true);
   for (const version of [3, 4] as const) {
     const url = nfsUrl(nfsServerOf(inject('bed')), version);
     expect((await execa('nfs-ls', [url], { reject: false })).exitCode).toBe(0);

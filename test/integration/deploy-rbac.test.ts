@@ -141,7 +141,7 @@ describe('the controller under the RBAC from deploy/', () => {
 function usedBy(username: string): Set<string> {
   const used = new Set<string>();
   for (const line of readFileSync(auditLogPath(bed.WARREN_BED_DIR), 'utf8').split('\n')) {
-    if (!line) continue;
+    if (!line.endsWith('}')) continue; // empty, or the last line still being written
     const event = JSON.parse(line) as {
       user?: { username?: string };
       verb?: string;
