@@ -10,7 +10,7 @@ import { localRootFor } from '../provisioning/paths.ts';
 import { overlappingVolume } from '../provisioning/shared-directory.ts';
 import type { ClaimFacts } from '../provisioning/types.ts';
 import { buildVolume } from '../provisioning/volume-builder.ts';
-import { ensureVolumeDirectory, recordRoot } from '../provisioning/volume-directory.ts';
+import { ensureVolumeDirectory, recordRoot, shareRootOf } from '../provisioning/volume-directory.ts';
 import { locationDigest } from '../provisioning/volume-id.ts';
 import { planVolume, serializeIntent, type VolumeIntent } from '../provisioning/volume-intent.ts';
 import type { ReconcileDeps } from './deps.ts';
@@ -163,7 +163,7 @@ async function abandon(
       // Our PV exists after all (the cache lags), or another volume uses the place: touch nothing.
       log.info({ sharer }, 'claim deleted mid-provisioning; its directory is in use, leaving it in place');
     } else {
-      const root = localRootFor(deps.store.shares, intent.location.server, intent.location.share);
+      const root = await shareRootOf(deps.store, intent.location.server, intent.location.share);
       const subDir = intent.location.subDir;
       const outcome =
         intent.onDelete === 'retain'

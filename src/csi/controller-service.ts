@@ -12,6 +12,7 @@ import {
   locateVolume,
   recordRoot,
   releaseVolumeDirectory,
+  shareRootOf,
   type VolumeStore,
 } from '../provisioning/volume-directory.ts';
 import { parseVolumeId } from '../provisioning/volume-id.ts';
@@ -76,7 +77,7 @@ async function findVolume(store: VolumeStore, volumeId: string): Promise<FoundVo
   }
   const located = await locateVolume(store, volumeId);
   if (!located) return undefined;
-  const shareRoot = localRootFor(store.shares, located.location.server, located.location.share);
+  const shareRoot = await shareRootOf(store, located.location.server, located.location.share);
   return { ...located, shareRoot, recordRoot: recordRoot(store, shareRoot) };
 }
 

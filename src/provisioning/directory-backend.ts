@@ -20,6 +20,12 @@ export interface DirectoryBackend {
   /** Renames root/subDir to a unique sibling `archived-<leaf>-<UTC yyyymmddhhmmss>[-n]` in the same parent; returns the new relative path, or 'missing'. */
   archiveDirectory(root: string, subDir: string, now: Date): Promise<{ archivedAs: string } | 'missing'>;
   exists(root: string, subDir: string): Promise<boolean>;
+  /**
+   * Each existing directory of base/relative below base must be a real directory, not a symbolic
+   * link: between a --share mount (base) and a class's share below it, Warren follows no link.
+   * A missing one is left for the operation on the share root to report.
+   */
+  checkPathBelow(base: string, relative: string): Promise<void>;
   /** Small JSON records under root/.warren/index/<key>.json (for digest volume ids). */
   putRecord(root: string, key: string, record: unknown): Promise<void>;
   getRecord(root: string, key: string): Promise<unknown | undefined>;

@@ -238,6 +238,11 @@ export function createFsDirectoryBackend(): DirectoryBackend {
     removeEmptyDirectory,
     archiveDirectory,
     exists: async (root, subDir) => (await existingVolume(root, subDir)) !== undefined,
+
+    async checkPathBelow(base, relative) {
+      await checkRoot(base);
+      await existingComponents(base, relative.split('/').filter(Boolean));
+    },
     putRecord,
     getRecord,
     deleteRecord,

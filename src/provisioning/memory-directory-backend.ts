@@ -161,6 +161,12 @@ export function createMemoryDirectoryBackend(roots: string[] = []): MemoryDirect
       return volume(root, subDir).present;
     },
 
+    async checkPathBelow(base, relative) {
+      record('checkPathBelow', [base, relative]);
+      checkRoot(base);
+      existingComponents(base, relative.split('/').filter(Boolean));
+    },
+
     async putRecord(root, key, value) {
       record('putRecord', [root, key, value]);
       const text = JSON.stringify(value);

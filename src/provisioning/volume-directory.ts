@@ -1,5 +1,6 @@
 // The one place where volumes become directories and directories go away, for both front
 // doors (`warren controller` and the CSI Controller service).
+import { posix } from 'node:path';
 import type { DirectoryBackend } from './directory-backend.ts';
 import { localRootFor } from './paths.ts';
 import type { OnDelete, ShareMount, VolumeLocation } from './types.ts';
@@ -15,12 +16,24 @@ export type ReleaseOutcome =
   | { result: 'deleted' | 'missing' | 'retained' }
   | { result: 'archived'; archivedAs: string };
 
+/**
+ * The local directory of server:share, through the --share mount covering it. When the class's
+ * share lies below the mounted export, the directories in between are checked: a symbolic link
+ * planted there would otherwise carry every volume of the class somewhere else.
+ */
+export async function shareRootOf(store: VolumeStore, server: string, share: string): Promise<string> {
+  const root = localRootFor(store.shares, server, share);
+  const mount = recordRoot(store, root);
+  if (root !== mount) await store.backend.checkPathBelow(mount, posix.relative(mount, root));
+  return root;
+}
+
 /** Creates the directory (idempotent). For digest ids, records the location so DeleteVolume can find it. */
 export async function ensureVolumeDirectory(
   store: VolumeStore,
   intent: VolumeIntent,
 ): Promise<'created' | 'existed'> {
-  const root = localRootFor(store.shares, intent.location.server, intent.location.share);
+  const root = await shareRootOf(store, intent.location.server, intent.location.share);
   if (parseVolumeId(intent.volumeId).form === 'digest') {
     await store.backend.putRecord(recordRoot(store, root), locationDigest(intent.location), {
       location: intent.location,
@@ -41,7 +54,7 @@ export async function releaseVolumeDirectory(
   onDelete: OnDelete,
   now: Date,
 ): Promise<ReleaseOutcome> {
-  const root = localRootFor(store.shares, location.server, location.share);
+  const root = await shareRootOf(store, location.server, location.share);
   let outcome: ReleaseOutcome;
   if (onDelete === 'retain') {
     outcome = { result: 'retained' };

@@ -185,6 +185,35 @@ export function describeDirectoryBackendContract(
       ]);
     });
 
+    it('checks the directories between a share mount and a class share below it, following no link', async () => {
+      await h.mkdir('share/teams');
+      await h.mkdir('share/teams/web');
+      await expect(h.backend.checkPathBelow(h.root, 'teams/web')).resolves.toBeUndefined();
+      // A missing directory is for the operation on the class share to report.
+      await expect(h.backend.checkPathBelow(h.root, 'teams/missing/x')).resolves.toBeUndefined();
+      await h.symlink('share/linked', h.outside);
+      await expectWarrenRejection(
+        h.backend.checkPathBelow(h.root, 'linked/web'),
+        'FailedPrecondition',
+        'share/linked',
+        'symbolic link',
+      );
+      await h.writeFile('share/plain', 'x');
+      await expectWarrenRejection(
+        h.backend.checkPathBelow(h.root, 'plain/web'),
+        'FailedPrecondition',
+        'not a directory',
+      );
+      expect(await h.tree()).toEqual([
+        ...outsideTree,
+        'share/',
+        `share/linked -> ${h.outside}`,
+        'share/plain',
+        'share/teams/',
+        'share/teams/web/',
+      ]);
+    });
+
     it('removes symlinks inside a volume without following them', async () => {
       await h.mkdir('share/claim/sub');
       await h.symlink('share/claim/escape', h.outside);
