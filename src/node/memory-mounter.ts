@@ -7,6 +7,7 @@ import {
   type Mounter,
   type MountHealth,
   type NfsFsType,
+  nfsVersionIn,
   topMountAt,
   type UnmountAttempt,
   type UnmountMode,
@@ -30,7 +31,11 @@ export interface MemoryMounter extends Mounter {
   readonly calls: MounterCall[];
   entries(): MountEntry[];
   /** Puts a mount in the table as if someone had mounted it earlier. */
-  addMount(source: string, target: string, options?: { fsType?: string; readOnly?: boolean }): MountEntry;
+  addMount(
+    source: string,
+    target: string,
+    options?: { fsType?: string; readOnly?: boolean; version?: string },
+  ): MountEntry;
   /** The next mount call fails with this error (and mounts nothing). */
   failNextMount(error: Error): void;
   /** Every source on this server stops answering (by its "server:" prefix). */
@@ -59,7 +64,13 @@ export function makeMemoryMounter(options: MemoryMounterOptions = {}): MemoryMou
     elapse(timeoutMs);
     calls.push({ op: 'killed', command, target, afterMs: timeoutMs });
   };
-  const add = (source: string, target: string, fsType: string, readOnly: boolean): MountEntry => {
+  const add = (
+    source: string,
+    target: string,
+    fsType: string,
+    readOnly: boolean,
+    version = '4.2', // what a kernel negotiates when no version is asked for
+  ): MountEntry => {
     const entry: MountEntry = {
       mountId: nextId++,
       parentId: 1,
@@ -68,7 +79,7 @@ export function makeMemoryMounter(options: MemoryMounterOptions = {}): MemoryMou
       mountOptions: [readOnly ? 'ro' : 'rw', 'relatime'],
       fsType,
       source,
-      superOptions: [readOnly ? 'ro' : 'rw', 'vers=4.2'],
+      superOptions: [readOnly ? 'ro' : 'rw', `vers=${version}`],
     };
     table.push(entry);
     return entry;
@@ -94,7 +105,7 @@ export function makeMemoryMounter(options: MemoryMounterOptions = {}): MemoryMou
     calls,
     entries: () => [...table],
     addMount: (source, target, opts = {}) =>
-      add(source, target, opts.fsType ?? 'nfs4', opts.readOnly ?? false),
+      add(source, target, opts.fsType ?? 'nfs4', opts.readOnly ?? false, opts.version),
     failNextMount(error) {
       nextMountError = error;
     },
@@ -115,10 +126,11 @@ export function makeMemoryMounter(options: MemoryMounterOptions = {}): MemoryMou
       const behaviour = hangingFor(source);
       if (behaviour) {
         hang('mount', target, timeoutMs);
-        if (behaviour.mountCompletesAnyway) add(source, target, fsType, mountOptions.includes('ro'));
+        if (behaviour.mountCompletesAnyway)
+          add(source, target, fsType, mountOptions.includes('ro'), nfsVersionIn(mountOptions));
         throw unavailable(`the NFS server did not answer within ${timeoutMs} ms while mounting ${source}`);
       }
-      add(source, target, fsType, mountOptions.includes('ro'));
+      add(source, target, fsType, mountOptions.includes('ro'), nfsVersionIn(mountOptions));
     },
 
     async unmount(target, mode, timeoutMs) {

@@ -98,5 +98,27 @@ export function topMountAt(entries: readonly MountEntry[], target: string): Moun
 
 export const isNfsMount = (entry: MountEntry) => entry.fsType === 'nfs' || entry.fsType === 'nfs4';
 
+/** The NFS version named by the last vers= or nfsvers= option, if any. */
+export function nfsVersionIn(options: readonly string[]): string | undefined {
+  let version: string | undefined;
+  for (const o of options) {
+    const m = /^(?:nfs)?vers=(.+)$/.exec(o);
+    if (m) version = m[1];
+  }
+  return version;
+}
+
+/**
+ * Whether a mount of NFS version `mounted` (as the kernel shows it) serves a request for
+ * `requested`: "4" takes any 4.x (the client negotiates the minor version), "4.0" and "4" are
+ * the same version as kernels have shown it.
+ */
+export function nfsVersionsAgree(requested: string, mounted: string): boolean {
+  const plain = (v: string) => v.replace(/\.0$/, '');
+  return (
+    plain(requested) === plain(mounted) || (!requested.includes('.') && mounted.startsWith(`${requested}.`))
+  );
+}
+
 export const isReadOnlyMount = (entry: MountEntry) =>
   entry.mountOptions.includes('ro') || entry.superOptions.includes('ro');

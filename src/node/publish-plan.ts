@@ -4,7 +4,15 @@ import type { NodePublishVolumeRequest__Output } from '../csi/generated/csi/v1/N
 import type { NodeUnpublishVolumeRequest__Output } from '../csi/generated/csi/v1/NodeUnpublishVolumeRequest.ts';
 import { alreadyExists, failedPrecondition, invalidArgument, unavailable } from '../errors.ts';
 import { quote } from '../provisioning/paths.ts';
-import { isNfsMount, isReadOnlyMount, type MountEntry, type MountHealth, type NfsFsType } from './mounter.ts';
+import {
+  isNfsMount,
+  isReadOnlyMount,
+  type MountEntry,
+  type MountHealth,
+  type NfsFsType,
+  nfsVersionIn,
+  nfsVersionsAgree,
+} from './mounter.ts';
 import {
   checkAttributeSizes,
   checkNodePath,
@@ -85,6 +93,13 @@ export function planPublish(spec: PublishSpec, current: ObservedMount | undefine
     const [now, wanted] = spec.readOnly ? ['read-write', 'read-only'] : ['read-only', 'read-write'];
     throw alreadyExists(
       `target_path ${target} already has ${spec.source} mounted ${now}; this request wants it ${wanted}`,
+    );
+  }
+  const wantedVersion = nfsVersionIn(spec.options);
+  const mountedVersion = nfsVersionIn(entry.superOptions);
+  if (wantedVersion && mountedVersion && !nfsVersionsAgree(wantedVersion, mountedVersion)) {
+    throw alreadyExists(
+      `target_path ${target} already has ${spec.source} mounted with NFS vers=${mountedVersion}; this request wants vers=${wantedVersion}`,
     );
   }
   if (health.usable) return { action: 'noop' };

@@ -57,6 +57,28 @@ describe('NodePublishVolume', () => {
     await expectWarrenRejection(service.NodePublishVolume(publishRequest(), ctx), 'AlreadyExists', 'tmpfs');
   });
 
+  it('answers AlreadyExists when the same source is mounted with another NFS version', async () => {
+    const { service, mounter } = nodeOnFakes();
+    mounter.addMount(source, target, { version: '3' });
+    const request = publishRequest();
+    request.volume_capability!.mount!.mount_flags = ['vers=4.1'];
+    await expectWarrenRejection(
+      service.NodePublishVolume(request, ctx),
+      'AlreadyExists',
+      'mounted with NFS vers=3; this request wants vers=4.1',
+    );
+    expect(ops(mounter.calls)).toEqual([]);
+  });
+
+  it('is idempotent across how a version is written: nfsvers=4 is served by a vers=4.2 mount', async () => {
+    const { service, mounter } = nodeOnFakes();
+    mounter.addMount(source, target, { version: '4.2' });
+    const request = publishRequest();
+    request.volume_capability!.mount!.mount_flags = ['nfsvers=4', 'hard'];
+    await expect(service.NodePublishVolume(request, ctx)).resolves.toEqual({});
+    expect(ops(mounter.calls)).toEqual([]);
+  });
+
   it('answers AlreadyExists when the same source is mounted with other ro-ness', async () => {
     const { service, mounter } = nodeOnFakes();
     mounter.addMount(source, target);
