@@ -6,7 +6,6 @@ import { errorKind, failedPrecondition } from '../errors.ts';
 import { type ClaimDecision, decideClaim, pvNameFor } from '../provisioning/claim-decision.ts';
 import { directoryFinalizer, intentAnnotation } from '../provisioning/names.ts';
 import { parseClassParameters } from '../provisioning/parameters.ts';
-import { localRootFor } from '../provisioning/paths.ts';
 import { overlappingVolume } from '../provisioning/shared-directory.ts';
 import type { ClaimFacts } from '../provisioning/types.ts';
 import { buildVolume } from '../provisioning/volume-builder.ts';
@@ -69,7 +68,7 @@ async function provision(
   }
   try {
     const intent = planFor(claim, storageClass);
-    localRootFor(deps.store.shares, intent.location.server, intent.location.share); // fail before writing anything
+    await shareRootOf(deps.store, intent.location.server, intent.location.share); // fail before writing anything
     const sharer = overlappingVolume(
       intent.location,
       deps.volumes.list(),

@@ -18,7 +18,9 @@ export async function reconcileVolume(deps: ReconcileDeps, name: string): Promis
   const decision = decideVolume(pv, deps.provisioner);
   const log = deps.log.child({ pv: name, ...claimKeys(pv), action: decision.action });
   return countRetries(deps.metrics, log, async () => {
-    if (decision.action !== 'release') return act(deps, name, pv, decision, log);
+    if (decision.action !== 'release' && decision.action !== 'delete-pv') {
+      return act(deps, name, pv, decision, log);
+    }
     // The cache can lag behind the finalizer this controller removed a moment ago, and a second
     // release of a path that a new claim has just taken would touch that claim's directory:
     // a directory is released only as the PV is now.

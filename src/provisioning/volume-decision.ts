@@ -37,6 +37,12 @@ export function decideVolume(pv: V1PersistentVolume, provisioner: string): Volum
   // The finalizer goes only once the directory has been handled: without it, only the PV is left
   // (the controller stopped between the two steps, or someone removed the finalizer by hand).
   if (!holdsFinalizer) {
+    // A PV that `warren controller` built (it records onDelete on every one) carries the
+    // finalizer from birth; one without that record came another way (the CSI Controller
+    // service behind external-provisioner, or by hand): whoever made it deletes it.
+    if (!meta.annotations?.[onDeleteAnnotation]) {
+      return { action: 'ignore', reason: 'not made by warren controller (no finalizer, no onDelete record)' };
+    }
     return deleting
       ? { action: 'ignore', reason: 'being deleted, directory already handled' }
       : { action: 'delete-pv' };

@@ -54,7 +54,11 @@ export async function releaseVolumeDirectory(
   onDelete: OnDelete,
   now: Date,
 ): Promise<ReleaseOutcome> {
-  const root = await shareRootOf(store, location.server, location.share);
+  // Retaining touches no directory, so a link below the mount does not keep it from finishing.
+  const root =
+    onDelete === 'retain'
+      ? localRootFor(store.shares, location.server, location.share)
+      : await shareRootOf(store, location.server, location.share);
   let outcome: ReleaseOutcome;
   if (onDelete === 'retain') {
     outcome = { result: 'retained' };

@@ -98,6 +98,19 @@ describe('decideVolume', () => {
       expected: { action: 'delete-pv' },
     },
     {
+      name: 'Delete + Released, made by external-provisioner (no finalizer, no onDelete record): ignore',
+      pv: volume({
+        reclaim: 'Delete',
+        phase: 'Released',
+        finalizers: ['kubernetes.io/pv-protection', 'external-provisioner.volume.kubernetes.io/finalizer'],
+        annotations: { [provisionedBy]: provisioner },
+      }),
+      expected: {
+        action: 'ignore',
+        reason: 'not made by warren controller (no finalizer, no onDelete record)',
+      },
+    },
+    {
       name: 'Delete + being deleted without our finalizer: ignore (it goes by itself)',
       pv: volume({
         reclaim: 'Delete',

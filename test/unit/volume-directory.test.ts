@@ -2,7 +2,13 @@
 // symbolic link planted between the two stops every operation before it can be followed.
 import { describe, expect, it } from 'vitest';
 import { createMemoryDirectoryBackend } from '../../src/provisioning/memory-directory-backend.ts';
-import { shareRootOf } from '../../src/provisioning/volume-directory.ts';
+import { parseClassParameters } from '../../src/provisioning/parameters.ts';
+import {
+  ensureVolumeDirectory,
+  releaseVolumeDirectory,
+  shareRootOf,
+} from '../../src/provisioning/volume-directory.ts';
+import { planVolume } from '../../src/provisioning/volume-intent.ts';
 import { expectWarrenRejection } from './expect-warren-error.ts';
 
 const mount = '/exports/main';
@@ -44,5 +50,50 @@ describe('shareRootOf', () => {
       'FailedPrecondition',
       'no --share flag covers nfs.example.com:/elsewhere',
     );
+  });
+});
+
+describe('a symbolic link between the mount and the class share', () => {
+  const claim = { namespace: 'team', name: 'data', uid: 'u-1', labels: {}, annotations: {} };
+  const linked = () => {
+    const s = store();
+    s.backend.plant(`${mount}/teams`, { kind: 'symlink', target: '/' });
+    return s;
+  };
+  const intent = (onDelete: string) =>
+    planVolume(
+      parseClassParameters({ server: 'nfs.example.com', share: '/export/teams', subDir: 'web', onDelete }),
+      claim,
+      'pvc-u-1',
+    );
+
+  it('stops ensureVolumeDirectory before any directory is made', async () => {
+    const s = linked();
+    await expectWarrenRejection(
+      ensureVolumeDirectory(s, intent('delete')),
+      'FailedPrecondition',
+      'symbolic link',
+    );
+    expect(s.backend.calls.map((c) => c.op)).toEqual(['checkPathBelow']);
+  });
+
+  it.each(['delete', 'archive'])('stops releaseVolumeDirectory with onDelete %s', async (onDelete) => {
+    const s = linked();
+    await expectWarrenRejection(
+      releaseVolumeDirectory(s, intent(onDelete).location, onDelete as 'delete' | 'archive', new Date(0)),
+      'FailedPrecondition',
+      'symbolic link',
+    );
+    expect(s.backend.calls.map((c) => c.op)).toEqual(['checkPathBelow']);
+  });
+
+  it('lets a retain release finish: it touches no directory', async () => {
+    const s = linked();
+    await expect(
+      releaseVolumeDirectory(s, intent('retain').location, 'retain', new Date(0)),
+    ).resolves.toEqual({
+      result: 'retained',
+    });
+    expect(s.backend.calls.map((c) => c.op)).toEqual(['deleteRecord']);
   });
 });

@@ -156,7 +156,7 @@ describe('reconcileVolume: stopped between dropping the finalizer and deleting t
 
     expect(await run(h)).toBe('done');
 
-    expect(h.cluster.writes.map((w) => w.op)).toStrictEqual(['deleteVolume']);
+    expect(h.cluster.writes.map((w) => w.op)).toStrictEqual(['readVolume', 'deleteVolume']);
     expect(h.cluster.volumes.has(pvName)).toBe(false);
     expect(h.backend.calls).toStrictEqual([]);
     expect(entriesBelowRoot(h)).toStrictEqual([dir, `${dir}/data`]);
