@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -134,4 +134,63 @@ describe('startCsiServer', () => {
       startCsiServer({ endpoint: 'tcp://127.0.0.1:0', services, log: captureLog().log }),
     ).rejects.toThrow('Identity has no RPC named GetPluginInf0');
   });
+
+  it('cuts off a call still running after the grace period, and still removes the socket', async () => {
+    const path = join(dir, 'csi.sock');
+    const captured = captureLog();
+    let entered!: () => void;
+    const inProbe = new Promise<void>((resolve) => {
+      entered = resolve;
+    });
+    const hanging = makeIdentityService({
+      driverName: 'nfs.warren.dev',
+      version: '0.0.1',
+      servesController: false,
+      probe: () => {
+        entered();
+        return new Promise(() => {}); // never answers
+      },
+    });
+    const server = await startCsiServer({
+      endpoint: `unix://${path}`,
+      services: { Identity: hanging },
+      log: captured.log,
+    });
+    const clients = csiClients(server.address);
+    try {
+      const outcome = call(clients.identity.Probe.bind(clients.identity), {}).then(
+        () => 'answered',
+        (err: { code?: number }) => err.code,
+      );
+      await inProbe;
+      await server.stop(200);
+      expect([status.CANCELLED, status.UNAVAILABLE]).toContain(await outcome);
+      await expect(stat(path)).rejects.toMatchObject({ code: 'ENOENT' });
+      expect(captured.records().map((r) => r.msg)).toContain(
+        'calls still running after the grace period; cutting them off',
+      );
+    } finally {
+      clients.close();
+    }
+  });
+
+  it('warren node stops on SIGTERM: exit 0, socket removed', async () => {
+    const path = join(dir, 'node.sock');
+    const cli = join(import.meta.dirname, '..', '..', 'src', 'cli.ts');
+    const child = spawn(process.execPath, [cli, 'node', `--endpoint=unix://${path}`, '--node-id=n1'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    await expect.poll(() => output.includes('CSI server listening'), { timeout: 20_000 }).toBe(true);
+    await stat(path);
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    await expect(stat(path)).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(output).toContain('"signal":"SIGTERM"');
+    expect(output).toContain('CSI server stopped');
+  }, 30_000);
 });
