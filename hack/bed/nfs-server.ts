@@ -41,7 +41,18 @@ export async function startNfsServer(dir: string, started: Daemon[]): Promise<Nf
   const logFile = join(dir, 'ganesha.out');
   const ganesha = startDaemon(
     'ganesha.nfsd',
-    ['ganesha.nfsd', '-F', '-f', conf, '-L', logFile, '-p', join(dir, 'ganesha.pid'), '-N', 'NIV_EVENT'],
+    [
+      requiredCommand('ganesha.nfsd'),
+      '-F',
+      '-f',
+      conf,
+      '-L',
+      logFile,
+      '-p',
+      join(dir, 'ganesha.pid'),
+      '-N',
+      'NIV_EVENT',
+    ],
     { logFile },
   );
   started.push(ganesha);
@@ -140,7 +151,13 @@ async function ensureRpcbind(dir: string): Promise<Daemon | undefined> {
   await rm(rpcbindSocket, { force: true });
   const rpcbind = startDaemon(
     'rpcbind',
-    ['unshare', '-n', 'sh', '-c', 'ip link set lo up && exec rpcbind -f'],
+    [
+      'unshare',
+      '-n',
+      'sh',
+      '-c',
+      `${requiredCommand('ip')} link set lo up && exec ${requiredCommand('rpcbind')} -f`,
+    ],
     { logFile: join(dir, 'rpcbind.log') },
   );
   rpcbind.signature = 'rpcbind'; // in the command line before the exec (sh -c) and after it
@@ -178,7 +195,7 @@ function accepts(socketPath: string): Promise<boolean> {
 }
 
 async function ensurePackages(): Promise<void> {
-  const missing = ['ganesha.nfsd', 'rpcbind', 'nfs-ls'].filter((c) => !commandExists(c));
+  const missing = ['ganesha.nfsd', 'rpcbind', 'nfs-ls'].filter((c) => !commandPath(c));
   if (missing.length === 0) return;
   console.error(`[warren] installing the NFS server packages (missing: ${missing.join(', ')})`);
   await execa(
@@ -196,10 +213,22 @@ async function ensurePackages(): Promise<void> {
   );
 }
 
-function commandExists(name: string): boolean {
-  return (
-    (process.env.PATH ?? '/usr/sbin:/usr/bin').split(':').some((d) => existsSync(join(d, name))) ||
-    existsSync(join('/usr/sbin', name)) ||
-    existsSync(join('/sbin', name))
-  );
+/**
+ * Where a command is: on PATH, or in the sbin directories that a non-login environment (CI's
+ * among them) may leave off PATH, where rpcbind and ip live.
+ */
+export function commandPath(name: string): string | undefined {
+  const dirs = [
+    ...(process.env.PATH ?? '').split(':').filter(Boolean),
+    '/usr/local/sbin',
+    '/usr/sbin',
+    '/sbin',
+  ];
+  return dirs.map((d) => join(d, name)).find((p) => existsSync(p));
+}
+
+function requiredCommand(name: string): string {
+  const path = commandPath(name);
+  if (!path) throw new Error(`${name} is not installed (looked on PATH and in the sbin directories)`);
+  return path;
 }

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs Debian packages that are not installed yet (apt-get update once per run, only if needed).
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=path.sh
+source "$(dirname "$0")/path.sh"
 missing=()
 for pkg in "$@"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")

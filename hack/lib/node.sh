@@ -5,5 +5,7 @@ if [[ ! -x node_modules/.bin/node || package-lock.json -nt node_modules/.package
   echo "[warren] installing npm dependencies (locked versions)" >&2
   npm install --no-audit --no-fund >&2
 fi
+# shellcheck source-path=SCRIPTDIR source=path.sh
+source "$(dirname "${BASH_SOURCE[0]}")/path.sh"
 PATH="$PWD/node_modules/.bin:$PATH"
 export PATH
