@@ -17,6 +17,10 @@ HELM_VERSION=${WARREN_HELM_VERSION:-v3.22.0}
 build_once() {
   local name=$1 dir=$2; shift 2
   if [[ -f $dir/.complete ]]; then return 0; fi
+  # Go is needed only to build; a warm cache runs without it. /usr/local/go/bin is where the
+  # machine's Go lives, which a non-login environment may leave off PATH.
+  command -v go >/dev/null 2>&1 || PATH="$PATH:/usr/local/go/bin"
+  need_cmd go "this machine should come with Go >= 1.24 (the Kubernetes, etcd and csi-sanity builds need it)"
   rm -rf "$dir"; mkdir -p "$dir/src"
   log "building $name into $dir (first run only; this takes minutes)"
   local start=$SECONDS
@@ -87,7 +91,6 @@ build_helm() {
   CGO_ENABLED=0 GOBIN="$(cd .. && pwd)" go install -trimpath -ldflags "$ldflags" "$pkg/cmd/helm@$HELM_VERSION"
 }
 
-need_cmd go "this machine should come with Go >= 1.24 (the Kubernetes, etcd and csi-sanity builds need it)"
 what=${1:-all}
 case $what in
   all) build_once etcd "$CACHE_DIR/etcd-$ETCD_VERSION" build_etcd
