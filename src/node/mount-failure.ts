@@ -7,7 +7,7 @@ const rules: Array<[RegExp, ErrorKind]> = [
   [/No such file or directory/i, 'NotFound'],
   // The server, or the way to it, is down or not up yet.
   [
-    /Connection refused|Connection timed out|timed out|No route to host|Network is unreachable|Program not registered|Name or service not known|Temporary failure in name resolution|Failed to resolve server/i,
+    /Connection refused|timed out|No route to host|Network is unreachable|Program not registered|Name or service not known|Temporary failure in name resolution|Failed to resolve server/i,
     'Unavailable',
   ],
   // The server refuses this node, or does not serve what the mount options ask for.
