@@ -4,10 +4,9 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { startControlPlane } from './control-plane.ts';
 import { type Daemon, isRunning, startDaemon, stopDaemon } from './daemon.ts';
-import { type NfsServer, startNfsServer } from './nfs-server.ts';
+import { livingProcesses, type NfsServer, startNfsServer } from './nfs-server.ts';
 import { ensureTools } from './tools.ts';
 
 export interface BedState {
@@ -168,9 +167,8 @@ export async function stopAll(daemons: Daemon[]): Promise<void> {
 }
 
 async function otherGaneshaRunning(ours: Daemon[]): Promise<boolean> {
-  const { stdout } = await execa('pgrep', ['-x', 'ganesha.nfsd'], { reject: false });
-  const mine = new Set(ours.map((d) => String(d.pid)));
-  return stdout.split('\n').some((pid) => pid && !mine.has(pid));
+  const mine = new Set(ours.map((d) => d.pid));
+  return (await livingProcesses('ganesha.nfsd')).some((pid) => !mine.has(pid));
 }
 
 /**

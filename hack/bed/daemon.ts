@@ -43,7 +43,9 @@ export function isRunning(d: Pick<Daemon, 'pid' | 'signature'>): boolean {
   try {
     const stat = readFileSync(`/proc/${d.pid}/stat`, 'utf8');
     if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) return false;
-    return readFileSync(`/proc/${d.pid}/cmdline`, 'utf8').includes(d.signature);
+    // Empty while the process is between two execve calls (sh -c '... && exec rpcbind'): still ours.
+    const cmdline = readFileSync(`/proc/${d.pid}/cmdline`, 'utf8');
+    return cmdline === '' || cmdline.includes(d.signature);
   } catch {
     return false;
   }

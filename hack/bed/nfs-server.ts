@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { type Daemon, isRunning, startDaemon, stopDaemon, waitReady } from './daemon.ts';
 import { freePorts } from './ports.ts';
@@ -142,12 +143,25 @@ async function ensureRpcbind(dir: string): Promise<Daemon | undefined> {
   if (recorded && isRunning(recorded) && answering) return recorded;
   if (answering) return undefined; // the machine's own rpcbind: use it, never stop it
   if (recorded && isRunning(recorded)) await stopDaemon(recorded);
-  const other = await execa('pgrep', ['-x', 'rpcbind'], { reject: false });
-  if (other.exitCode === 0) {
+  const others = await livingProcesses('rpcbind');
+  if (others.length > 0) {
     throw new Error(
-      `rpcbind (pid ${other.stdout.trim().replace(/\n/g, ', ')}) runs but does not answer on ${rpcbindSocket}; stop it and run again`,
+      `rpcbind (pid ${others.join(', ')}) runs but does not answer on ${rpcbindSocket}; stop it and run again`,
     );
   }
+  // Once more if it exits at once: rpcbind reports why only to syslog, which the bed does not have.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startRpcbind(dir);
+    } catch (err) {
+      if (attempt >= 3) throw err;
+      console.error(`[warren] ${(err as Error).message.split('\n')[0]}; starting it again`);
+      await sleep(500);
+    }
+  }
+}
+
+async function startRpcbind(dir: string): Promise<Daemon> {
   await rm(rpcbindSocket, { force: true });
   const rpcbind = startDaemon(
     'rpcbind',
@@ -163,11 +177,33 @@ async function ensureRpcbind(dir: string): Promise<Daemon | undefined> {
   rpcbind.signature = 'rpcbind'; // in the command line before the exec (sh -c) and after it
   // Recorded at once, so that a bed interrupted while waiting leaves it for the next one to find.
   await writeFile(rpcbindRecord, JSON.stringify(rpcbind));
-  await waitReady(rpcbind, () => accepts(rpcbindSocket), {
-    timeoutMs: 10_000,
-    what: `accepting connections on ${rpcbindSocket}`,
-  });
+  try {
+    await waitReady(rpcbind, () => accepts(rpcbindSocket), {
+      timeoutMs: 10_000,
+      what: `accepting connections on ${rpcbindSocket}`,
+    });
+  } catch (err) {
+    await stopDaemon(rpcbind); // so that a second try never runs beside it
+    throw err;
+  }
   return rpcbind;
+}
+
+/** PIDs of processes named `name`, leaving out zombies (a stopped rpcbind not reaped yet). */
+export async function livingProcesses(name: string): Promise<number[]> {
+  const { stdout } = await execa('pgrep', ['-x', name], { reject: false });
+  return stdout
+    .split('\n')
+    .filter(Boolean)
+    .map(Number)
+    .filter((pid) => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        return !stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+      } catch {
+        return false;
+      }
+    });
 }
 
 function readRpcbindRecord(): Daemon | undefined {
