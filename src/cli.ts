@@ -18,7 +18,7 @@ const commands: Record<string, { summary: string; run: (argv: string[]) => Promi
       }
       const config = parseFlags(controllerFlags, argv, process.env);
       const log = makeLogger(config.logLevel, 'warren-controller');
-      const { runController } = await import('./controller/run-controller.ts');
+      const { runController } = await import('./claims/run-controller.ts');
       const controller = await runController(config, log);
       await stopOnSignal(log, controller.stop);
     },
@@ -33,7 +33,7 @@ const commands: Record<string, { summary: string; run: (argv: string[]) => Promi
       }
       const config = checkNodeConfig(parseFlags(nodeFlags, argv, process.env));
       const log = makeLogger(config.logLevel, 'warren-node');
-      const { runCsiPlugin } = await import('./csi/run-plugin.ts');
+      const { runCsiPlugin } = await import('./plugin.ts');
       const plugin = await runCsiPlugin(config, log);
       await stopOnSignal(log, plugin.stop);
     },

@@ -2,7 +2,7 @@
 // server at 127.0.0.1 on the standard port (a relay in the guest), mounts the export for the
 // Controller service at /exports/main, and serves CSI on a TCP port forwarded to the host.
 import { join } from 'node:path';
-import { type CsiClients, call, csiClients } from '../../src/csi/client.ts';
+import { type CsiClients, call, csiClients } from '../lib/csi-client.ts';
 import type { BedEnv } from './bed.ts';
 import { bootGuest, type Guest } from './guest.ts';
 

@@ -2,9 +2,9 @@
 // runs `warren node` in it, and does what kubelet does for one claim: publish, use, unpublish.
 import { join, relative } from 'node:path';
 import type { CoreV1Api } from '@kubernetes/client-node';
-import { call } from '../../src/csi/client.ts';
 import type { BedEnv } from '../bed/bed.ts';
 import { startGuestPlugin } from '../bed/guest-plugin.ts';
+import { call } from '../lib/csi-client.ts';
 
 export async function publishInGuest(opts: {
   core: CoreV1Api;

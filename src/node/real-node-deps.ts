@@ -2,7 +2,7 @@
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readiness } from '../csi/identity-service.ts';
+import type { Readiness } from './identity-service.ts';
 import { makeRealNodeFs } from './node-fs.ts';
 import type { NodeDeps } from './node-service.ts';
 import { makeRealMounter } from './real-mounter.ts';

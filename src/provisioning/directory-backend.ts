@@ -1,5 +1,5 @@
 // The one side effect of provisioning: directories (and a small record index) on a mounted share.
-// Implementations: fs-directory-backend.ts (real) and memory-directory-backend.ts (tests).
+// Implementations: fs-directory-backend.ts (real) and test/fakes/memory-directory-backend.ts.
 import { invalidArgument } from '../errors.ts';
 import { archivePrefix, reservedDirName } from './names.ts';
 import { maxSegmentBytes, quote } from './paths.ts';

@@ -2,7 +2,7 @@
 
 export const defaultProvisionerName = 'nfs.warren.dev';
 export const defaultSubDirTemplate = '${pvc.metadata.namespace}-${pvc.metadata.name}-${pv.metadata.name}';
-/** Directory at a share root where Warren keeps records it needs (see volume-index.ts). Templates cannot reach it. */
+/** Directory at a share root where Warren keeps records it needs (the record index of directory-backend.ts). Templates cannot reach it. */
 export const reservedDirName = '.warren';
 export const archivePrefix = 'archived-';
 

@@ -11,7 +11,7 @@ import {
 } from '@kubernetes/client-node';
 import { execa } from 'execa';
 import { loadAll } from 'js-yaml';
-import { apiMessage, httpCode } from '../../src/controller/cluster-writes.ts';
+import { apiMessage, httpCode } from '../../src/claims/cluster-writes.ts';
 
 export const repoRoot = join(import.meta.dirname, '..', '..');
 export const deployDir = join(repoRoot, 'deploy');

@@ -1,10 +1,10 @@
 import type { V1PersistentVolumeClaim, V1StorageClass } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { claimFacts, reconcileClaim } from '../../src/controller/claim-reconciler.ts';
+import { claimFacts, reconcileClaim } from '../../src/claims/claim-reconciler.ts';
+import { buildVolume } from '../../src/claims/volume-builder.ts';
 import { unavailable, WarrenError } from '../../src/errors.ts';
 import { archiveNameFor } from '../../src/provisioning/directory-backend.ts';
 import { directoryFinalizer, intentAnnotation } from '../../src/provisioning/names.ts';
-import { buildVolume } from '../../src/provisioning/volume-builder.ts';
 import { locationDigest } from '../../src/provisioning/volume-id.ts';
 import { serializeIntent } from '../../src/provisioning/volume-intent.ts';
 import {

@@ -5,12 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeControllerService } from '../../src/csi/controller-service.ts';
 import type { CreateVolumeRequest } from '../../src/csi/generated/csi/v1/CreateVolumeRequest.ts';
-import { makeIdentityService, type Readiness } from '../../src/csi/identity-service.ts';
 import { type CsiServer, startCsiServer } from '../../src/csi/server.ts';
-import { nameRecordKey } from '../../src/csi/volume-name-records.ts';
-import { createMemoryDirectoryBackend } from '../../src/provisioning/memory-directory-backend.ts';
+import { makeControllerService } from '../../src/csi-controller/controller-service.ts';
+import { nameRecordKey } from '../../src/csi-controller/volume-name-records.ts';
+import { makeIdentityService, type Readiness } from '../../src/node/identity-service.ts';
+import { createMemoryDirectoryBackend } from '../fakes/memory-directory-backend.ts';
 import { type CsiClients, call, csiClients, expectStatus } from './csi-grpc-client.ts';
 import { captureLog } from './csi-log-capture.ts';
 

@@ -1,8 +1,8 @@
-// Test helpers: the CSI clients (src/csi/client.ts) and exact gRPC status assertions.
+// Test helpers: the CSI clients (hack/lib/csi-client.ts) and exact gRPC status assertions.
 import type { ServiceError } from '@grpc/grpc-js';
 import { expect } from 'vitest';
 
-export { type CsiClients, call, csiClients } from '../../src/csi/client.ts';
+export { type CsiClients, call, csiClients } from '../../hack/lib/csi-client.ts';
 
 /** Asserts the exact gRPC status (and, if given, a message fragment) of a failed call. */
 export async function expectStatus(

@@ -10,7 +10,7 @@ import {
   splitParameters,
   uidFromName,
   withUnclaimedDefault,
-} from '../../src/csi/volume-request.ts';
+} from '../../src/csi-controller/volume-request.ts';
 import { expectWarrenError } from './expect-warren-error.ts';
 
 const mount = (mode: string): VolumeCapability__Output =>

@@ -24,7 +24,7 @@ interface RbacObject {
 const rbacFile = join(import.meta.dirname, '..', '..', 'deploy', 'controller-rbac.yaml');
 const objects = (loadAll(readFileSync(rbacFile, 'utf8')) as RbacObject[]).filter(Boolean);
 
-/** Every API call in src/controller/, as "group resource verb" ("" is the core group). */
+/** Every API call in src/claims/, as "group resource verb" ("" is the core group). */
 const neededClusterWide = [
   // run-controller.ts: informer on /api/v1/persistentvolumeclaims (list, then watch).
   ' persistentvolumeclaims list',

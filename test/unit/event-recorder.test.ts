@@ -1,7 +1,7 @@
 import type { CoreV1Api, CoreV1Event, V1ObjectReference } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { makeEventRecorder } from '../../src/controller/event-recorder.ts';
+import { makeEventRecorder } from '../../src/claims/event-recorder.ts';
 
 type Call =
   | { method: 'create'; namespace: string; body: CoreV1Event }

@@ -1,6 +1,6 @@
 import type { V1Lease } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { decideLease, type LeaseDecision } from '../../src/controller/leader-election.ts';
+import { decideLease, type LeaseDecision } from '../../src/claims/leader-election.ts';
 
 const me = 'warren-controller-7d9f-abcde';
 const other = 'warren-controller-7d9f-zzzzz';

@@ -1,7 +1,7 @@
 import { posix } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { unavailable } from '../../src/errors.ts';
-import { createMemoryDirectoryBackend } from '../../src/provisioning/memory-directory-backend.ts';
+import { createMemoryDirectoryBackend } from '../fakes/memory-directory-backend.ts';
 import { type BackendHarness, describeDirectoryBackendContract } from './directory-backend-contract.ts';
 import { expectWarrenRejection } from './expect-warren-error.ts';
 

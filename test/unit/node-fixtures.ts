@@ -2,9 +2,9 @@
 import { pino } from 'pino';
 import type { NodePublishVolumeRequest__Output } from '../../src/csi/generated/csi/v1/NodePublishVolumeRequest.ts';
 import type { RpcContext } from '../../src/csi/pipeline.ts';
-import { makeMemoryMounter } from '../../src/node/memory-mounter.ts';
-import { makeMemoryNodeFs } from '../../src/node/memory-node-fs.ts';
 import { makeNodeService } from '../../src/node/node-service.ts';
+import { makeMemoryMounter } from '../fakes/memory-mounter.ts';
+import { makeMemoryNodeFs } from '../fakes/memory-node-fs.ts';
 
 export const volumeId = '1#d#nfs.example.com#/export#ns-a/data';
 export const source = 'nfs.example.com:/export/ns-a/data';

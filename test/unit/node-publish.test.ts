@@ -2,7 +2,7 @@
 // stale mounts, servers that do not answer, and the unmount fallback.
 import { describe, expect, it } from 'vitest';
 import { unavailable, WarrenError } from '../../src/errors.ts';
-import type { MounterCall } from '../../src/node/memory-mounter.ts';
+import type { MounterCall } from '../fakes/memory-mounter.ts';
 import { expectWarrenRejection } from './expect-warren-error.ts';
 import { ctx, nodeOnFakes, publishRequest, source, target, volumeId } from './node-fixtures.ts';
 

@@ -1,8 +1,8 @@
 // unmountCompletely's time budget: the lazy unmount always gets its turn.
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { makeMemoryMounter } from '../../src/node/memory-mounter.ts';
 import { unmountCompletely } from '../../src/node/unmount.ts';
+import { makeMemoryMounter } from '../fakes/memory-mounter.ts';
 
 const log = pino({ level: 'silent' });
 

@@ -8,20 +8,20 @@ import type {
   V1StorageClass,
 } from '@kubernetes/client-node';
 import type { Counter } from 'prom-client';
-import { claimFacts } from '../../src/controller/claim-reconciler.ts';
-import type { ClusterWrites } from '../../src/controller/cluster-writes.ts';
-import type { CrashPoint, ReconcileDeps } from '../../src/controller/deps.ts';
-import type { EventRecorder, EventType } from '../../src/controller/event-recorder.ts';
-import { makeMetrics } from '../../src/controller/metrics.ts';
-import { pvNameFor } from '../../src/provisioning/claim-decision.ts';
+import { pvNameFor } from '../../src/claims/claim-decision.ts';
+import { claimFacts } from '../../src/claims/claim-reconciler.ts';
+import type { ClusterWrites } from '../../src/claims/cluster-writes.ts';
+import type { CrashPoint, ReconcileDeps } from '../../src/claims/deps.ts';
+import type { EventRecorder, EventType } from '../../src/claims/event-recorder.ts';
+import { makeMetrics } from '../../src/claims/metrics.ts';
+import { buildVolume } from '../../src/claims/volume-builder.ts';
+import { directoryFinalizer, intentAnnotation } from '../../src/provisioning/names.ts';
+import { parseClassParameters } from '../../src/provisioning/parameters.ts';
+import { planVolume, serializeIntent, type VolumeIntent } from '../../src/provisioning/volume-intent.ts';
 import {
   createMemoryDirectoryBackend,
   type MemoryDirectoryBackend,
-} from '../../src/provisioning/memory-directory-backend.ts';
-import { directoryFinalizer, intentAnnotation } from '../../src/provisioning/names.ts';
-import { parseClassParameters } from '../../src/provisioning/parameters.ts';
-import { buildVolume } from '../../src/provisioning/volume-builder.ts';
-import { planVolume, serializeIntent, type VolumeIntent } from '../../src/provisioning/volume-intent.ts';
+} from '../fakes/memory-directory-backend.ts';
 import { captureLog } from './csi-log-capture.ts';
 
 export const provisioner = 'nfs.warren.dev';

@@ -6,8 +6,8 @@ import type {
   V1PersistentVolumeClaim,
 } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { startResilientInformer } from '../../src/controller/resilient-informer.ts';
-import type { Backoff } from '../../src/controller/work-queue.ts';
+import { startResilientInformer } from '../../src/claims/resilient-informer.ts';
+import type { Backoff } from '../../src/claims/work-queue.ts';
 import { captureLog } from './csi-log-capture.ts';
 
 type Claim = V1PersistentVolumeClaim;

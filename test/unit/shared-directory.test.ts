@@ -1,6 +1,6 @@
 import type { V1PersistentVolume } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { overlappingVolume } from '../../src/provisioning/shared-directory.ts';
+import { overlappingVolume } from '../../src/claims/shared-directory.ts';
 
 const driver = 'nfs.warren.dev';
 const pv = (

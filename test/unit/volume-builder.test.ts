@@ -1,10 +1,10 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: the strings are subDir templates, Warren's own syntax
 import type { V1PersistentVolume, V1PersistentVolumeClaim, V1StorageClass } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { pvNameFor } from '../../src/provisioning/claim-decision.ts';
+import { pvNameFor } from '../../src/claims/claim-decision.ts';
+import { buildVolume } from '../../src/claims/volume-builder.ts';
 import { defaultSubDirTemplate } from '../../src/provisioning/names.ts';
 import type { ClaimFacts, ClassParameters } from '../../src/provisioning/types.ts';
-import { buildVolume } from '../../src/provisioning/volume-builder.ts';
 import { encodeVolumeId, locationDigest, parseVolumeId } from '../../src/provisioning/volume-id.ts';
 import { planVolume } from '../../src/provisioning/volume-intent.ts';
 import { expectWarrenError } from './expect-warren-error.ts';

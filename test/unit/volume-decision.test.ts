@@ -1,12 +1,12 @@
 import type { V1PersistentVolume } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import type { OnDelete, VolumeLocation } from '../../src/provisioning/types.ts';
 import {
   decideVolume,
   isOurVolume,
   recordedOnDelete,
   type VolumeDecision,
-} from '../../src/provisioning/volume-decision.ts';
+} from '../../src/claims/volume-decision.ts';
+import type { OnDelete, VolumeLocation } from '../../src/provisioning/types.ts';
 import { encodeVolumeId } from '../../src/provisioning/volume-id.ts';
 
 const provisioner = 'nfs.warren.dev';

@@ -1,7 +1,6 @@
 // shareRootOf: a class share below a --share mount resolves to the matching subdirectory, and a
 // symbolic link planted between the two stops every operation before it can be followed.
 import { describe, expect, it } from 'vitest';
-import { createMemoryDirectoryBackend } from '../../src/provisioning/memory-directory-backend.ts';
 import { parseClassParameters } from '../../src/provisioning/parameters.ts';
 import {
   ensureVolumeDirectory,
@@ -9,6 +8,7 @@ import {
   shareRootOf,
 } from '../../src/provisioning/volume-directory.ts';
 import { planVolume } from '../../src/provisioning/volume-intent.ts';
+import { createMemoryDirectoryBackend } from '../fakes/memory-directory-backend.ts';
 import { expectWarrenRejection } from './expect-warren-error.ts';
 
 const mount = '/exports/main';

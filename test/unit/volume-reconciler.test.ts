@@ -1,6 +1,6 @@
 import type { V1PersistentVolume } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { reconcileVolume } from '../../src/controller/volume-reconciler.ts';
+import { reconcileVolume } from '../../src/claims/volume-reconciler.ts';
 import { unavailable, WarrenError } from '../../src/errors.ts';
 import { archiveNameFor } from '../../src/provisioning/directory-backend.ts';
 import { directoryFinalizer } from '../../src/provisioning/names.ts';

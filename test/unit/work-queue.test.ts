@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { type Backoff, backoffDelay, type Outcome, WorkQueue } from '../../src/controller/work-queue.ts';
+import { type Backoff, backoffDelay, type Outcome, WorkQueue } from '../../src/claims/work-queue.ts';
 
 const fast: Backoff = { baseMs: 1_000, maxMs: 8_000 };
 const slow: Backoff = { baseMs: 60_000, maxMs: 600_000 };

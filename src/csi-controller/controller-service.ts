@@ -2,6 +2,16 @@
 // over the same provisioning core as `warren controller` (parameters, template, volume id,
 // ensure/release directory). What is CSI-specific lives in volume-request.ts and volume-name-records.ts.
 import type { Logger } from 'pino';
+import type { ControllerExpandVolumeRequest__Output } from '../csi/generated/csi/v1/ControllerExpandVolumeRequest.ts';
+import type { ControllerExpandVolumeResponse } from '../csi/generated/csi/v1/ControllerExpandVolumeResponse.ts';
+import type { ControllerGetCapabilitiesResponse } from '../csi/generated/csi/v1/ControllerGetCapabilitiesResponse.ts';
+import type { CreateVolumeRequest__Output } from '../csi/generated/csi/v1/CreateVolumeRequest.ts';
+import type { CreateVolumeResponse } from '../csi/generated/csi/v1/CreateVolumeResponse.ts';
+import type { DeleteVolumeRequest__Output } from '../csi/generated/csi/v1/DeleteVolumeRequest.ts';
+import type { DeleteVolumeResponse } from '../csi/generated/csi/v1/DeleteVolumeResponse.ts';
+import type { ValidateVolumeCapabilitiesRequest__Output } from '../csi/generated/csi/v1/ValidateVolumeCapabilitiesRequest.ts';
+import type { ValidateVolumeCapabilitiesResponse } from '../csi/generated/csi/v1/ValidateVolumeCapabilitiesResponse.ts';
+import type { RpcHandler } from '../csi/pipeline.ts';
 import { alreadyExists, invalidArgument, notFound } from '../errors.ts';
 import { attributeKeys } from '../provisioning/names.ts';
 import { parseClassParameters } from '../provisioning/parameters.ts';
@@ -17,16 +27,6 @@ import {
 } from '../provisioning/volume-directory.ts';
 import { parseVolumeId } from '../provisioning/volume-id.ts';
 import { planVolume } from '../provisioning/volume-intent.ts';
-import type { ControllerExpandVolumeRequest__Output } from './generated/csi/v1/ControllerExpandVolumeRequest.ts';
-import type { ControllerExpandVolumeResponse } from './generated/csi/v1/ControllerExpandVolumeResponse.ts';
-import type { ControllerGetCapabilitiesResponse } from './generated/csi/v1/ControllerGetCapabilitiesResponse.ts';
-import type { CreateVolumeRequest__Output } from './generated/csi/v1/CreateVolumeRequest.ts';
-import type { CreateVolumeResponse } from './generated/csi/v1/CreateVolumeResponse.ts';
-import type { DeleteVolumeRequest__Output } from './generated/csi/v1/DeleteVolumeRequest.ts';
-import type { DeleteVolumeResponse } from './generated/csi/v1/DeleteVolumeResponse.ts';
-import type { ValidateVolumeCapabilitiesRequest__Output } from './generated/csi/v1/ValidateVolumeCapabilitiesRequest.ts';
-import type { ValidateVolumeCapabilitiesResponse } from './generated/csi/v1/ValidateVolumeCapabilitiesResponse.ts';
-import type { RpcHandler } from './pipeline.ts';
 import {
   forgetVolumeName,
   nameRecordOfVolume,

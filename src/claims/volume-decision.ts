@@ -1,8 +1,8 @@
 // Pure: what should the controller do about one of Warren's PVs right now?
 import type { V1PersistentVolume } from '@kubernetes/client-node';
-import { directoryFinalizer, onDeleteAnnotation, provisionedByAnnotation } from './names.ts';
-import type { OnDelete } from './types.ts';
-import { parseVolumeId } from './volume-id.ts';
+import { directoryFinalizer, onDeleteAnnotation, provisionedByAnnotation } from '../provisioning/names.ts';
+import type { OnDelete } from '../provisioning/types.ts';
+import { parseVolumeId } from '../provisioning/volume-id.ts';
 
 export type VolumeDecision =
   | { action: 'ignore'; reason: string }

@@ -1,7 +1,7 @@
 // An in-memory NodeFs for tests: directories and other files by path, programmable measurements.
-import { failedPrecondition, notFound } from '../errors.ts';
-import type { NodeFs, PathKind } from './node-fs.ts';
-import type { VolumeMeasurement } from './volume-walk.ts';
+import { failedPrecondition, notFound } from '../../src/errors.ts';
+import type { NodeFs, PathKind } from '../../src/node/node-fs.ts';
+import type { VolumeMeasurement } from '../../src/node/volume-walk.ts';
 
 export type NodeFsCall =
   | { op: 'makeDirectory'; path: string; mode: number }

@@ -17,7 +17,6 @@ import type { Logger } from 'pino';
 import type { controllerFlags } from '../config/controller-flags.ts';
 import type { Parsed } from '../config/flags.ts';
 import { createFsDirectoryBackend } from '../provisioning/fs-directory-backend.ts';
-import { isOurVolume } from '../provisioning/volume-decision.ts';
 import { reconcileClaim } from './claim-reconciler.ts';
 import { makeClusterWrites } from './cluster-writes.ts';
 import { crashPointFromEnv } from './crash-points.ts';
@@ -27,6 +26,7 @@ import { startHealthServer } from './health-server.ts';
 import { runLeaderElection } from './leader-election.ts';
 import { makeMetrics } from './metrics.ts';
 import { type ResilientInformer, startResilientInformer } from './resilient-informer.ts';
+import { isOurVolume } from './volume-decision.ts';
 import { reconcileVolume } from './volume-reconciler.ts';
 import { WorkQueue } from './work-queue.ts';
 

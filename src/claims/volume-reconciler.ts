@@ -3,13 +3,13 @@
 import type { V1ObjectReference, V1PersistentVolume } from '@kubernetes/client-node';
 import { errorKind, failedPrecondition } from '../errors.ts';
 import { attributeKeys } from '../provisioning/names.ts';
-import { overlappingVolume } from '../provisioning/shared-directory.ts';
 import type { OnDelete, VolumeLocation } from '../provisioning/types.ts';
-import { decideVolume, type VolumeDecision } from '../provisioning/volume-decision.ts';
 import { releaseVolumeDirectory } from '../provisioning/volume-directory.ts';
 import { encodeVolumeId } from '../provisioning/volume-id.ts';
 import type { ReconcileDeps } from './deps.ts';
 import { countRetries, retryFor } from './retries.ts';
+import { overlappingVolume } from './shared-directory.ts';
+import { decideVolume, type VolumeDecision } from './volume-decision.ts';
 import type { Outcome } from './work-queue.ts';
 
 export async function reconcileVolume(deps: ReconcileDeps, name: string): Promise<Outcome> {

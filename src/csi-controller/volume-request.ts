@@ -1,15 +1,15 @@
 // Pure: reading CSI Controller requests into the provisioning core's vocabulary (capabilities,
 // capacity, StorageClass parameters, the claim facts a subDir template may use).
 import { createHash } from 'node:crypto';
+import { knownAccessMode } from '../csi/access-modes.ts';
+import type { CapacityRange__Output } from '../csi/generated/csi/v1/CapacityRange.ts';
+import type { ValidateVolumeCapabilitiesRequest__Output } from '../csi/generated/csi/v1/ValidateVolumeCapabilitiesRequest.ts';
+import type { ValidateVolumeCapabilitiesResponse } from '../csi/generated/csi/v1/ValidateVolumeCapabilitiesResponse.ts';
+import type { VolumeCapability__Output } from '../csi/generated/csi/v1/VolumeCapability.ts';
 import { invalidArgument } from '../errors.ts';
 import { parseClassParameters } from '../provisioning/parameters.ts';
 import { quote } from '../provisioning/paths.ts';
 import type { ClaimFacts } from '../provisioning/types.ts';
-import { knownAccessMode } from './access-modes.ts';
-import type { CapacityRange__Output } from './generated/csi/v1/CapacityRange.ts';
-import type { ValidateVolumeCapabilitiesRequest__Output } from './generated/csi/v1/ValidateVolumeCapabilitiesRequest.ts';
-import type { ValidateVolumeCapabilitiesResponse } from './generated/csi/v1/ValidateVolumeCapabilitiesResponse.ts';
-import type { VolumeCapability__Output } from './generated/csi/v1/VolumeCapability.ts';
 
 /** external-provisioner adds parameters with this prefix (--extra-create-metadata); they are not ours. */
 export const provisionerMetadataPrefix = 'csi.storage.k8s.io/';

@@ -1,8 +1,13 @@
 // Pure: the PersistentVolume Warren creates for a claim.
 import type { V1PersistentVolume, V1PersistentVolumeClaim, V1StorageClass } from '@kubernetes/client-node';
+import {
+  attributeKeys,
+  directoryFinalizer,
+  onDeleteAnnotation,
+  provisionedByAnnotation,
+} from '../provisioning/names.ts';
+import type { VolumeIntent } from '../provisioning/volume-intent.ts';
 import { pvNameFor } from './claim-decision.ts';
-import { attributeKeys, directoryFinalizer, onDeleteAnnotation, provisionedByAnnotation } from './names.ts';
-import type { VolumeIntent } from './volume-intent.ts';
 
 export function buildVolume(input: {
   claim: V1PersistentVolumeClaim;

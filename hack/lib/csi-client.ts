@@ -1,10 +1,10 @@
 // CSI clients generated from proto/csi.proto, and a promise wrapper for unary calls.
 // Used by the demo and the tests to talk to Warren as kubelet and the sidecars do.
 import { type Client, credentials, type ServiceError } from '@grpc/grpc-js';
-import type { ControllerClient } from './generated/csi/v1/Controller.ts';
-import type { IdentityClient } from './generated/csi/v1/Identity.ts';
-import type { NodeClient } from './generated/csi/v1/Node.ts';
-import { loadCsiProto } from './load.ts';
+import type { ControllerClient } from '../../src/csi/generated/csi/v1/Controller.ts';
+import type { IdentityClient } from '../../src/csi/generated/csi/v1/Identity.ts';
+import type { NodeClient } from '../../src/csi/generated/csi/v1/Node.ts';
+import { loadCsiProto } from '../../src/csi/load.ts';
 
 export interface CsiClients {
   identity: IdentityClient;

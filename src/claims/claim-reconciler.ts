@@ -3,17 +3,17 @@
 // file only reads the caches, calls them, and acts.
 import type { V1ObjectReference, V1PersistentVolumeClaim, V1StorageClass } from '@kubernetes/client-node';
 import { errorKind, failedPrecondition } from '../errors.ts';
-import { type ClaimDecision, decideClaim, pvNameFor } from '../provisioning/claim-decision.ts';
 import { directoryFinalizer, intentAnnotation } from '../provisioning/names.ts';
 import { parseClassParameters } from '../provisioning/parameters.ts';
-import { overlappingVolume } from '../provisioning/shared-directory.ts';
 import type { ClaimFacts } from '../provisioning/types.ts';
-import { buildVolume } from '../provisioning/volume-builder.ts';
 import { ensureVolumeDirectory, recordRoot, shareRootOf } from '../provisioning/volume-directory.ts';
 import { locationDigest } from '../provisioning/volume-id.ts';
 import { planVolume, serializeIntent, type VolumeIntent } from '../provisioning/volume-intent.ts';
+import { type ClaimDecision, decideClaim, pvNameFor } from './claim-decision.ts';
 import type { ReconcileDeps } from './deps.ts';
 import { countRetries, errorMessage, retryFor } from './retries.ts';
+import { overlappingVolume } from './shared-directory.ts';
+import { buildVolume } from './volume-builder.ts';
 import type { Outcome } from './work-queue.ts';
 
 export async function reconcileClaim(deps: ReconcileDeps, namespace: string, name: string): Promise<Outcome> {

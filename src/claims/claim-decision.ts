@@ -5,7 +5,7 @@ import {
   directoryFinalizer,
   selectedNodeAnnotation,
   storageProvisionerAnnotation,
-} from './names.ts';
+} from '../provisioning/names.ts';
 
 export type ClaimDecision =
   /** Not ours, or nothing to do. */

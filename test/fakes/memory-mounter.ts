@@ -1,7 +1,7 @@
 // An in-memory Mounter for tests: a mount table, a record of every call, and programmable faults
 // that behave like the measured ones in guest-nfs.md (a frozen server hangs mount, plain umount and
 // stat until the time limit; `umount -f` may fail with "busy"; `umount -l` always detaches).
-import { unavailable } from '../errors.ts';
+import { unavailable } from '../../src/errors.ts';
 import {
   type MountEntry,
   type Mounter,
@@ -11,7 +11,7 @@ import {
   topMountAt,
   type UnmountAttempt,
   type UnmountMode,
-} from './mounter.ts';
+} from '../../src/node/mounter.ts';
 
 export type MounterCall =
   | { op: 'mount'; source: string; target: string; fsType: NfsFsType; options: string[]; timeoutMs: number }

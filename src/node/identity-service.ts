@@ -1,9 +1,10 @@
 // CSI Identity: who the plugin is, which services it serves, and whether it is ready.
+
+import type { GetPluginCapabilitiesResponse } from '../csi/generated/csi/v1/GetPluginCapabilitiesResponse.ts';
+import type { GetPluginInfoResponse } from '../csi/generated/csi/v1/GetPluginInfoResponse.ts';
+import type { ProbeResponse } from '../csi/generated/csi/v1/ProbeResponse.ts';
+import type { RpcHandler } from '../csi/pipeline.ts';
 import { failedPrecondition } from '../errors.ts';
-import type { GetPluginCapabilitiesResponse } from './generated/csi/v1/GetPluginCapabilitiesResponse.ts';
-import type { GetPluginInfoResponse } from './generated/csi/v1/GetPluginInfoResponse.ts';
-import type { ProbeResponse } from './generated/csi/v1/ProbeResponse.ts';
-import type { RpcHandler } from './pipeline.ts';
 
 export interface Readiness {
   ready: boolean;

@@ -3,8 +3,8 @@
 // or a claim re-created before its old volume was released); Warren then neither hands the
 // place to a second volume nor deletes or moves it while another volume uses it.
 import type { V1PersistentVolume } from '@kubernetes/client-node';
-import { attributeKeys } from './names.ts';
-import type { VolumeLocation } from './types.ts';
+import { attributeKeys } from '../provisioning/names.ts';
+import type { VolumeLocation } from '../provisioning/types.ts';
 
 export function overlappingVolume(
   location: VolumeLocation,

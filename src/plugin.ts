@@ -1,14 +1,14 @@
 // `warren node`: wires the real dependencies into the CSI services and serves them on one endpoint.
 import type { Logger } from 'pino';
-import type { NodeConfig } from '../config/node-flags.ts';
-import { makeNodeService } from '../node/node-service.ts';
-import { makeRealNodeDeps, probeNode } from '../node/real-node-deps.ts';
-import { createFsDirectoryBackend } from '../provisioning/fs-directory-backend.ts';
-import { warrenVersion } from '../version.ts';
-import { makeControllerService } from './controller-service.ts';
-import { makeIdentityService } from './identity-service.ts';
-import type { ServiceHandlers } from './pipeline.ts';
-import { startCsiServer } from './server.ts';
+import type { NodeConfig } from './config/node-flags.ts';
+import type { ServiceHandlers } from './csi/pipeline.ts';
+import { startCsiServer } from './csi/server.ts';
+import { makeControllerService } from './csi-controller/controller-service.ts';
+import { makeIdentityService } from './node/identity-service.ts';
+import { makeNodeService } from './node/node-service.ts';
+import { makeRealNodeDeps, probeNode } from './node/real-node-deps.ts';
+import { createFsDirectoryBackend } from './provisioning/fs-directory-backend.ts';
+import { warrenVersion } from './version.ts';
 
 /** Calls in flight get this long after SIGTERM; the CLI exits hard at 10 s. */
 export const stopGraceMs = 8_000;

@@ -1,7 +1,7 @@
 // In-memory DirectoryBackend for tests of callers. It keeps the real backend's safety rules (symlinks and
 // files in a volume's path are refused, roots must be "mounted") and records every call.
 import { posix } from 'node:path';
-import { failedPrecondition, invalidArgument, unavailable } from '../errors.ts';
+import { failedPrecondition, invalidArgument, unavailable } from '../../src/errors.ts';
 import {
   archiveNameFor,
   checkPermissions,
@@ -10,8 +10,8 @@ import {
   type DirectoryPermissions,
   maxArchiveAttempts,
   recordDirSegments,
-} from './directory-backend.ts';
-import { checkSubDir, quote } from './paths.ts';
+} from '../../src/provisioning/directory-backend.ts';
+import { checkSubDir, quote } from '../../src/provisioning/paths.ts';
 
 export type MemoryEntry =
   | { kind: 'dir'; mode: number; uid?: number; gid?: number }
