@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds (once, cached by version) the Go-built tools the local bed needs:
-# kube-apiserver + kube-controller-manager, etcd, csi-sanity; kustomize and helm on request.
-# Usage: hack/tools.sh [all|kube|etcd|csi-sanity|kustomize|helm]   prints nothing but progress on stderr.
+# kube-apiserver + kube-controller-manager, etcd, csi-sanity; kustomize and helm on request;
+# for a real node: kubelet + kube-scheduler + kubectl, containerd, runc and the CNI plugins.
+# Usage: hack/tools.sh [all|kube|etcd|csi-sanity|kustomize|helm|node|paths]   prints nothing but progress on stderr.
 set -euo pipefail
 # shellcheck source=hack/lib/common.sh
 source "$(dirname "$0")/lib/common.sh"
@@ -11,6 +12,9 @@ ETCD_VERSION=${WARREN_ETCD_VERSION:-v3.6.16}
 CSI_SANITY_VERSION=${WARREN_CSI_SANITY_VERSION:-v5.4.0}
 KUSTOMIZE_VERSION=${WARREN_KUSTOMIZE_VERSION:-v5.8.2} # v5.8.3 needs Go 1.27
 HELM_VERSION=${WARREN_HELM_VERSION:-v3.22.0}
+CONTAINERD_VERSION=${WARREN_CONTAINERD_VERSION:-v2.2.9}
+RUNC_VERSION=${WARREN_RUNC_VERSION:-v1.3.7}
+CNI_PLUGINS_VERSION=${WARREN_CNI_PLUGINS_VERSION:-v1.9.1}
 
 # build_once NAME DIR CMD...: runs CMD in a scratch dir unless DIR/.complete exists; the
 # marker is written last, so a half-finished build is detected and redone.
@@ -37,7 +41,9 @@ build_once() {
   log "built $name in $((SECONDS - start)) s"
 }
 
-build_kube() {
+# kube_wrapper_build CMD...: builds k8s.io/kubernetes/cmd/CMD... at KUBE_VERSION from a wrapper
+# module (k8s.io/kubernetes cannot be installed directly: it replaces its staging modules).
+kube_wrapper_build() {
   local minor=${KUBE_VERSION#v1.}; minor=${minor%%.*}
   local staging="v0.${KUBE_VERSION#v1.}"
   local ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$KUBE_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor -X k8s.io/component-base/version.gitTreeState=clean"
@@ -54,10 +60,46 @@ MOD
   awk '$1 ~ /^k8s\.io\// && $2 == "v0.0.0" {print $1}' "$modfile" | sort -u | while read -r m; do
     echo "replace $m => $m $staging"
   done >>go.mod
-  printf 'package tools\nimport (\n _ "k8s.io/kubernetes/cmd/kube-apiserver"\n _ "k8s.io/kubernetes/cmd/kube-controller-manager"\n)\n' >tools.go
+  local pkgs=() cmd
+  for cmd in "$@"; do pkgs+=("k8s.io/kubernetes/cmd/$cmd"); done
+  { printf 'package tools\nimport (\n'; printf ' _ "%s"\n' "${pkgs[@]}"; printf ')\n'; } >tools.go
   go mod tidy
-  CGO_ENABLED=0 go build -p 2 -trimpath -tags selinux,notest -ldflags "$ldflags" -o .. \
-    k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager
+  CGO_ENABLED=0 go build -p 2 -trimpath -tags selinux,notest -ldflags "$ldflags" -o .. "${pkgs[@]}"
+}
+
+build_kube() { kube_wrapper_build kube-apiserver kube-controller-manager; }
+
+# The node's half of Kubernetes, in a cache dir of its own (the control plane's stays as it was).
+build_kube_node() { kube_wrapper_build kubelet kube-scheduler kubectl; }
+
+# containerd's go.mod has no replace directives, so `go install` works; btrfs needs cgo, which is off.
+build_containerd() {
+  local pkg=github.com/containerd/containerd/v2
+  CGO_ENABLED=0 GOBIN="$(cd .. && pwd)" go install -trimpath -tags no_btrfs \
+    -ldflags "-s -w -X $pkg/version.Version=$CONTAINERD_VERSION" \
+    "$pkg/cmd/containerd@$CONTAINERD_VERSION" "$pkg/cmd/containerd-shim-runc-v2@$CONTAINERD_VERSION" \
+    "$pkg/cmd/ctr@$CONTAINERD_VERSION"
+}
+
+# runc needs cgo (its nsenter part is C); without the seccomp tag it needs no libseccomp headers
+# (the node runs pods Unconfined, kubelet's default).
+build_runc() {
+  CGO_ENABLED=1 GOBIN="$(cd .. && pwd)" go install -trimpath \
+    -ldflags "-s -w -X main.version=${RUNC_VERSION#v}" "github.com/opencontainers/runc@$RUNC_VERSION"
+}
+
+build_cni_plugins() {
+  local pkg=github.com/containernetworking/plugins/plugins
+  CGO_ENABLED=0 GOBIN="$(cd .. && pwd)" go install -trimpath -ldflags "-s -w" \
+    "$pkg/main/bridge@$CNI_PLUGINS_VERSION" "$pkg/main/loopback@$CNI_PLUGINS_VERSION" \
+    "$pkg/ipam/host-local@$CNI_PLUGINS_VERSION"
+}
+
+build_node_parts() {
+  build_once containerd "$CACHE_DIR/containerd-$CONTAINERD_VERSION" build_containerd
+  build_once runc "$CACHE_DIR/runc-$RUNC_VERSION" build_runc
+  build_once cni-plugins "$CACHE_DIR/cni-plugins-$CNI_PLUGINS_VERSION" build_cni_plugins
+  build_once kubelet "$CACHE_DIR/kube-node-$KUBE_VERSION" build_kube_node
 }
 
 build_etcd() {
@@ -101,10 +143,15 @@ case $what in
   csi-sanity) build_once csi-sanity "$CACHE_DIR/csi-sanity-$CSI_SANITY_VERSION" build_csi_sanity ;;
   kustomize) build_once kustomize "$CACHE_DIR/kustomize-$KUSTOMIZE_VERSION" build_kustomize ;;
   helm) build_once helm "$CACHE_DIR/helm-$HELM_VERSION" build_helm ;;
+  node) build_node_parts ;;
   paths) echo "KUBE_BIN_DIR=$CACHE_DIR/kube-$KUBE_VERSION"
          echo "ETCD_BIN=$CACHE_DIR/etcd-$ETCD_VERSION/etcd"
          echo "CSI_SANITY_BIN=$CACHE_DIR/csi-sanity-$CSI_SANITY_VERSION/csi-sanity"
          echo "KUSTOMIZE_BIN=$CACHE_DIR/kustomize-$KUSTOMIZE_VERSION/kustomize"
-         echo "HELM_BIN=$CACHE_DIR/helm-$HELM_VERSION/helm" ;;
-  *) die "usage: hack/tools.sh [all|kube|etcd|csi-sanity|kustomize|helm|paths]" ;;
+         echo "HELM_BIN=$CACHE_DIR/helm-$HELM_VERSION/helm"
+         echo "KUBE_NODE_BIN_DIR=$CACHE_DIR/kube-node-$KUBE_VERSION"
+         echo "CONTAINERD_BIN_DIR=$CACHE_DIR/containerd-$CONTAINERD_VERSION"
+         echo "RUNC_BIN=$CACHE_DIR/runc-$RUNC_VERSION/runc"
+         echo "CNI_BIN_DIR=$CACHE_DIR/cni-plugins-$CNI_PLUGINS_VERSION" ;;
+  *) die "usage: hack/tools.sh [all|kube|etcd|csi-sanity|kustomize|helm|node|paths]" ;;
 esac

@@ -1,12 +1,13 @@
 // `warren node`: wires the real dependencies into the CSI services and serves them on one endpoint.
 import type { Logger } from 'pino';
-import type { NodeConfig } from './config/node-flags.ts';
+import { kubeletEndpointOf, type NodeConfig } from './config/node-flags.ts';
 import type { ServiceHandlers } from './csi/pipeline.ts';
 import { startCsiServer } from './csi/server.ts';
 import { makeControllerService } from './csi-controller/controller-service.ts';
 import { makeIdentityService } from './node/identity-service.ts';
 import { makeNodeService } from './node/node-service.ts';
 import { makeRealNodeDeps, probeNode } from './node/real-node-deps.ts';
+import { pluginInfo, startRegistrationServer } from './node/registration.ts';
 import { createFsDirectoryBackend } from './provisioning/fs-directory-backend.ts';
 import { warrenVersion } from './version.ts';
 
@@ -46,5 +47,19 @@ export async function runCsiPlugin(
     },
     'Warren CSI plugin started',
   );
-  return { address: server.address, stop: () => server.stop(stopGraceMs) };
+  // Registered only once the CSI socket serves: kubelet calls it as soon as registration succeeds.
+  const registration = config.registrationDir
+    ? await startRegistrationServer({
+        registrationDir: config.registrationDir,
+        info: pluginInfo(config.driverName, kubeletEndpointOf(config)),
+        log,
+      })
+    : undefined;
+  return {
+    address: server.address,
+    stop: async () => {
+      await registration?.stop();
+      await server.stop(stopGraceMs);
+    },
+  };
 }

@@ -56,12 +56,31 @@ export const nodeFlags = {
     help: 'How long one mount may take before NodePublishVolume gives up (UNAVAILABLE) and the CO retries. At least 1s.',
     parse: one(duration(1000), 30_000),
   },
+  registrationDir: {
+    name: 'registration-dir',
+    env: 'WARREN_REGISTRATION_DIR',
+    help: "Register with kubelet directly (in place of the node-driver-registrar sidecar): serve kubelet's plugin registration API on DIR/<driver-name>-reg.sock. DIR is kubelet's plugins_registry directory as mounted here.",
+    parse: (values: string[]) => optionalAbsolutePath(values[0]),
+  },
+  kubeletRegistrationPath: {
+    name: 'kubelet-registration-path',
+    env: 'WARREN_KUBELET_REGISTRATION_PATH',
+    defaultText: 'the --endpoint socket path',
+    help: 'With --registration-dir: the CSI socket as kubelet sees it on the node, e.g. /var/lib/kubelet/plugins/<driver-name>/csi.sock.',
+    parse: (values: string[]) => optionalAbsolutePath(values[0]),
+  },
   logLevel: logLevelFlag(
     'One of debug, info, warn, error. debug logs every request and response (secrets redacted).',
   ),
 } satisfies Record<string, FlagSpec<unknown>>;
 
 export type NodeConfig = Parsed<typeof nodeFlags>;
+
+function optionalAbsolutePath(value: string | undefined): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (!value.startsWith('/')) throw new Error(`must be an absolute path, got "${value}"`);
+  return value;
+}
 
 /** Cross-flag rules the table cannot express. */
 export function checkNodeConfig(config: NodeConfig): NodeConfig {
@@ -70,5 +89,18 @@ export function checkNodeConfig(config: NodeConfig): NodeConfig {
       '--controller needs at least one --share SERVER:PATH=LOCALDIR (the export mounted in this container)',
     );
   }
+  if (config.kubeletRegistrationPath && !config.registrationDir) {
+    throw invalidArgument('--kubelet-registration-path only has a use with --registration-dir');
+  }
+  if (config.registrationDir && !config.kubeletRegistrationPath && !config.endpoint.startsWith('unix://')) {
+    throw invalidArgument(
+      '--registration-dir with a tcp --endpoint needs --kubelet-registration-path (kubelet only dials unix sockets)',
+    );
+  }
   return config;
+}
+
+/** The CSI socket path kubelet is told about: the flag, else the endpoint's own path. */
+export function kubeletEndpointOf(config: NodeConfig): string {
+  return config.kubeletRegistrationPath ?? config.endpoint.slice('unix://'.length);
 }

@@ -66,6 +66,12 @@ async function clearStaleSocket(path: string): Promise<void> {
   await unlink(path);
 }
 
+/** Creates the socket's directory and removes a stale socket file there (see clearStaleSocket). */
+export async function prepareSocketPath(path: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  await clearStaleSocket(path);
+}
+
 function bind(server: Server, target: string): Promise<number> {
   return new Promise((resolve, reject) => {
     server.bindAsync(target, ServerCredentials.createInsecure(), (err, port) =>
@@ -91,8 +97,7 @@ export async function startCsiServer(options: {
 
   let address: string;
   if (endpoint.kind === 'unix') {
-    await mkdir(dirname(endpoint.path), { recursive: true });
-    await clearStaleSocket(endpoint.path);
+    await prepareSocketPath(endpoint.path);
     await bind(server, `unix://${endpoint.path}`);
     address = `unix://${endpoint.path}`;
   } else {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseFlags } from '../../src/config/flags.ts';
-import { checkNodeConfig, nodeFlags } from '../../src/config/node-flags.ts';
+import { checkNodeConfig, kubeletEndpointOf, nodeFlags } from '../../src/config/node-flags.ts';
 import { expectWarrenError } from './expect-warren-error.ts';
 
 const parse = (argv: string[], env: NodeJS.ProcessEnv = { NODE_NAME: 'node-1' }) =>
@@ -48,5 +48,47 @@ describe('node flags', () => {
       shares: [{ server: 'nfs.example.com', share: '/export', localDir: '/exports/main' }],
       mountTimeout: 5_000,
     });
+  });
+
+  it.each([
+    [['--registration-dir=/registration'], '/csi/csi.sock'],
+    [
+      [
+        '--registration-dir=/registration',
+        '--kubelet-registration-path=/var/lib/kubelet/plugins/nfs.warren.dev/csi.sock',
+      ],
+      '/var/lib/kubelet/plugins/nfs.warren.dev/csi.sock',
+    ],
+    [
+      ['--registration-dir=/r', '--endpoint=tcp://127.0.0.1:9000', '--kubelet-registration-path=/k/csi.sock'],
+      '/k/csi.sock',
+    ],
+  ])('registers with kubelet from %j, telling it the socket %s', (argv, endpoint) => {
+    const config = parse(argv);
+    expect(config.registrationDir).toBe(argv[0]!.split('=')[1]);
+    expect(kubeletEndpointOf(config)).toBe(endpoint);
+  });
+
+  it('reads the registration flags from the environment', () => {
+    const config = parse([], {
+      NODE_NAME: 'n',
+      WARREN_REGISTRATION_DIR: '/registration',
+      WARREN_KUBELET_REGISTRATION_PATH: '/var/lib/kubelet/plugins/x/csi.sock',
+    });
+    expect(config).toMatchObject({
+      registrationDir: '/registration',
+      kubeletRegistrationPath: '/var/lib/kubelet/plugins/x/csi.sock',
+    });
+  });
+
+  it.each([
+    [['--registration-dir=registration'], ['--registration-dir', 'absolute path']],
+    [
+      ['--kubelet-registration-path=/k/csi.sock'],
+      ['--kubelet-registration-path only has a use with --registration-dir'],
+    ],
+    [['--registration-dir=/r', '--endpoint=tcp://127.0.0.1:9000'], ['needs --kubelet-registration-path']],
+  ])('refuses %j', (argv, fragments) => {
+    expectWarrenError(() => parse(argv), 'InvalidArgument', ...fragments);
   });
 });
