@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Builds (once, cached by version) the Go-built tools the local bed needs:
-# kube-apiserver + kube-controller-manager, etcd, csi-sanity; kustomize and helm on request;
+# kube-apiserver + kube-controller-manager, etcd, csi-sanity; kustomize, helm and
+# external-provisioner (for `npm run bench`) on request;
 # for a real node: kubelet + kube-scheduler + kubectl, containerd, runc and the CNI plugins.
-# Usage: hack/tools.sh [all|kube|etcd|csi-sanity|kustomize|helm|node|paths]   prints nothing but progress on stderr.
+# Usage: hack/tools.sh [all|kube|etcd|csi-sanity|kustomize|helm|external-provisioner|node|paths]
+# prints nothing but progress on stderr (except `paths`).
 set -euo pipefail
 # shellcheck source=hack/lib/common.sh
 source "$(dirname "$0")/lib/common.sh"
@@ -15,6 +17,7 @@ HELM_VERSION=${WARREN_HELM_VERSION:-v3.22.0}
 CONTAINERD_VERSION=${WARREN_CONTAINERD_VERSION:-v2.2.9}
 RUNC_VERSION=${WARREN_RUNC_VERSION:-v1.3.7}
 CNI_PLUGINS_VERSION=${WARREN_CNI_PLUGINS_VERSION:-v1.9.1}
+EXTERNAL_PROVISIONER_VERSION=${WARREN_EXTERNAL_PROVISIONER_VERSION:-v6.4.0}
 
 # build_once NAME DIR CMD...: runs CMD in a scratch dir unless DIR/.complete exists; the
 # marker is written last, so a half-finished build is detected and redone.
@@ -133,6 +136,19 @@ build_helm() {
   CGO_ENABLED=0 GOBIN="$(cd .. && pwd)" go install -trimpath -ldflags "$ldflags" "$pkg/cmd/helm@$HELM_VERSION"
 }
 
+# The CSI external-provisioner sidecar, which `npm run bench` races against `warren controller`.
+# Its go.mod replaces every k8s.io staging module, and `go install mod@version` refuses modules
+# with replace lines, so it is built as the main module: inside a writable copy of its source
+# from the module cache.
+build_external_provisioner() {
+  local mod=github.com/kubernetes-csi/external-provisioner/v6 src
+  src=$(go mod download -json "$mod@$EXTERNAL_PROVISIONER_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",*$/\1/p')
+  [[ -n $src && -f $src/go.mod ]] || die "go mod download printed no source directory for $mod@$EXTERNAL_PROVISIONER_VERSION"
+  cp -R "$src/." . && chmod -R u+w .
+  CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=$EXTERNAL_PROVISIONER_VERSION" \
+    -o ../csi-provisioner ./cmd/csi-provisioner
+}
+
 what=${1:-all}
 case $what in
   all) build_once etcd "$CACHE_DIR/etcd-$ETCD_VERSION" build_etcd
@@ -144,6 +160,8 @@ case $what in
   kustomize) build_once kustomize "$CACHE_DIR/kustomize-$KUSTOMIZE_VERSION" build_kustomize ;;
   helm) build_once helm "$CACHE_DIR/helm-$HELM_VERSION" build_helm ;;
   node) build_node_parts ;;
+  external-provisioner) build_once external-provisioner \
+      "$CACHE_DIR/external-provisioner-$EXTERNAL_PROVISIONER_VERSION" build_external_provisioner ;;
   paths) echo "KUBE_BIN_DIR=$CACHE_DIR/kube-$KUBE_VERSION"
          echo "ETCD_BIN=$CACHE_DIR/etcd-$ETCD_VERSION/etcd"
          echo "CSI_SANITY_BIN=$CACHE_DIR/csi-sanity-$CSI_SANITY_VERSION/csi-sanity"
@@ -152,6 +170,7 @@ case $what in
          echo "KUBE_NODE_BIN_DIR=$CACHE_DIR/kube-node-$KUBE_VERSION"
          echo "CONTAINERD_BIN_DIR=$CACHE_DIR/containerd-$CONTAINERD_VERSION"
          echo "RUNC_BIN=$CACHE_DIR/runc-$RUNC_VERSION/runc"
-         echo "CNI_BIN_DIR=$CACHE_DIR/cni-plugins-$CNI_PLUGINS_VERSION" ;;
-  *) die "usage: hack/tools.sh [all|kube|etcd|csi-sanity|kustomize|helm|node|paths]" ;;
+         echo "CNI_BIN_DIR=$CACHE_DIR/cni-plugins-$CNI_PLUGINS_VERSION"
+         echo "EXTERNAL_PROVISIONER_BIN=$CACHE_DIR/external-provisioner-$EXTERNAL_PROVISIONER_VERSION/csi-provisioner" ;;
+  *) die "usage: hack/tools.sh [all|kube|etcd|csi-sanity|kustomize|helm|external-provisioner|node|paths]" ;;
 esac
