@@ -2,14 +2,13 @@
 // local bed, and to be released again, next to a baseline measured in the same run on the
 // same bed (N hand-made PV+PVC pairs bound by kube-controller-manager alone), so numbers
 // from a noisy machine come with a ratio. A measurement, not a test: nothing is asserted.
-import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { CoreV1Api, KubeConfig, StorageV1Api } from '@kubernetes/client-node';
 import { bedDown, bedUp } from './bed/bed.ts';
-import { freePort } from './bed/ports.ts';
+import { startController } from './bed/controller.ts';
+import { pollUntil } from './lib/poll.ts';
 
 const count = Number(process.env.WARREN_BENCH_CLAIMS ?? 100);
 const workers = Number(process.env.WARREN_BENCH_WORKERS ?? 16);
@@ -26,13 +25,8 @@ async function inBatches<T>(items: T[], size: number, fn: (item: T) => Promise<u
   for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map(fn));
 }
 
-async function until(what: string, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 600_000;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`bench: gave up waiting for ${what}`);
-    await sleep(100);
-  }
-}
+const until = (what: string, check: () => Promise<boolean>) =>
+  pollUntil(check, { what, timeoutMs: 600_000, intervalMs: 100 });
 
 const boundIn = async (ns: string) =>
   (await core.listNamespacedPersistentVolumeClaim({ namespace: ns })).items.filter(
@@ -84,26 +78,14 @@ async function warren(): Promise<{ bindMs: number; pvsMs: number; releaseMs: num
       parameters: { server: bed.env.WARREN_NFS_SERVER, share: bed.env.WARREN_NFS_SHARE },
     },
   });
-  const port = await freePort();
-  const controller = spawn(
-    process.execPath,
-    [
-      join(repoRoot, 'src/cli.ts'),
-      'controller',
-      `--kubeconfig=${bed.env.KUBECONFIG}`,
-      `--share=${bed.env.WARREN_NFS_SERVER}:${bed.env.WARREN_NFS_SHARE}=${bed.env.WARREN_EXPORT_DIR}`,
-      '--leader-elect=false',
-      `--workers=${workers}`,
-      `--metrics-address=127.0.0.1:${port}`,
-      '--log-level=warn',
-    ],
-    { stdio: ['ignore', 'ignore', 'inherit'] },
-  );
+  const controller = await startController({
+    bed: bed.env,
+    logFile: join(stateDir, 'controller.log'),
+    args: [`--workers=${workers}`, '--log-level=warn', '--resync-period=5m'],
+  });
+  console.log(`controller log: ${controller.logFile}`);
   try {
-    await until(
-      'the controller to be ready',
-      async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.status === 200,
-    );
+    await controller.ready();
     const start = performance.now();
     await inBatches(names, 20, (name) =>
       core.createNamespacedPersistentVolumeClaim({
@@ -140,7 +122,7 @@ async function warren(): Promise<{ bindMs: number; pvsMs: number; releaseMs: num
     );
     return { bindMs, pvsMs, releaseMs: performance.now() - released };
   } finally {
-    controller.kill('SIGTERM');
+    await controller.stop();
   }
 }
 

@@ -5,7 +5,6 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
   CoreV1Api,
   KubeConfig,
@@ -15,8 +14,9 @@ import {
 } from '@kubernetes/client-node';
 import { load } from 'js-yaml';
 import { type BedEnv, bedDown, bedUp } from './bed/bed.ts';
-import { startDemoController } from './demo/controller.ts';
+import { startController } from './bed/controller.ts';
 import { directoryOnDisk, publishInGuest } from './demo/guest-step.ts';
+import { poll, pollUntil } from './lib/poll.ts';
 
 const repoRoot = join(import.meta.dirname, '..');
 const stateDir = mkdtempSync(join(tmpdir(), 'warren-demo-'));
@@ -44,8 +44,9 @@ try {
   const storage = kc.makeApiClient(StorageV1Api);
 
   say('starting warren controller');
-  const controller = await startDemoController(repoRoot, bed.env, join(stateDir, 'controller.log'));
+  const controller = await startController({ bed: bed.env, logFile: join(stateDir, 'controller.log') });
   cleanups.push(controller.stop);
+  await controller.ready();
   console.log(`   logs: ${controller.logFile}`);
 
   // The example class from deploy/examples, pointed at the bed's NFS server instead of nfs.example.com.
@@ -112,25 +113,25 @@ try {
 }
 
 async function waitForBound(core: CoreV1Api, names: string[]): Promise<V1PersistentVolumeClaim[]> {
-  let last = '';
-  for (const deadline = Date.now() + 120_000; Date.now() < deadline; await sleep(250)) {
-    const claims = await Promise.all(
-      names.map((name) => core.readNamespacedPersistentVolumeClaim({ namespace: 'default', name })),
-    );
-    const bound = claims.filter((c) => c.status?.phase === 'Bound').length;
-    const line = `   ${bound}/${names.length} claims Bound`;
-    if (line !== last) console.log(line);
-    last = line;
-    if (bound === names.length) return claims;
-  }
-  throw new Error('claims did not become Bound within 120 s; see the controller log');
+  let shown = -1;
+  return poll(
+    () =>
+      Promise.all(
+        names.map((name) => core.readNamespacedPersistentVolumeClaim({ namespace: 'default', name })),
+      ),
+    (claims) => {
+      const bound = claims.filter((c) => c.status?.phase === 'Bound').length;
+      if (bound !== shown) console.log(`   ${bound}/${names.length} claims Bound`);
+      shown = bound;
+      return bound === names.length;
+    },
+    { what: 'the claims to be Bound (see the controller log)', timeoutMs: 120_000, intervalMs: 250 },
+  );
 }
 
 async function waitFor(what: string, check: () => Promise<boolean>): Promise<void> {
   console.log(`   waiting for ${what}`);
-  for (const deadline = Date.now() + 120_000; Date.now() < deadline; await sleep(250))
-    if (await check()) return;
-  throw new Error(`timed out waiting for ${what}`);
+  await pollUntil(check, { what, timeoutMs: 120_000, intervalMs: 250 });
 }
 
 async function printTable(core: CoreV1Api, claims: V1PersistentVolumeClaim[], env: BedEnv): Promise<void> {

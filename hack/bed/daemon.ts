@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { pollUntil } from '../lib/poll.ts';
 
 export interface Daemon {
   name: string;
@@ -82,16 +83,12 @@ export async function waitReady(
   opts: { timeoutMs: number; what: string },
 ): Promise<number> {
   const start = Date.now();
-  for (let delay = 50; ; delay = Math.min(delay * 2, 500)) {
-    if (await ready().catch(() => false)) return Date.now() - start;
-    if (!isRunning(d)) {
-      throw new Error(`${d.name} exited before ${opts.what}; last lines of ${d.logFile}:\n${logTail(d)}`);
-    }
-    if (Date.now() - start > opts.timeoutMs) {
-      throw new Error(
-        `${d.name} did not become ${opts.what} within ${opts.timeoutMs / 1000} s; last lines of ${d.logFile}:\n${logTail(d)}`,
-      );
-    }
-    await sleep(delay);
-  }
+  await pollUntil(ready, {
+    what: `${d.name} to be ${opts.what}`,
+    timeoutMs: opts.timeoutMs,
+    intervalMs: 500,
+    giveUpIf: () => (isRunning(d) ? undefined : 'it exited'),
+    detail: () => `last lines of ${d.logFile}:\n${logTail(d)}`,
+  });
+  return Date.now() - start;
 }

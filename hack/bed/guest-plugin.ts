@@ -3,6 +3,7 @@
 // Controller service at /exports/main, and serves CSI on a TCP port forwarded to the host.
 import { join } from 'node:path';
 import { type CsiClients, call, csiClients } from '../lib/csi-client.ts';
+import { pollUntil } from '../lib/poll.ts';
 import type { BedEnv } from './bed.ts';
 import { bootGuest, type Guest } from './guest.ts';
 
@@ -50,19 +51,14 @@ export async function startGuestPlugin(
     );
     if (setup.code !== 0) throw new Error(`guest setup failed: ${setup.stderr}`);
     const clients = csiClients(`127.0.0.1:${guest.hostPortFor(pluginPort)}`);
-    const deadline = Date.now() + 90_000;
-    for (;;) {
-      try {
-        await call(clients.identity.Probe.bind(clients.identity), {});
-        break;
-      } catch (err) {
-        if (Date.now() > deadline) {
-          const log = await sh('tail -n 30 /tmp/warren-node.log');
-          throw new Error(`warren node did not answer in the guest: ${err}\n${log.stdout}`);
-        }
-        await new Promise((r) => setTimeout(r, 250));
-      }
-    }
+    await pollUntil(() => call(clients.identity.Probe.bind(clients.identity), {}).then(() => true), {
+      what: 'warren node to answer in the guest',
+      timeoutMs: 90_000,
+      intervalMs: 250,
+    }).catch(async (err) => {
+      const log = await sh('tail -n 30 /tmp/warren-node.log');
+      throw new Error(`${(err as Error).message}\n${log.stdout}`);
+    });
     return {
       guest,
       clients,

@@ -8,8 +8,8 @@ import { stripTypeScriptTypes } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
+import { pollUntil } from '../lib/poll.ts';
 import type { ExecRequest, ExecResult } from './guest-agent.ts';
 import { probe } from './http-probe.ts';
 import { freePort } from './ports.ts';
@@ -241,16 +241,18 @@ async function bootWith(opts: BootOptions, repoRoot: string, img: GuestImage, ac
 
   try {
     const healthUrl = `http://127.0.0.1:${agentPort}/health`;
-    while (!(agentPrinted && (await probe(healthUrl, {}, 1_000)))) {
-      let why = '';
-      if (spawnError) why = `setpriv/qemu did not start: ${spawnError.message}`;
-      else if (kvmFailed) throw new KvmFailure(`KVM internal error booting ${img.kernel}`);
-      else if (hasExited(qemu)) why = `qemu exited (${qemu.exitCode ?? qemu.signalCode})`;
-      else if (Date.now() - started > READY_TIMEOUT_MS) why = `not ready within ${READY_TIMEOUT_MS / 1000} s`;
-      if (why)
-        throw new Error(`the test guest did not start: ${why}\n--- last console lines ---\n${serial.tail()}`);
-      await sleep(100);
-    }
+    await pollUntil(async () => agentPrinted && (await probe(healthUrl, {}, 1_000)), {
+      what: 'the test guest to start (its agent to answer)',
+      timeoutMs: READY_TIMEOUT_MS,
+      intervalMs: 100,
+      giveUpIf: () => {
+        if (spawnError) return `setpriv/qemu did not start: ${spawnError.message}`;
+        if (kvmFailed) throw new KvmFailure(`KVM internal error booting ${img.kernel}`);
+        if (hasExited(qemu)) return `qemu exited (${qemu.exitCode ?? qemu.signalCode})`;
+        return undefined;
+      },
+      detail: () => `--- last console lines ---\n${serial.tail()}`,
+    });
   } catch (err) {
     await cleanup();
     throw err;

@@ -5,9 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, inject, it } from 'vitest';
 import { restartDaemon } from '../../hack/bed/bed.ts';
-import { type ControllerProcess, metricValue, startController } from '../integration/controller-process.ts';
+import { type ControllerProcess, metricValue, startController } from '../../hack/bed/controller.ts';
+import { poll } from '../../hack/lib/poll.ts';
 import { createClaim, createClass, provisionerFor, waitBound } from '../integration/fixtures.ts';
-import { bedClients, eventually, freshNamespace } from '../integration/kube.ts';
+import { bedClients, freshNamespace } from '../integration/kube.ts';
 
 const { core, storage } = bedClients();
 const bed = inject('bed');
@@ -30,6 +31,7 @@ it('recovers from an apiserver restart without being restarted itself', async ()
     },
   });
   controller = await startController({
+    bed,
     provisioner,
     logFile: join(mkdtempSync(join(tmpdir(), 'warren-restart-')), 'controller.log'),
   });
@@ -37,11 +39,10 @@ it('recovers from an apiserver restart without being restarted itself', async ()
   await waitBound(core, ns, 'before');
 
   await restartDaemon(inject('bedStateDir'), 'kube-apiserver', 3_000);
-  await eventually(
+  await poll(
     () => core.listNamespace(),
     () => true,
-    'the apiserver to answer again',
-    90_000,
+    { what: 'the apiserver to answer again', timeoutMs: 90_000 },
   );
   await createClaim(core, ns, 'after', className);
   await waitBound(core, ns, 'after', 90_000);

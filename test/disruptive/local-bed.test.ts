@@ -11,6 +11,7 @@ import { afterAll, expect, inject, it } from 'vitest';
 import { type BedState, nfsServerOf, readStateSync } from '../../hack/bed/bed.ts';
 import { isRunning } from '../../hack/bed/daemon.ts';
 import { nfsUrl } from '../../hack/bed/nfs-server.ts';
+import { pollUntil } from '../../hack/lib/poll.ts';
 
 const repoRoot = join(import.meta.dirname, '..', '..');
 const stateDir = mkdtempSync(join(tmpdir(), 'warren-local-bed-'));
@@ -73,7 +74,7 @@ it('comes up once, repairs a dead daemon, and goes down leaving nothing behind',
   const kcm = first.daemons.find((d) => d.name === 'kube-controller-manager');
   if (!kcm) throw new Error('no kube-controller-manager in the bed');
   process.kill(kcm.pid, 'SIGKILL');
-  await expect.poll(() => isRunning(kcm)).toBe(false);
+  await pollUntil(() => !isRunning(kcm), { what: 'the killed kube-controller-manager to be gone' });
   const status = await local('status');
   expect(status.all).toMatch(/degraded/);
   expect(status.all).toMatch(/kube-controller-manager +pid \d+ +NOT RUNNING/);

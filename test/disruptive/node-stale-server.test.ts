@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { readStateSync, restartDaemon } from '../../hack/bed/bed.ts';
 import { isRunning } from '../../hack/bed/daemon.ts';
 import { type GuestPlugin, repoRoot, startGuestPlugin } from '../../hack/bed/guest-plugin.ts';
+import { pollUntil } from '../../hack/lib/poll.ts';
 import { encodeVolumeId } from '../../src/provisioning/volume-id.ts';
 import { call, expectStatus } from '../unit/csi-grpc-client.ts';
 
@@ -131,16 +132,10 @@ describe('NFS server killed (SIGKILL)', () => {
 
     // The server comes back on the same ports: the same publish now succeeds.
     await restartDaemon(inject('bedStateDir'), 'ganesha.nfsd');
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      try {
-        await call(node.NodePublishVolume.bind(node), down);
-        break;
-      } catch (err) {
-        if (Date.now() > deadline) throw err;
-        await new Promise((r) => setTimeout(r, 1_000));
-      }
-    }
+    await pollUntil(() => call(node.NodePublishVolume.bind(node), down).then(() => true), {
+      what: 'NodePublishVolume to succeed once the NFS server is back',
+      intervalMs: 1_000,
+    });
     expect(await plugin.mountsAt(down.target_path)).toHaveLength(1);
     await unpublishTimed(down);
   }, 300_000);

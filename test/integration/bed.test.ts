@@ -5,7 +5,8 @@ import { execa } from 'execa';
 import { describe, expect, inject, it } from 'vitest';
 import { nfsServerOf } from '../../hack/bed/bed.ts';
 import { nfsUrl } from '../../hack/bed/nfs-server.ts';
-import { bedClients, eventually, freshNamespace } from './kube.ts';
+import { poll } from '../../hack/lib/poll.ts';
+import { bedClients, freshNamespace } from './kube.ts';
 
 describe('control plane', () => {
   it('is the Kubernetes version it was built as', async () => {
@@ -48,24 +49,24 @@ describe('control plane', () => {
       },
     });
 
-    const boundClaim = await eventually(
+    const boundClaim = await poll(
       () => core.readNamespacedPersistentVolumeClaim({ namespace: ns, name: 'claim' }),
       (c) => c.status?.phase === 'Bound',
-      'the claim to be Bound',
+      { what: 'the claim to be Bound' },
     );
     expect(boundClaim.spec?.volumeName).toBe(pvName);
-    const boundPv = await eventually(
+    const boundPv = await poll(
       () => core.readPersistentVolume({ name: pvName }),
       (v) => v.status?.phase === 'Bound',
-      'the PV to be Bound',
+      { what: 'the PV to be Bound' },
     );
     expect(boundPv.spec?.claimRef?.uid).toBe(claim.metadata?.uid);
 
     await core.deleteNamespacedPersistentVolumeClaim({ namespace: ns, name: 'claim' });
-    const released = await eventually(
+    const released = await poll(
       () => core.readPersistentVolume({ name: pvName }),
       (v) => v.status?.phase === 'Released',
-      'the PV to be Released',
+      { what: 'the PV to be Released' },
     );
     expect(released.spec?.claimRef?.uid).toBe(claim.metadata?.uid);
     await core.deletePersistentVolume({ name: pvName });

@@ -5,9 +5,10 @@ import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { type ControllerProcess, startController } from './controller-process.ts';
+import { type ControllerProcess, startController } from '../../hack/bed/controller.ts';
+import { poll } from '../../hack/lib/poll.ts';
 import { createClaim, createClass, provisionerFor, waitBound, waitGone } from './fixtures.ts';
-import { bedClients, eventually, freshNamespace } from './kube.ts';
+import { bedClients, freshNamespace } from './kube.ts';
 
 const { core, storage } = bedClients();
 const provisioner = provisionerFor('crash');
@@ -31,6 +32,7 @@ function ensureClass(): Promise<void> {
 
 async function controller(name: string, crashAt?: string): Promise<ControllerProcess> {
   const c = await startController({
+    bed,
     provisioner,
     logFile: join(logDir, `${name}.log`),
     env: crashAt ? { WARREN_CRASH_AT: crashAt } : {},
@@ -66,10 +68,10 @@ describe('SIGKILL at each step, then restart', () => {
       expect(pv.metadata?.name).toBe(`pvc-${claim.metadata?.uid}`);
       expect(await volumesOf(ns)).toEqual([pv.metadata?.name]);
       expect(readdirSync(join(bed.WARREN_EXPORT_DIR, 'crash', ns))).toEqual(['data']);
-      const settled = await eventually(
+      const settled = await poll(
         () => core.readNamespacedPersistentVolumeClaim({ namespace: ns, name: 'data' }),
         (c) => !(c.metadata?.finalizers ?? []).includes('warren.dev/directory'),
-        'the claim to lose the provisioning finalizer',
+        { what: 'the claim to lose the provisioning finalizer' },
       );
       expect(settled.metadata?.annotations?.['warren.dev/intent']).toBeUndefined();
     },

@@ -5,9 +5,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoordinationV1Api } from '@kubernetes/client-node';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type ControllerProcess, metricValue, startController } from './controller-process.ts';
-import { createClaim, createClass, provisionerFor, waitBound, waitEvent, waitGone } from './fixtures.ts';
-import { bedClients, eventually, freshNamespace } from './kube.ts';
+import { type ControllerProcess, metricValue, startController } from '../../hack/bed/controller.ts';
+import { poll } from '../../hack/lib/poll.ts';
+import {
+  claimLog,
+  createClaim,
+  createClass,
+  provisionerFor,
+  waitBound,
+  waitClaimLogged,
+  waitEvent,
+  waitGone,
+} from './fixtures.ts';
+import { bedClients, freshNamespace } from './kube.ts';
 
 const { kc, core, storage } = bedClients();
 const bed = inject('bed');
@@ -20,7 +30,11 @@ let controller: ControllerProcess;
 
 beforeAll(async () => {
   ns = await freshNamespace(core, 'feat');
-  controller = await startController({ provisioner, logFile: join(logDir, 'controller.log') });
+  controller = await startController({
+    bed,
+    provisioner,
+    logFile: join(logDir, 'controller.log'),
+  });
 });
 afterAll(async () => {
   await controller?.stop();
@@ -39,11 +53,13 @@ describe('WaitForFirstConsumer', () => {
     const claim = await createClaim(core, ns, 'late', name, {
       annotations: { 'volume.kubernetes.io/storage-provisioner': provisioner },
     });
-    await new Promise((r) => setTimeout(r, 3_000));
+    // The positive sign: the controller has reconciled this claim and decided to wait for a node.
+    await waitClaimLogged(controller, ns, 'late', { action: 'wait', reason: /WaitForFirstConsumer/ });
     await expect(core.readPersistentVolume({ name: `pvc-${claim.metadata?.uid}` })).rejects.toMatchObject({
       code: 404,
     });
     expect(existsSync(join(bed.WARREN_EXPORT_DIR, 'wffc-late'))).toBe(false);
+    expect(claimLog(controller, ns, 'late').filter((l) => l.action !== 'wait')).toEqual([]);
 
     await core.patchNamespacedPersistentVolumeClaim({
       namespace: ns,
@@ -163,13 +179,14 @@ describe('StatefulSet-style claims', () => {
     await createPods();
 
     await controller.stop();
-    controller = await startController({ provisioner, logFile: join(logDir, 'controller-2.log') });
-    await eventually(
-      () => metricValue(controller.metricsUrl, 'warren_queue_depth'),
-      () => true,
-      'the new controller to serve metrics',
-    );
-    await new Promise((r) => setTimeout(r, 2_000));
+    controller = await startController({
+      bed,
+      provisioner,
+      logFile: join(logDir, 'controller-2.log'),
+    });
+    // The positive sign: the new controller has reconciled each claim and left it alone, bound.
+    for (const n of names)
+      await waitClaimLogged(controller, ns, n, { action: 'ignore', reason: /bound to pvc-/ });
     const again = await Promise.all(names.map((n) => waitBound(core, ns, n)));
     expect(again.map((b) => b.pv.metadata?.name)).toEqual(first.map((b) => b.pv.metadata?.name));
     expect(readdirSync(join(bed.WARREN_EXPORT_DIR, 'sts', ns)).sort()).toEqual(names);
@@ -177,6 +194,9 @@ describe('StatefulSet-style claims', () => {
       expect(readFileSync(join(bed.WARREN_EXPORT_DIR, 'sts', ns, n, 'index.html'), 'utf8')).toBe(
         `hello from ${n}\n`,
       );
+    expect(names.flatMap((n) => claimLog(controller, ns, n)).filter((l) => l.action !== 'ignore')).toEqual(
+      [],
+    );
     const listed = await core.listNamespacedPod({ namespace: ns, labelSelector: 'app=web' });
     expect(listed.items.map((p) => p.metadata?.name).sort()).toEqual(['web-0', 'web-1', 'web-2']);
     await Promise.all(
@@ -208,6 +228,7 @@ describe('leader election', () => {
     for (const i of [0, 1]) {
       replicas.push(
         await startController({
+          bed,
           provisioner: electionProvisioner,
           args,
           logFile: join(logDir, `replica-${i}.log`),
@@ -216,11 +237,9 @@ describe('leader election', () => {
     }
     const leaderFlags = () =>
       Promise.all(replicas.map((r) => metricValue(r.metricsUrl, 'warren_leader').catch(() => -1)));
-    const flags = await eventually(
-      leaderFlags,
-      (f) => [...f].sort().join() === '0,1',
-      'one leader and one standby',
-    );
+    const flags = await poll(leaderFlags, (f) => [...f].sort().join() === '0,1', {
+      what: 'one leader and one standby',
+    });
     expect(flags.filter((v) => v === 1)).toHaveLength(1);
     const leaderIndex = (await leaderFlags()).indexOf(1);
     const leader = replicas[leaderIndex] as ControllerProcess;
@@ -235,11 +254,10 @@ describe('leader election', () => {
     await leader.kill();
     const killedAt = Date.now();
     await createClaim(core, ns, 'elect-b', className);
-    await eventually(
+    await poll(
       () => metricValue(standby.metricsUrl, 'warren_leader'),
       (v) => v === 1,
-      'the standby to lead',
-      30_000,
+      { what: 'the standby to lead', timeoutMs: 30_000 },
     );
     const tookOver = Date.now() - killedAt;
     // Within the lease (4 s) plus one retry period and the time to see the Lease (slack for a

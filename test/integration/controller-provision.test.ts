@@ -6,8 +6,9 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { nfsServerOf } from '../../hack/bed/bed.ts';
+import { type ControllerProcess, metricValue, startController } from '../../hack/bed/controller.ts';
 import { nfsUrl } from '../../hack/bed/nfs-server.ts';
-import { type ControllerProcess, metricValue, startController } from './controller-process.ts';
+import { poll } from '../../hack/lib/poll.ts';
 import {
   createClaim,
   createClass,
@@ -17,7 +18,7 @@ import {
   waitEvent,
   waitGone,
 } from './fixtures.ts';
-import { bedClients, eventually, freshNamespace } from './kube.ts';
+import { bedClients, freshNamespace } from './kube.ts';
 
 const { core, storage } = bedClients();
 const provisioner = provisionerFor('provision');
@@ -30,7 +31,11 @@ let controller: ControllerProcess;
 
 beforeAll(async () => {
   ns = await freshNamespace(core, 'prov');
-  controller = await startController({ provisioner, logFile: join(logDir, 'controller.log') });
+  controller = await startController({
+    bed,
+    provisioner,
+    logFile: join(logDir, 'controller.log'),
+  });
   await createClass(storage, cls('plain'), { provisioner });
   await createClass(storage, cls('archive'), {
     provisioner,
@@ -162,10 +167,10 @@ describe('provisioning', () => {
     await createClaim(core, ns, 'ret', cls('reclaim-retain'));
     const { pv } = await waitBound(core, ns, 'ret');
     await core.deleteNamespacedPersistentVolumeClaim({ namespace: ns, name: 'ret' });
-    const released = await eventually(
+    const released = await poll(
       () => core.readPersistentVolume({ name: pv.metadata?.name ?? '' }),
       (v) => v.status?.phase === 'Released',
-      'PV Released',
+      { what: 'PV Released' },
     );
     expect(released.metadata?.deletionTimestamp).toBeUndefined();
     expect(existsSync(join(bed.WARREN_EXPORT_DIR, 'retained-ret'))).toBe(true);

@@ -2,15 +2,15 @@
 // bindings (kustomize-rendered into a test namespace) are applied to the bed, and the controller runs
 // with that account's token, leader election on, through a full provision and release cycle, without
 // a single 403. A controller with an account that has no role shows that a 403 would be seen.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoordinationV1Api, KubeConfig, KubernetesObjectApi } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { auditLogPath } from '../../hack/bed/control-plane.ts';
-import { freePort } from '../../hack/bed/ports.ts';
-import { applyAll, deployDir, kustomizeOverlay, type Manifest, repoRoot } from './deploy-render.ts';
+import { type ControllerProcess, startController } from '../../hack/bed/controller.ts';
+import { poll } from '../../hack/lib/poll.ts';
+import { applyAll, deployDir, kustomizeOverlay, type Manifest } from './deploy-render.ts';
 import {
   createClaim,
   createClass,
@@ -20,7 +20,7 @@ import {
   waitEvent,
   waitGone,
 } from './fixtures.ts';
-import { bedClients, eventually, freshNamespace } from './kube.ts';
+import { bedClients, freshNamespace } from './kube.ts';
 
 const bed = inject('bed');
 const { kc: adminKc, core, storage } = bedClients();
@@ -32,7 +32,7 @@ const rbacKinds = new Set(['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding'
 let ns: string;
 let rbac: Manifest[] = [];
 const classNames = [`rbac-${suffix}`, `rbac-typo-${suffix}`];
-const running: ChildProcess[] = [];
+const running: ControllerProcess[] = [];
 
 /** A 403 as the controller would log it: an API error's code or status text, or our own wording. */
 const forbidden = /forbidden|HTTP-Code: 403|"code":403/i;
@@ -53,8 +53,7 @@ beforeAll(async () => {
 }, 600_000);
 
 afterAll(async () => {
-  for (const child of running)
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  await Promise.all(running.map((c) => c.kill()));
   // Cluster-scoped objects outlive the namespace: remove them.
   const api = KubernetesObjectApi.makeApiClient(adminKc);
   for (const o of rbac.filter((x) => x.kind === 'ClusterRole' || x.kind === 'ClusterRoleBinding'))
@@ -75,10 +74,10 @@ describe('the controller under the RBAC from deploy/', () => {
 
     const controller = await startControllerAs(kubeconfig, join(workDir, 'controller.log'));
     // Leader election in the account's own namespace (POD_NAMESPACE, as in the Deployment).
-    const lease = await eventually(
+    const lease = await poll(
       () => coordination.readNamespacedLease({ namespace: ns, name: 'warren-controller' }),
       (l) => Boolean(l.spec?.holderIdentity),
-      `Lease ${ns}/warren-controller to have a holder`,
+      { what: `Lease ${ns}/warren-controller to have a holder` },
     );
     expect(lease.spec?.holderIdentity).toContain(String(controller.child.pid));
 
@@ -100,16 +99,18 @@ describe('the controller under the RBAC from deploy/', () => {
     );
     expect(existsSync(join(bed.WARREN_EXPORT_DIR, subDir))).toBe(false);
 
-    await eventually(
+    await poll(
       () => eventsFor(core, ns, 'typo'),
       (list) => list.some((e) => e.reason === 'ProvisioningFailed' && (e.count ?? 1) >= 2),
-      'the ProvisioningFailed event on the refused claim to be patched to count 2',
-      90_000,
+      {
+        what: 'the ProvisioningFailed event on the refused claim to be patched to count 2',
+        timeoutMs: 90_000,
+      },
     );
 
     await controller.stop();
-    expect(controller.log()).toContain('became leader');
-    expect(controller.log()).not.toMatch(forbidden);
+    expect(controller.logText()).toContain('became leader');
+    expect(controller.logText()).not.toMatch(forbidden);
 
     // What the controller really called (the apiserver's audit log of this account) against what
     // deploy/ grants: nothing used is missing, and nothing granted goes unused but for the calls
@@ -127,11 +128,10 @@ describe('the controller under the RBAC from deploy/', () => {
     const nobody = `nobody-${suffix}`;
     await core.createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name: nobody } } });
     const controller = await startControllerAs(await kubeconfigFor(nobody), join(workDir, 'nobody.log'));
-    await eventually(
-      async () => controller.log(),
+    await poll(
+      async () => controller.logText(),
       (text) => forbidden.test(text),
-      'the controller without RBAC to log a 403',
-      30_000,
+      { what: 'the controller without RBAC to log a 403', timeoutMs: 30_000 },
     );
     await controller.stop();
   });
@@ -192,46 +192,16 @@ async function kubeconfigFor(account: string): Promise<string> {
   return file;
 }
 
-/**
- * `warren controller` as a child process with the given kubeconfig and leader election on.
- * (controller-process.ts always passes the bed's admin kubeconfig, so this is its minimal twin.)
- */
-async function startControllerAs(kubeconfig: string, logFile: string) {
-  const port = await freePort();
-  const child = spawn(
-    process.execPath,
-    [
-      join(repoRoot, 'src', 'cli.ts'),
-      'controller',
-      `--kubeconfig=${kubeconfig}`,
-      `--provisioner=${provisioner}`,
-      `--share=${bed.WARREN_NFS_SERVER}:${bed.WARREN_NFS_SHARE}=${bed.WARREN_EXPORT_DIR}`,
-      `--metrics-address=127.0.0.1:${port}`,
-      '--leader-elect=true',
-      '--resync-period=20s',
-      '--log-level=debug',
-    ],
-    {
-      env: {
-        ...process.env,
-        KUBECONFIG: kubeconfig,
-        POD_NAMESPACE: ns,
-        WARREN_LEADER_ELECTION_NAMESPACE: '',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  running.push(child);
-  const out = createWriteStream(logFile, { flags: 'a' });
-  child.stdout?.pipe(out);
-  child.stderr?.pipe(out);
-  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-  return {
-    child,
-    log: () => readFileSync(logFile, 'utf8'),
-    stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  };
+/** `warren controller` with the given kubeconfig and leader election on, in the test namespace. */
+async function startControllerAs(kubeconfig: string, logFile: string): Promise<ControllerProcess> {
+  const controller = await startController({
+    bed,
+    logFile,
+    provisioner,
+    kubeconfig,
+    args: ['--leader-elect=true'],
+    env: { KUBECONFIG: kubeconfig, POD_NAMESPACE: ns, WARREN_LEADER_ELECTION_NAMESPACE: '' },
+  });
+  running.push(controller);
+  return controller;
 }

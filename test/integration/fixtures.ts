@@ -7,7 +7,8 @@ import type {
   V1PersistentVolumeClaim,
 } from '@kubernetes/client-node';
 import { inject } from 'vitest';
-import { eventually } from './kube.ts';
+import type { ControllerProcess } from '../../hack/bed/controller.ts';
+import { poll } from '../../hack/lib/poll.ts';
 
 /** Each test file runs its own controllers under its own provisioner name, so files can run in parallel. */
 export const provisionerFor = (file: string) => `${file}.test.warren.dev`;
@@ -69,11 +70,10 @@ export async function waitBound(
   name: string,
   timeoutMs = 60_000,
 ): Promise<{ claim: V1PersistentVolumeClaim; pv: V1PersistentVolume }> {
-  const claim = await eventually(
+  const claim = await poll(
     () => core.readNamespacedPersistentVolumeClaim({ namespace, name }),
     (c) => c.status?.phase === 'Bound',
-    `claim ${namespace}/${name} to be Bound`,
-    timeoutMs,
+    { what: `claim ${namespace}/${name} to be Bound`, timeoutMs },
   );
   const pv = await core.readPersistentVolume({ name: claim.spec?.volumeName ?? '' });
   return { claim, pv };
@@ -98,11 +98,10 @@ export async function waitEvent(
   reason: string,
   timeoutMs = 30_000,
 ): Promise<CoreV1Event> {
-  const events = await eventually(
+  const events = await poll(
     () => eventsFor(core, namespace, objectName),
     (list) => list.some((e) => e.reason === reason),
-    `event ${reason} on ${namespace}/${objectName}`,
-    timeoutMs,
+    { what: `event ${reason} on ${namespace}/${objectName}`, timeoutMs },
   );
   return events.find((e) => e.reason === reason) as CoreV1Event;
 }
@@ -112,7 +111,7 @@ export async function waitGone(
   what: string,
   timeoutMs = 30_000,
 ): Promise<void> {
-  await eventually(
+  await poll(
     async () => {
       try {
         await read();
@@ -123,7 +122,41 @@ export async function waitGone(
       }
     },
     (gone) => gone,
-    `${what} to be gone`,
-    timeoutMs,
+    { what: `${what} to be gone`, timeoutMs },
   );
+}
+
+/** A JSON log line's fields: a string or number must be equal, a RegExp must match. */
+export type LogMatch = Record<string, string | number | RegExp>;
+
+const matches = (line: Record<string, unknown>, match: LogMatch) =>
+  Object.entries(match).every(([k, v]) =>
+    v instanceof RegExp ? v.test(String(line[k] ?? '')) : line[k] === v,
+  );
+
+/** The controller's log lines about one claim (the claim and volume reconcilers both log these keys). */
+export function claimLog(controller: ControllerProcess, namespace: string, name: string) {
+  return controller.logLines().filter((l) => l.namespace === namespace && l.name === name);
+}
+
+/**
+ * Waits until the controller has logged a line about the claim that has every field in `match`:
+ * the positive sign that it reconciled the claim and decided what the line says.
+ */
+export async function waitClaimLogged(
+  controller: ControllerProcess,
+  namespace: string,
+  name: string,
+  match: LogMatch,
+  timeoutMs = 30_000,
+): Promise<Record<string, unknown>> {
+  const found = await poll(
+    () => claimLog(controller, namespace, name).filter((l) => matches(l, match)),
+    (lines) => lines.length > 0,
+    {
+      what: `${controller.logFile} to show claim ${namespace}/${name} with ${JSON.stringify(match, (_k, v) => (v instanceof RegExp ? String(v) : v))}`,
+      timeoutMs,
+    },
+  );
+  return found[0] as Record<string, unknown>;
 }

@@ -1,5 +1,4 @@
-// Clients for the bed's real apiserver, and waiting for conditions on it.
-import { setTimeout as sleep } from 'node:timers/promises';
+// Clients for the bed's real apiserver, and a fresh namespace per test file.
 import { CoreV1Api, KubeConfig, StorageV1Api } from '@kubernetes/client-node';
 import { inject } from 'vitest';
 
@@ -12,30 +11,6 @@ export function bedKubeConfig(): KubeConfig {
 export function bedClients() {
   const kc = bedKubeConfig();
   return { kc, core: kc.makeApiClient(CoreV1Api), storage: kc.makeApiClient(StorageV1Api) };
-}
-
-/** Polls `read` until `done` holds; on timeout fails with the last value seen. */
-export async function eventually<T>(
-  read: () => Promise<T>,
-  done: (v: T) => boolean,
-  what: string,
-  timeoutMs = 60_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  let lastError: unknown;
-  while (Date.now() < deadline) {
-    try {
-      last = await read();
-      if (done(last)) return last;
-    } catch (err) {
-      lastError = err;
-    }
-    await sleep(200);
-  }
-  throw new Error(
-    `timed out waiting for ${what}; last value: ${JSON.stringify(last)}${lastError ? `; last error: ${lastError}` : ''}`,
-  );
 }
 
 let counter = 0;

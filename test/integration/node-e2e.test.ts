@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import type { V1PersistentVolume } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { type ControllerProcess, startController } from '../../hack/bed/controller.ts';
 import { type GuestPlugin, repoRoot, startGuestPlugin } from '../../hack/bed/guest-plugin.ts';
 import { call, expectStatus } from '../unit/csi-grpc-client.ts';
-import { type ControllerProcess, startController } from './controller-process.ts';
 import { createClaim, createClass, provisionerFor, waitBound } from './fixtures.ts';
 import { bedClients, freshNamespace } from './kube.ts';
 
@@ -26,7 +26,11 @@ beforeAll(async () => {
   ns = await freshNamespace(core, 'e2e');
   [plugin, controller] = await Promise.all([
     startGuestPlugin(inject('bed'), { logFile: join(resultsDir, 'e2e-guest-console.log') }),
-    startController({ provisioner, logFile: join(resultsDir, 'e2e-controller.log') }),
+    startController({
+      bed: inject('bed'),
+      provisioner,
+      logFile: join(resultsDir, 'e2e-controller.log'),
+    }),
   ]);
   const parameters = { server: '127.0.0.1', share: bed.WARREN_NFS_SHARE, subDir: 'e2e/${pvc.metadata.name}' };
   await createClass(storage, `e2e-v41-${suffix}`, { provisioner, parameters, mountOptions: ['vers=4.1'] });
