@@ -5,16 +5,32 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startControlPlane } from './control-plane.ts';
-import { type Daemon, isRunning, startDaemon, stopDaemon } from './daemon.ts';
-import { livingProcesses, type NfsServer, startNfsServer } from './nfs-server.ts';
+import { type Daemon, isRunning, startDaemon, stopDaemon, waitReaped } from './daemon.ts';
+import {
+  type NfsServer,
+  type NfsServerRecord,
+  nfsServerRecord,
+  ownNfsDaemons,
+  startNfsServer,
+  stopNfsServer,
+  usedNfsDaemons,
+} from './nfs-server.ts';
 import { ensureTools } from './tools.ts';
 
 export interface BedState {
   runtimeDir: string;
   startedAt: string;
-  daemons: Daemon[];
+  /** etcd, kube-apiserver, kube-controller-manager, in start order. */
+  controlPlane: Daemon[];
+  nfsServer: NfsServerRecord;
   env: BedEnv;
 }
+
+/** Every daemon the bed runs on or relies on, the NFS server's shared rpcbind included. */
+export const bedDaemons = (s: BedState): Daemon[] => [...s.controlPlane, ...usedNfsDaemons(s.nfsServer)];
+
+/** The daemons that are this bed's alone: what it may kill or restart. */
+export const ownDaemons = (s: BedState): Daemon[] => [...s.controlPlane, ...ownNfsDaemons(s.nfsServer)];
 
 /** What tests and people use to reach the bed; written to warren.env as KEY=value lines. */
 export interface BedEnv {
@@ -44,27 +60,38 @@ const envFile = (stateDir: string) => join(stateDir, 'warren.env');
 
 export async function readState(stateDir: string): Promise<BedState | undefined> {
   if (!existsSync(stateFile(stateDir))) return undefined;
+  let raw: unknown;
   try {
-    return JSON.parse(await readFile(stateFile(stateDir), 'utf8')) as BedState;
+    raw = JSON.parse(await readFile(stateFile(stateDir), 'utf8'));
   } catch (err) {
     throw new Error(
       `${stateFile(stateDir)} is not valid JSON (${(err as Error).message}); delete it and run up again`,
     );
   }
+  return checked(raw as Partial<BedState>, stateFile(stateDir));
 }
 
 export function readStateSync(stateDir: string): BedState | undefined {
   try {
-    return JSON.parse(readFileSync(stateFile(stateDir), 'utf8')) as BedState;
+    return checked(JSON.parse(readFileSync(stateFile(stateDir), 'utf8')), stateFile(stateDir));
   } catch {
     return undefined;
   }
 }
 
+/** The state file's content, refused with what to do when it is not one this code writes. */
+function checked(raw: Partial<BedState> & { daemons?: Daemon[] }, file: string): BedState {
+  if (Array.isArray(raw.controlPlane) && raw.nfsServer?.ganesha) return raw as BedState;
+  const pids = (raw.daemons ?? []).map((d) => `${d.name}:${d.pid}`).join(' ');
+  throw new Error(
+    `${file} was written by an older version of the bed${pids ? ` (its processes: ${pids})` : ''}; stop those processes and delete the file`,
+  );
+}
+
 export async function bedUp(stateDir: string, repoRoot: string, log = console.error): Promise<BedState> {
   const existing = await readState(stateDir);
   if (existing) {
-    const dead = existing.daemons.filter((d) => !isRunning(d));
+    const dead = bedDaemons(existing).filter((d) => !isRunning(d));
     if (dead.length === 0) {
       log(`[warren] the bed is already up (started ${existing.startedAt}); nothing to do`);
       return existing;
@@ -79,16 +106,16 @@ export async function bedUp(stateDir: string, repoRoot: string, log = console.er
   const runtimeDir = await mkdtemp(join(tmpdir(), 'warren-bed-'));
   const started: Daemon[] = [];
   // Interrupted while starting (Ctrl-C, then process.exit), there is no state file yet for
-  // `down` to read: kill what has been started. rpcbind is left: other beds may share it, and
-  // the next bed reuses or replaces it.
+  // `down` to read: kill what has been started (the parts push only the daemons that are theirs).
   const killIfInterrupted = () => {
-    killAllNow(started.filter((d) => d.name !== 'rpcbind'));
+    killAllNow(started);
     rmSync(runtimeDir, { recursive: true, force: true });
   };
   process.on('exit', killIfInterrupted);
   const t0 = Date.now();
   try {
     const cp = await startControlPlane(runtimeDir, tools, started);
+    const controlPlane = [...started];
     log(`[warren] control plane ready in ${Date.now() - t0} ms (apiserver ${cp.apiserverUrl})`);
     const nfs = await startNfsServer(runtimeDir, started);
     log(
@@ -97,7 +124,8 @@ export async function bedUp(stateDir: string, repoRoot: string, log = console.er
     const state: BedState = {
       runtimeDir,
       startedAt: new Date().toISOString(),
-      daemons: started,
+      controlPlane,
+      nfsServer: nfsServerRecord(nfs),
       env: {
         KUBECONFIG: cp.kubeconfig,
         WARREN_APISERVER: cp.apiserverUrl,
@@ -120,7 +148,8 @@ export async function bedUp(stateDir: string, repoRoot: string, log = console.er
     log(`[warren] bed up in ${Date.now() - t0} ms; environment in ${envFile(stateDir)}`);
     return state;
   } catch (err) {
-    await stopAll(started);
+    // The NFS server stops what it started when it fails; this stops the rest.
+    await stopDaemons(started);
     await rm(runtimeDir, { recursive: true, force: true });
     throw err;
   } finally {
@@ -134,23 +163,29 @@ export async function bedDown(stateDir: string, log = console.error): Promise<vo
     log('[warren] no bed is recorded here; nothing to stop');
     return;
   }
-  await stopAll(state.daemons);
+  await stopBed(state);
+  // `ps` lists a stopped daemon until its parent reaps it; wait for that, so that once this
+  // returns nothing of the bed is left, then remove its files.
+  for (const d of await waitReaped(bedDaemons(state)))
+    log(`[warren] ${d.name} (pid ${d.pid}) has exited, but its parent has not reaped it yet`);
   await rm(state.runtimeDir, { recursive: true, force: true });
   await rm(stateFile(stateDir), { force: true });
   await rm(envFile(stateDir), { force: true });
   log(
-    `[warren] bed stopped (${state.daemons.map((d) => `${d.name}:${d.pid}`).join(' ')}) and ${state.runtimeDir} removed`,
+    `[warren] bed stopped (${ownDaemons(state)
+      .map((d) => `${d.name}:${d.pid}`)
+      .join(' ')}) and ${state.runtimeDir} removed`,
   );
 }
 
 export async function bedStatus(stateDir: string): Promise<string> {
   const state = await readState(stateDir);
   if (!state) return 'down (no bed recorded)';
-  const lines = state.daemons.map(
+  const lines = bedDaemons(state).map(
     (d) =>
       `  ${d.name.padEnd(24)} pid ${String(d.pid).padEnd(8)} ${isRunning(d) ? 'running' : 'NOT RUNNING'}`,
   );
-  const healthy = state.daemons.every(isRunning);
+  const healthy = bedDaemons(state).every(isRunning);
   return [
     `${healthy ? 'up' : 'degraded (run up to repair, or down)'} since ${state.startedAt}`,
     ...lines,
@@ -158,17 +193,14 @@ export async function bedStatus(stateDir: string): Promise<string> {
   ].join('\n');
 }
 
-/** Stops in reverse start order. rpcbind is shared by every ganesha, so it stays while another runs. */
-export async function stopAll(daemons: Daemon[]): Promise<void> {
-  for (const d of [...daemons].reverse()) {
-    if (d.name === 'rpcbind' && (await otherGaneshaRunning(daemons))) continue;
-    await stopDaemon(d);
-  }
+/** Stops the NFS server (which decides about its rpcbind), then the control plane in reverse start order. */
+export async function stopBed(state: BedState): Promise<void> {
+  await stopNfsServer(state.nfsServer);
+  await stopDaemons(state.controlPlane);
 }
 
-async function otherGaneshaRunning(ours: Daemon[]): Promise<boolean> {
-  const mine = new Set(ours.map((d) => d.pid));
-  return (await livingProcesses('ganesha.nfsd')).some((pid) => !mine.has(pid));
+async function stopDaemons(daemons: Daemon[]): Promise<void> {
+  for (const d of [...daemons].reverse()) await stopDaemon(d);
 }
 
 /**
@@ -177,15 +209,20 @@ async function otherGaneshaRunning(ours: Daemon[]): Promise<boolean> {
  */
 export async function restartDaemon(stateDir: string, name: string, downMs = 0): Promise<Daemon> {
   const state = await readState(stateDir);
-  const old = state?.daemons.find((d) => d.name === name);
-  if (!state || !old) throw new Error(`no ${name} in the bed at ${stateDir}`);
+  const old = state && ownDaemons(state).find((d) => d.name === name);
+  if (!state || !old) throw new Error(`no ${name} among the daemons of the bed at ${stateDir}`);
   const argv = old.argv;
   await stopDaemon(old);
   await new Promise((resolve) => setTimeout(resolve, downMs));
   const fresh = startDaemon(name, argv, { logFile: old.logFile });
   fresh.signature = old.signature;
-  state.daemons = state.daemons.map((d) => (d === old ? fresh : d));
-  await writeFile(stateFile(stateDir), `${JSON.stringify(state, null, 2)}\n`);
+  const swap = (d: Daemon) => (d === old ? fresh : d);
+  const next: BedState = {
+    ...state,
+    controlPlane: state.controlPlane.map(swap),
+    nfsServer: { ...state.nfsServer, ganesha: swap(state.nfsServer.ganesha) },
+  };
+  await writeFile(stateFile(stateDir), `${JSON.stringify(next, null, 2)}\n`);
   return fresh;
 }
 

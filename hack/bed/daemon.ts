@@ -1,8 +1,7 @@
 // Long-running bed processes: started detached with their output in a log file, so they
 // outlive the command that started them, and stopped by PID, never by name.
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { pollUntil } from '../lib/poll.ts';
 
 export interface Daemon {
@@ -39,33 +38,79 @@ export function startDaemon(
   }
 }
 
-/** True when PID is alive, not a zombie, and still runs the command we started. */
-export function isRunning(d: Pick<Daemon, 'pid' | 'signature'>): boolean {
+/**
+ * What /proc says of a daemon: 'running' while any of its threads runs; 'exited' once every
+ * thread has ended but its parent has not reaped it yet (a zombie: `ps` still lists it);
+ * 'gone' when there is no such process, or the PID now runs another program. A process whose
+ * first thread has ended while others still run (a zombie leader) is running.
+ */
+export type ProcessState = 'running' | 'exited' | 'gone';
+
+export function processState(d: Pick<Daemon, 'pid' | 'signature'>): ProcessState {
+  let threads: string[];
   try {
-    const stat = readFileSync(`/proc/${d.pid}/stat`, 'utf8');
-    if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) return false;
-    // Empty while the process is between two execve calls (sh -c '... && exec rpcbind'): still ours.
-    const cmdline = readFileSync(`/proc/${d.pid}/cmdline`, 'utf8');
-    return cmdline === '' || cmdline.includes(d.signature);
+    threads = readdirSync(`/proc/${d.pid}/task`);
   } catch {
-    return false;
+    return 'gone';
+  }
+  // A thread that ends between the listing and the read counts as ended.
+  const ended = (tid: string) => /^[ZX]/.test(threadState(d.pid, tid) ?? 'X');
+  if (threads.every(ended)) return threads.length > 0 || existsSync(`/proc/${d.pid}`) ? 'exited' : 'gone';
+  try {
+    // Empty while the process is between two execve calls (sh -c '... && exec rpcbind'), and
+    // once its first thread has ended: still ours.
+    const cmdline = readFileSync(`/proc/${d.pid}/cmdline`, 'utf8');
+    return cmdline === '' || cmdline.includes(d.signature) ? 'running' : 'gone';
+  } catch {
+    return 'gone';
   }
 }
+
+function threadState(pid: number, tid: string): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  } catch {
+    return undefined;
+  }
+}
+
+/** True while any thread of the daemon runs the command we started. */
+export const isRunning = (d: Pick<Daemon, 'pid' | 'signature'>): boolean => processState(d) === 'running';
 
 export function logTail(d: Daemon, lines = 25): string {
   if (!existsSync(d.logFile)) return '(no log)';
   return readFileSync(d.logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
 }
 
-/** SIGTERM, then SIGKILL after graceMs; resolves once the process is gone. */
+/** SIGTERM, then SIGKILL after graceMs; resolves once no thread of the process runs. */
 export async function stopDaemon(d: Daemon, graceMs = 10_000): Promise<void> {
   if (!isRunning(d)) return;
   signal(d.pid, 'SIGTERM');
-  const deadline = Date.now() + graceMs;
-  while (isRunning(d) && Date.now() < deadline) await sleep(50);
-  if (!isRunning(d)) return;
+  const ended = () => !isRunning(d);
+  const what = `${d.name} (pid ${d.pid}) to exit`;
+  const inTime = await pollUntil(ended, { what, timeoutMs: graceMs, intervalMs: 50 }).then(
+    () => true,
+    () => false,
+  );
+  if (inTime) return;
   signal(d.pid, 'SIGKILL');
-  while (isRunning(d)) await sleep(20);
+  await pollUntil(ended, { what: `${what} after SIGKILL`, timeoutMs: 60_000, intervalMs: 20 });
+}
+
+/**
+ * Waits until every daemon that has exited is reaped by its parent (gone from the process
+ * table), for at most timeoutMs, and returns those still waiting for their parent. A daemon of
+ * a bed started by another process has init for a parent, which may reap only now and then.
+ */
+export async function waitReaped(daemons: Daemon[], timeoutMs = 10_000): Promise<Daemon[]> {
+  const unreaped = () => daemons.filter((d) => processState(d) === 'exited');
+  await pollUntil(() => unreaped().length === 0, {
+    what: 'stopped daemons to be reaped',
+    timeoutMs,
+    intervalMs: 100,
+  }).catch(() => undefined);
+  return unreaped();
 }
 
 function signal(pid: number, sig: NodeJS.Signals): void {

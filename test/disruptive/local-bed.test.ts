@@ -1,15 +1,16 @@
 // `hack/local.sh` as a person uses it, on a second bed beside the test run's own: `up` twice is
-// harmless, a dead daemon is reported by `status` and repaired by `up`, and `down` leaves no
-// process and no listening port behind. The test run's bed shares rpcbind with this one, so this
+// harmless, a dead daemon is reported by `status` and repaired by `up`, and `down` returns only
+// once no process it stopped is left (not even one exited and waiting to be reaped), with no
+// listening port and no runtime directory behind. The test run's bed shares rpcbind with this one, so this
 // also shows that a second bed's `down` leaves the first one's NFS server answering.
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, expect, inject, it } from 'vitest';
-import { type BedState, nfsServerOf, readStateSync } from '../../hack/bed/bed.ts';
-import { isRunning } from '../../hack/bed/daemon.ts';
+import { type BedState, bedDaemons, nfsServerOf, ownDaemons, readStateSync } from '../../hack/bed/bed.ts';
+import { type Daemon, isRunning } from '../../hack/bed/daemon.ts';
 import { nfsUrl } from '../../hack/bed/nfs-server.ts';
 import { pollUntil } from '../../hack/lib/poll.ts';
 
@@ -37,6 +38,24 @@ const accepting = (to: { host: string; port: number } | string) =>
     });
     socket.once('error', () => resolve(false));
   });
+
+/**
+ * The daemons that the process table still lists under the program they ran (running, or
+ * exited and not yet reaped), read from /proc/PID/stat as `ps` does.
+ */
+function listed(daemons: Daemon[]): string[] {
+  return daemons
+    .filter((d) => {
+      try {
+        const stat = readFileSync(`/proc/${d.pid}/stat`, 'utf8');
+        const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+        return comm === basename(d.argv[0] ?? '').slice(0, 15); // the kernel keeps 15 characters
+      } catch {
+        return false;
+      }
+    })
+    .map((d) => `${d.name}:${d.pid}`);
+}
 
 function envFile(): Record<string, string> {
   const text = readFileSync(join(stateDir, 'warren.env'), 'utf8');
@@ -67,11 +86,11 @@ it('comes up once, repairs a dead daemon, and goes down leaving nothing behind',
   const again = await local('up');
   expect(again.exitCode, again.all).toBe(0);
   expect(again.all).toContain('already up');
-  expect((readStateSync(stateDir) as BedState).daemons.map((d) => d.pid)).toEqual(
-    first.daemons.map((d) => d.pid),
+  expect(bedDaemons(readStateSync(stateDir) as BedState).map((d) => d.pid)).toEqual(
+    bedDaemons(first).map((d) => d.pid),
   );
 
-  const kcm = first.daemons.find((d) => d.name === 'kube-controller-manager');
+  const kcm = first.controlPlane.find((d) => d.name === 'kube-controller-manager');
   if (!kcm) throw new Error('no kube-controller-manager in the bed');
   process.kill(kcm.pid, 'SIGKILL');
   await pollUntil(() => !isRunning(kcm), { what: 'the killed kube-controller-manager to be gone' });
@@ -83,21 +102,22 @@ it('comes up once, repairs a dead daemon, and goes down leaving nothing behind',
   expect(repaired.exitCode, repaired.all).toBe(0);
   expect(repaired.all).toContain('stale bed (not running: kube-controller-manager)');
   const second = readStateSync(stateDir) as BedState;
-  expect(second.daemons.filter((d) => d.name !== 'rpcbind').every(isRunning)).toBe(true);
+  // The stale bed's daemons were stopped before the new ones started: none is left, not even as a zombie.
+  expect(listed(ownDaemons(first))).toEqual([]);
+  expect(ownDaemons(second).every(isRunning)).toBe(true);
   const ports = [Number(envFile().WARREN_NFS_PORT), Number(new URL(envFile().WARREN_APISERVER ?? '').port)];
   expect(await Promise.all(ports.map(listening))).toEqual([true, true]);
 
   const down = await local('down');
   expect(down.exitCode, down.all).toBe(0);
-  expect(first.daemons.concat(second.daemons).filter((d) => d.name !== 'rpcbind' && isRunning(d))).toEqual(
-    [],
-  );
+  // Once `down` has returned, `ps` lists none of the processes it stopped.
+  expect(listed(ownDaemons(second))).toEqual([]);
   expect(await Promise.all(ports.map(listening))).toEqual([false, false]);
   expect(existsSync(second.runtimeDir)).toBe(false);
   expect((await local('status')).all).toContain('down');
 
   // The test run's own bed still has its rpcbind (shared, so left for it) and still serves NFS.
-  const rpcbind = first.daemons.find((d) => d.name === 'rpcbind');
+  const rpcbind = first.nfsServer.rpcbind;
   if (!rpcbind) throw new Error('the second bed did not record the rpcbind it uses');
   expect(isRunning(rpcbind)).toBe(true);
   expect(await accepting('/run/rpcbind.sock')).toBe(true);

@@ -30,7 +30,7 @@ afterAll(async () => {
 });
 
 async function ganesha() {
-  return readStateSync(inject('bedStateDir'))?.daemons.find((d) => d.name === 'ganesha.nfsd');
+  return readStateSync(inject('bedStateDir'))?.nfsServer.ganesha;
 }
 
 function publishRequest(name: string) {

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { type BedEnv, bedDown, bedUp, killAllNow, readStateSync } from '../../hack/bed/bed.ts';
+import { type BedEnv, bedDown, bedUp, killAllNow, ownDaemons, readStateSync } from '../../hack/bed/bed.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -22,7 +22,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('bed', state.env);
   project.provide('bedStateDir', stateDir);
   // Daemons may be replaced by restartDaemon: kill whatever the state file lists at exit.
-  const killOnExit = () => killAllNow(readStateSync(stateDir)?.daemons ?? state.daemons);
+  const killOnExit = () => killAllNow(ownDaemons(readStateSync(stateDir) ?? state));
   process.on('exit', killOnExit);
   return async () => {
     process.off('exit', killOnExit);
