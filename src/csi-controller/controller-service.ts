@@ -2,6 +2,7 @@
 // over the same provisioning core as `warren controller` (parameters, template, volume id,
 // ensure/release directory). What is CSI-specific lives in volume-request.ts and volume-name-records.ts.
 import type { Logger } from 'pino';
+import { requireCapabilities, requireCapability } from '../csi/capabilities.ts';
 import type { ControllerExpandVolumeRequest__Output } from '../csi/generated/csi/v1/ControllerExpandVolumeRequest.ts';
 import type { ControllerExpandVolumeResponse } from '../csi/generated/csi/v1/ControllerExpandVolumeResponse.ts';
 import type { ControllerGetCapabilitiesResponse } from '../csi/generated/csi/v1/ControllerGetCapabilitiesResponse.ts';
@@ -15,7 +16,7 @@ import type { RpcHandler } from '../csi/pipeline.ts';
 import { alreadyExists, invalidArgument, notFound } from '../errors.ts';
 import { attributeKeys } from '../provisioning/names.ts';
 import { parseClassParameters } from '../provisioning/parameters.ts';
-import { localRootFor, quote } from '../provisioning/paths.ts';
+import { localRootFor } from '../provisioning/paths.ts';
 import type { ClassParameters, OnDelete, VolumeLocation } from '../provisioning/types.ts';
 import {
   ensureVolumeDirectory,
@@ -27,6 +28,7 @@ import {
 } from '../provisioning/volume-directory.ts';
 import { parseVolumeId } from '../provisioning/volume-id.ts';
 import { planVolume } from '../provisioning/volume-intent.ts';
+import { quote } from '../text.ts';
 import {
   forgetVolumeName,
   nameRecordOfVolume,
@@ -39,7 +41,6 @@ import {
   capacityFor,
   claimFactsFor,
   readCapacityRange,
-  requireUsableCapabilities,
   splitParameters,
   withUnclaimedDefault,
 } from './volume-request.ts';
@@ -122,7 +123,7 @@ export function makeControllerService(deps: ControllerDeps) {
     ctx,
   ) => {
     const name = required('name', request.name);
-    requireUsableCapabilities('volume_capabilities', request.volume_capabilities);
+    requireCapabilities('volume_capabilities', request.volume_capabilities);
     if (request.volume_content_source) {
       throw invalidArgument(
         'volume_content_source is not supported: Warren cannot clone volumes or restore snapshots',
@@ -206,8 +207,7 @@ export function makeControllerService(deps: ControllerDeps) {
     if (range.required === 0n && range.limit === 0n) {
       throw invalidArgument('capacity_range is required: set required_bytes to the new size');
     }
-    if (request.volume_capability)
-      requireUsableCapabilities('volume_capability', [request.volume_capability]);
+    if (request.volume_capability) requireCapability('volume_capability', request.volume_capability);
     const volume = await requireExistingVolume(store, volumeId);
     const record = await nameRecordOfVolume(store, volume.recordRoot, volumeId);
     const wanted = capacityFor(range);

@@ -1,15 +1,15 @@
 // Pure: reading CSI Controller requests into the provisioning core's vocabulary (capabilities,
 // capacity, StorageClass parameters, the claim facts a subDir template may use).
 import { createHash } from 'node:crypto';
-import { knownAccessMode } from '../csi/access-modes.ts';
+import { describeProblem, readCapability } from '../csi/capabilities.ts';
 import type { CapacityRange__Output } from '../csi/generated/csi/v1/CapacityRange.ts';
 import type { ValidateVolumeCapabilitiesRequest__Output } from '../csi/generated/csi/v1/ValidateVolumeCapabilitiesRequest.ts';
 import type { ValidateVolumeCapabilitiesResponse } from '../csi/generated/csi/v1/ValidateVolumeCapabilitiesResponse.ts';
 import type { VolumeCapability__Output } from '../csi/generated/csi/v1/VolumeCapability.ts';
 import { invalidArgument } from '../errors.ts';
 import { parseClassParameters } from '../provisioning/parameters.ts';
-import { quote } from '../provisioning/paths.ts';
 import type { ClaimFacts } from '../provisioning/types.ts';
+import { quote } from '../text.ts';
 
 /** external-provisioner adds parameters with this prefix (--extra-create-metadata); they are not ours. */
 export const provisionerMetadataPrefix = 'csi.storage.k8s.io/';
@@ -26,30 +26,6 @@ export const unclaimedNamespace = 'csi';
 export const unclaimedSubDirTemplate = '${pv.metadata.name}';
 
 export const defaultCapacityBytes = 1n << 30n;
-
-/** Why Warren cannot serve a capability, or undefined when it can (any known mode, mount access). */
-export function capabilityProblem(capability: VolumeCapability__Output): string | undefined {
-  if (capability.access_type === 'block' || capability.block) {
-    return 'block access is not supported: an NFS volume is a filesystem; request mount access';
-  }
-  if (capability.access_type !== 'mount' && !capability.mount) {
-    return 'sets neither mount nor block access; Warren volumes need mount access';
-  }
-  const mode = capability.access_mode?.mode;
-  if (mode === undefined || !knownAccessMode(mode)) {
-    return `access mode ${quote(String(mode ?? 'unset'))} is not a known CSI access mode`;
-  }
-  return undefined;
-}
-
-/** Throws INVALID_ARGUMENT naming the first unusable capability. */
-export function requireUsableCapabilities(field: string, capabilities: VolumeCapability__Output[]): void {
-  if (capabilities.length === 0) throw invalidArgument(`${field} is required and must not be empty`);
-  capabilities.forEach((capability, index) => {
-    const problem = capabilityProblem(capability);
-    if (problem) throw invalidArgument(`${field}[${index}] ${problem}`);
-  });
-}
 
 export interface CapacityRequest {
   required: bigint;
@@ -159,8 +135,8 @@ export function answerValidation(
   request: ValidateVolumeCapabilitiesRequest__Output,
 ): ValidateVolumeCapabilitiesResponse {
   const problems = request.volume_capabilities.flatMap((capability, index) => {
-    const problem = capabilityProblem(capability);
-    return problem ? [`volume_capabilities[${index}] ${problem}`] : [];
+    const reading = readCapability(capability);
+    return reading.ok ? [] : [describeProblem(`volume_capabilities[${index}]`, reading.problem)];
   });
   if (problems.length > 0) return { message: problems.join('; ') };
   if (Object.keys(request.mutable_parameters).length > 0) {

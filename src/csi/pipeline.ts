@@ -12,7 +12,7 @@ import type {
 import { status } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { WarrenError } from '../errors.ts';
-import { quote } from '../provisioning/paths.ts';
+import { quote } from '../text.ts';
 import type { OperationLocks } from './operation-locks.ts';
 import { redactSecrets } from './redact.ts';
 import { type RpcFailure, toRpcFailure } from './status.ts';

@@ -1,5 +1,7 @@
 // The node plugin's one side effect on the kernel: mounting, unmounting and reading the mount table.
-// Real (real-mounter.ts) and in-memory (memory-mounter.ts) implementations share this interface.
+// Real (real-mounter.ts) and in-memory (test/fakes/memory-mounter.ts) implementations share this
+// interface; test/unit/mounter-contract.ts holds them to it.
+import type { NfsFsType } from '../csi/capabilities.ts';
 
 /** One line of /proc/self/mountinfo, escapes decoded. */
 export interface MountEntry {
@@ -15,8 +17,6 @@ export interface MountEntry {
   source: string;
   superOptions: string[];
 }
-
-export type NfsFsType = 'nfs' | 'nfs4';
 
 /**
  * plain: `umount`; force: `umount -f` (aborts outstanding NFS requests);

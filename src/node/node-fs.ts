@@ -4,7 +4,7 @@
 import { lstat, mkdir, rmdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { failedPrecondition, unavailable, WarrenError } from '../errors.ts';
-import { quote } from '../provisioning/paths.ts';
+import { errnoCode, quote } from '../text.ts';
 import { describeRun, formatSeconds, runBounded } from './bounded-process.ts';
 import { decodeMeasurement, type VolumeMeasurement } from './volume-walk.ts';
 
@@ -21,7 +21,6 @@ export interface NodeFs {
   measure(path: string, budgetMs: number): Promise<VolumeMeasurement>;
 }
 
-const codeOf = (err: unknown) => (err as NodeJS.ErrnoException | undefined)?.code;
 const probeScript = fileURLToPath(new URL('./usage-probe.ts', import.meta.url));
 /** Time the measuring child gets beyond its walking budget to start up and report. */
 const probeStartAllowanceMs = 5000;
@@ -32,8 +31,8 @@ export function makeRealNodeFs(): NodeFs {
       try {
         return (await lstat(path)).isDirectory() ? 'directory' : 'other';
       } catch (err) {
-        if (codeOf(err) === 'ENOENT') return 'missing';
-        throw new WarrenError('Internal', `cannot inspect ${quote(path)}: ${codeOf(err) ?? err}`, {
+        if (errnoCode(err) === 'ENOENT') return 'missing';
+        throw new WarrenError('Internal', `cannot inspect ${quote(path)}: ${errnoCode(err) ?? err}`, {
           cause: err,
         });
       }
@@ -41,7 +40,7 @@ export function makeRealNodeFs(): NodeFs {
 
     async makeDirectory(path, mode) {
       await mkdir(path, { recursive: true, mode }).catch((err: unknown) => {
-        throw new WarrenError('Internal', `cannot create ${quote(path)}: ${codeOf(err) ?? err}`, {
+        throw new WarrenError('Internal', `cannot create ${quote(path)}: ${errnoCode(err) ?? err}`, {
           cause: err,
         });
       });
@@ -49,7 +48,7 @@ export function makeRealNodeFs(): NodeFs {
 
     async removeDirectory(path) {
       await rmdir(path).catch((err: unknown) => {
-        const code = codeOf(err);
+        const code = errnoCode(err);
         if (code === 'ENOENT') return;
         if (code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'ENOTDIR') {
           throw failedPrecondition(

@@ -10,7 +10,7 @@ import type { NodeUnpublishVolumeRequest__Output } from '../csi/generated/csi/v1
 import type { NodeUnpublishVolumeResponse } from '../csi/generated/csi/v1/NodeUnpublishVolumeResponse.ts';
 import type { RpcHandler } from '../csi/pipeline.ts';
 import { failedPrecondition } from '../errors.ts';
-import { quote } from '../provisioning/paths.ts';
+import { quote } from '../text.ts';
 import type { Mounter } from './mounter.ts';
 import type { NodeFs } from './node-fs.ts';
 import {

@@ -1,24 +1,20 @@
 // Pure: checks NodePublishVolume/NodeUnpublishVolume requests and decides what to do given what is
 // mounted at the target now. node-service.ts reads the mount table, calls these, then acts.
+
+import { type NfsFsType, requireCapability } from '../csi/capabilities.ts';
 import type { NodePublishVolumeRequest__Output } from '../csi/generated/csi/v1/NodePublishVolumeRequest.ts';
 import type { NodeUnpublishVolumeRequest__Output } from '../csi/generated/csi/v1/NodeUnpublishVolumeRequest.ts';
 import { alreadyExists, failedPrecondition, invalidArgument, unavailable } from '../errors.ts';
-import { quote } from '../provisioning/paths.ts';
+import { quote } from '../text.ts';
 import {
   isNfsMount,
   isReadOnlyMount,
   type MountEntry,
   type MountHealth,
-  type NfsFsType,
   nfsVersionIn,
   nfsVersionsAgree,
 } from './mounter.ts';
-import {
-  checkAttributeSizes,
-  checkNodePath,
-  checkVolumeCapability,
-  checkVolumeId,
-} from './request-fields.ts';
+import { checkAttributeSizes, checkNodePath, checkVolumeId } from './request-fields.ts';
 import { formatSource, type NfsSource, resolveSource, sameSource } from './volume-source.ts';
 
 export interface PublishSpec {
@@ -53,7 +49,7 @@ export const targetDirMode = 0o750;
 export function checkPublishRequest(request: NodePublishVolumeRequest__Output): PublishSpec {
   const volumeId = checkVolumeId(request.volume_id);
   const targetPath = checkNodePath(request.target_path, 'target_path');
-  const capability = checkVolumeCapability(request.volume_capability);
+  const capability = requireCapability('volume_capability', request.volume_capability);
   const context = request.volume_context ?? {};
   checkAttributeSizes(context, 'volume_context');
   const { source: nfs, ephemeral } = resolveSource(volumeId, context);

@@ -1,14 +1,14 @@
 // The Mounter on a real kernel: util-linux mount/umount and coreutils stat, each bounded in time and
 // killed with its whole process group (see bounded-process.ts and /work/shared/guest-nfs.md).
 import { readFile } from 'node:fs/promises';
+import type { NfsFsType } from '../csi/capabilities.ts';
 import { failedPrecondition, unavailable, WarrenError } from '../errors.ts';
-import { quote } from '../provisioning/paths.ts';
+import { errnoCode, quote } from '../text.ts';
 import { type BoundedRun, describeRun, formatSeconds, runBounded } from './bounded-process.ts';
 import { mountFailureKind } from './mount-failure.ts';
 import {
   type Mounter,
   type MountHealth,
-  type NfsFsType,
   parseMountInfo,
   topMountAt,
   type UnmountAttempt,
@@ -24,7 +24,6 @@ export interface RealMounterOptions {
 }
 
 const unmountFlags: Record<UnmountMode, string[]> = { plain: [], force: ['-f'], lazy: ['-l'] };
-const codeOf = (err: unknown) => (err as NodeJS.ErrnoException | undefined)?.code ?? String(err);
 
 export function makeRealMounter(options: RealMounterOptions = {}): Mounter {
   const {
@@ -52,7 +51,7 @@ export function makeRealMounter(options: RealMounterOptions = {}): Mounter {
       ];
       const result = await run(mountCommand, args, timeoutMs).catch((err: unknown) => {
         throw failedPrecondition(
-          `cannot run ${quote(mountCommand)} (${codeOf(err)}); the node plugin image needs util-linux mount and mount.nfs`,
+          `cannot run ${quote(mountCommand)} (${errnoCode(err) ?? String(err)}); the node plugin image needs util-linux mount and mount.nfs`,
         );
       });
       const what = `mounting ${source} at ${quote(target)}`;
@@ -87,7 +86,7 @@ export function makeRealMounter(options: RealMounterOptions = {}): Mounter {
           mode,
           succeeded: false,
           timedOut: false,
-          detail: `cannot run ${umountCommand}: ${codeOf(err)}`,
+          detail: `cannot run ${umountCommand}: ${errnoCode(err) ?? String(err)}`,
         };
       }
     },
@@ -98,7 +97,7 @@ export function makeRealMounter(options: RealMounterOptions = {}): Mounter {
     async health(target, timeoutMs): Promise<MountHealth> {
       const result = await run(statCommand, ['-f', '-c', '%b', target], timeoutMs).catch((err: unknown) => {
         throw failedPrecondition(
-          `cannot run ${quote(statCommand)} (${codeOf(err)}); the node plugin image needs coreutils`,
+          `cannot run ${quote(statCommand)} (${errnoCode(err) ?? String(err)}); the node plugin image needs coreutils`,
         );
       });
       if (result.timedOut) {

@@ -1,23 +1,14 @@
 // Pure checks of the fields of Node requests; each failure is InvalidArgument naming the field.
 
-import { type AccessMode, accessModes, knownAccessMode } from '../csi/access-modes.ts';
-import type { VolumeCapability__Output } from '../csi/generated/csi/v1/VolumeCapability.ts';
 import { invalidArgument } from '../errors.ts';
-import { hasControlCharacter, quote } from '../provisioning/paths.ts';
 import { maxVolumeIdBytes } from '../provisioning/volume-id.ts';
-import type { NfsFsType } from './mounter.ts';
+import { byteLength, hasControlCharacter, quote } from '../text.ts';
 
 export const maxPathBytes = 4096;
-export const maxMountFlags = 64;
-export const maxMountFlagBytes = 256;
 export const maxAttributes = 64;
 export const maxAttributeKeyBytes = 256;
 export const maxAttributeValueBytes = 4096;
 export const maxAttributesBytes = 16 * 1024;
-
-const byteLength = (text: string) => Buffer.byteLength(text, 'utf8');
-
-const readerOnlyModes: ReadonlySet<string> = new Set(['SINGLE_NODE_READER_ONLY', 'MULTI_NODE_READER_ONLY']);
 
 /** A present, non-empty string field or an InvalidArgument naming it. */
 function requiredString(value: unknown, field: string): string {
@@ -47,65 +38,6 @@ export function checkNodePath(value: unknown, field: string): string {
   if (climbing) throw fail(`must not contain a ${quote(climbing)} segment`);
   if (segments.length === 0) throw fail('is the root directory');
   return `/${segments.join('/')}`;
-}
-
-export interface MountCapability {
-  fsType: NfsFsType;
-  mountFlags: string[];
-  accessMode: AccessMode;
-  /** The access mode only allows reading. */
-  readerOnly: boolean;
-}
-
-export function checkMountFlags(flags: readonly unknown[]): string[] {
-  if (flags.length > maxMountFlags)
-    throw invalidArgument(`mount_flags has ${flags.length} entries; at most ${maxMountFlags}`);
-  return flags.map((flag, index) => {
-    const fail = (why: string) => invalidArgument(`mount_flags[${index}] ${why}`);
-    if (typeof flag !== 'string' || flag === '') throw fail('is empty');
-    if (byteLength(flag) > maxMountFlagBytes) throw fail(`is longer than ${maxMountFlagBytes} bytes`);
-    if (hasControlCharacter(flag)) throw fail(`${quote(flag)} contains NUL or other control characters`);
-    if (/\s/.test(flag)) throw fail(`${quote(flag)} contains whitespace`);
-    if (flag.includes(','))
-      throw fail(`${quote(flag)} contains ","; give each mount option as its own entry`);
-    return flag;
-  });
-}
-
-export function checkVolumeCapability(
-  capability: VolumeCapability__Output | null | undefined,
-): MountCapability {
-  if (!capability) throw invalidArgument('volume_capability is required');
-  const accessType =
-    capability.access_type ?? (capability.block ? 'block' : capability.mount ? 'mount' : undefined);
-  if (accessType === 'block') {
-    throw invalidArgument(
-      'volume_capability asks for a block volume; Warren serves NFS file systems (access type mount) only',
-    );
-  }
-  if (accessType !== 'mount' || !capability.mount) {
-    throw invalidArgument('volume_capability must have access type mount');
-  }
-  const fsType = capability.mount.fs_type ?? '';
-  if (fsType !== '' && fsType !== 'nfs' && fsType !== 'nfs4') {
-    throw invalidArgument(
-      `volume_capability.mount.fs_type ${quote(fsType)} is not supported; use "nfs", "nfs4" or leave it empty`,
-    );
-  }
-  const mode = capability.access_mode?.mode;
-  if (mode === undefined || mode === null) throw invalidArgument('volume_capability.access_mode is required');
-  const accessMode = knownAccessMode(mode);
-  if (!accessMode) {
-    throw invalidArgument(
-      `volume_capability.access_mode ${quote(String(mode))} is not supported; use one of ${accessModes.join(', ')}`,
-    );
-  }
-  return {
-    fsType: fsType === 'nfs4' ? 'nfs4' : 'nfs',
-    mountFlags: checkMountFlags(capability.mount.mount_flags ?? []),
-    accessMode,
-    readerOnly: readerOnlyModes.has(accessMode),
-  };
 }
 
 /** Bounds the size of volume_context as a whole; the keys Warren reads are checked where they are used. */

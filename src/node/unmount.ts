@@ -4,7 +4,7 @@
 // bounded, and success is decided by re-reading the mount table, never by exit codes.
 import type { Logger } from 'pino';
 import { unavailable } from '../errors.ts';
-import { quote } from '../provisioning/paths.ts';
+import { quote } from '../text.ts';
 import type { Mounter, UnmountAttempt, UnmountMode } from './mounter.ts';
 
 export interface UnmountLimits {

@@ -3,8 +3,9 @@
 import { isIPv6 } from 'node:net';
 import { invalidArgument, WarrenError } from '../errors.ts';
 import { attributeKeys } from '../provisioning/names.ts';
-import { checkServer, checkSubDir, normaliseShare, quote } from '../provisioning/paths.ts';
+import { checkServer, checkSubDir, normaliseShare } from '../provisioning/paths.ts';
 import { parseVolumeId } from '../provisioning/volume-id.ts';
+import { quote } from '../text.ts';
 
 /** Set by kubelet on CSI inline (ephemeral) volumes. */
 export const ephemeralKey = 'csi.storage.k8s.io/ephemeral';

@@ -5,8 +5,8 @@ import type { NodeGetVolumeStatsRequest__Output } from '../csi/generated/csi/v1/
 import type { NodeGetVolumeStatsResponse } from '../csi/generated/csi/v1/NodeGetVolumeStatsResponse.ts';
 import type { RpcHandler } from '../csi/pipeline.ts';
 import { notFound, WarrenError } from '../errors.ts';
-import { quote } from '../provisioning/paths.ts';
 import { parseVolumeId } from '../provisioning/volume-id.ts';
+import { quote } from '../text.ts';
 import { isNfsMount, type MountEntry, type Mounter } from './mounter.ts';
 import type { NodeFs } from './node-fs.ts';
 import { checkNodePath, checkVolumeId } from './request-fields.ts';

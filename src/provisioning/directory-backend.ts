@@ -1,8 +1,9 @@
 // The one side effect of provisioning: directories (and a small record index) on a mounted share.
 // Implementations: fs-directory-backend.ts (real) and test/fakes/memory-directory-backend.ts.
 import { invalidArgument } from '../errors.ts';
+import { byteLength, maxId, quote } from '../text.ts';
 import { archivePrefix, reservedDirName } from './names.ts';
-import { maxSegmentBytes, quote } from './paths.ts';
+import { maxSegmentBytes } from './paths.ts';
 
 export interface DirectoryPermissions {
   mode: number;
@@ -37,8 +38,6 @@ export const recordDirSegments = [reservedDirName, 'index'] as const;
 /** Gives up after this many taken archive names in one second (each attempt is one mkdir). */
 export const maxArchiveAttempts = 1000;
 
-const maxId = 2147483647;
-
 export function checkPermissions(perms: DirectoryPermissions): DirectoryPermissions {
   const valid = (id: number | undefined) =>
     id === undefined || (Number.isInteger(id) && id >= 0 && id <= maxId);
@@ -66,16 +65,16 @@ export function archiveNameFor(leaf: string, now: Date, attempt: number): string
     `${now.getUTCFullYear()}${twoDigits(now.getUTCMonth() + 1)}${twoDigits(now.getUTCDate())}` +
     `${twoDigits(now.getUTCHours())}${twoDigits(now.getUTCMinutes())}${twoDigits(now.getUTCSeconds())}`;
   const suffix = attempt === 0 ? `-${stamp}` : `-${stamp}-${attempt}`;
-  const room = maxSegmentBytes - Buffer.byteLength(archivePrefix + suffix, 'utf8');
+  const room = maxSegmentBytes - byteLength(archivePrefix + suffix);
   return `${archivePrefix}${truncateUtf8(leaf, room)}${suffix}`;
 }
 
 function truncateUtf8(text: string, maxBytes: number): string {
-  if (Buffer.byteLength(text, 'utf8') <= maxBytes) return text;
+  if (byteLength(text) <= maxBytes) return text;
   let result = '';
   let bytes = 0;
   for (const character of text) {
-    const size = Buffer.byteLength(character, 'utf8');
+    const size = byteLength(character);
     if (bytes + size > maxBytes) break;
     result += character;
     bytes += size;

@@ -5,6 +5,7 @@ import { constants } from 'node:fs';
 import { lstat, mkdir, open, readFile, rename, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { failedPrecondition, invalidArgument, unavailable, WarrenError } from '../errors.ts';
+import { errnoCode, quote } from '../text.ts';
 import {
   archiveNameFor,
   checkPermissions,
@@ -14,10 +15,9 @@ import {
   maxArchiveAttempts,
   recordDirSegments,
 } from './directory-backend.ts';
-import { checkSubDir, quote } from './paths.ts';
+import { checkSubDir } from './paths.ts';
 
 const parentMode = 0o755;
-const codeOf = (err: unknown) => (err as NodeJS.ErrnoException | undefined)?.code;
 const neverFollowed = 'Warren never follows links on a share; remove it';
 const moveIt = 'remove or rename it';
 
@@ -27,7 +27,7 @@ const transientCodes = new Set(['EIO', 'ESTALE', 'ETIMEDOUT', 'EBUSY']);
 /** Turns an fs failure into a typed error; messages name the path and what was being done. */
 function fsError(err: unknown, action: string, path: string): WarrenError {
   if (err instanceof WarrenError) return err;
-  const code = codeOf(err) ?? 'unknown';
+  const code = errnoCode(err) ?? 'unknown';
   const message = `cannot ${action} ${quote(path)}: ${code}`;
   if (deniedCodes.has(code)) return failedPrecondition(`${message}; no permission (root_squash? read-only?)`);
   if (code === 'ENOSPC' || code === 'EDQUOT') return failedPrecondition(`${message}; the share is full`);
@@ -41,7 +41,7 @@ async function checkRoot(root: string): Promise<void> {
   const unmounted = (why: string, err?: unknown) =>
     unavailable(`share root ${quote(root)} ${why}; is the export mounted?`, err);
   const info = await stat(root).catch((err: unknown) => {
-    throw unmounted(`is not reachable (${codeOf(err)})`, err);
+    throw unmounted(`is not reachable (${errnoCode(err)})`, err);
   });
   if (!info.isDirectory()) throw unmounted('is not a directory');
 }
@@ -51,7 +51,7 @@ async function existingComponents(root: string, segments: readonly string[]): Pr
   for (let i = 0; i < segments.length; i++) {
     const path = join(root, ...segments.slice(0, i + 1));
     const info = await lstat(path).catch((err: unknown) => {
-      if (codeOf(err) === 'ENOENT') return undefined;
+      if (errnoCode(err) === 'ENOENT') return undefined;
       throw fsError(err, 'inspect', path);
     });
     if (!info) return i;
@@ -69,7 +69,7 @@ async function existingComponents(root: string, segments: readonly string[]): Pr
 async function applyPermissions(path: string, perms: DirectoryPermissions): Promise<void> {
   const flags = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
   const handle = await open(path, flags).catch((err: unknown) => {
-    if (codeOf(err) === 'ELOOP' || codeOf(err) === 'ENOTDIR') {
+    if (errnoCode(err) === 'ELOOP' || errnoCode(err) === 'ENOTDIR') {
       throw failedPrecondition(`${quote(path)} was replaced by a symbolic link or file; ${moveIt}`);
     }
     throw fsError(err, 'open', path);
@@ -97,7 +97,7 @@ async function createComponents(root: string, segments: readonly string[], exist
     createdLast = await mkdir(path, { mode: 0o700 }).then(
       () => true,
       async (err: unknown) => {
-        if (codeOf(err) !== 'EEXIST') throw fsError(err, 'create', path);
+        if (errnoCode(err) !== 'EEXIST') throw fsError(err, 'create', path);
         await existingComponents(root, segments.slice(0, i + 1)); // someone else made it: verify it again
         return false;
       },
@@ -144,7 +144,7 @@ async function removeEmptyDirectory(root: string, subDir: string) {
     await rmdir(path);
     return 'removed' as const;
   } catch (err) {
-    if (codeOf(err) === 'ENOTEMPTY' || codeOf(err) === 'EEXIST') return 'not-empty' as const;
+    if (errnoCode(err) === 'ENOTEMPTY' || errnoCode(err) === 'EEXIST') return 'not-empty' as const;
     throw fsError(err, 'remove', path);
   }
 }
@@ -161,7 +161,7 @@ async function archiveDirectory(root: string, subDir: string, now: Date) {
     const claimed = await mkdir(target, { mode: 0o700 }).then(
       () => true,
       (err: unknown) => {
-        if (codeOf(err) === 'EEXIST') return false;
+        if (errnoCode(err) === 'EEXIST') return false;
         throw fsError(err, 'create', target);
       },
     );
@@ -170,7 +170,7 @@ async function archiveDirectory(root: string, subDir: string, now: Date) {
       await rename(path, target);
     } catch (err) {
       await rmdir(target).catch(() => undefined);
-      if (codeOf(err) === 'ENOENT') return 'missing' as const;
+      if (errnoCode(err) === 'ENOENT') return 'missing' as const;
       throw fsError(err, 'rename', path);
     }
     return { archivedAs: [...segments, name].join('/') };
@@ -209,8 +209,8 @@ async function getRecord(root: string, key: string): Promise<unknown> {
   if (!path) return undefined;
   const flag = constants.O_RDONLY | constants.O_NOFOLLOW;
   const text = await readFile(path, { encoding: 'utf8', flag }).catch((err: unknown) => {
-    if (codeOf(err) === 'ENOENT') return undefined;
-    if (codeOf(err) === 'ELOOP') {
+    if (errnoCode(err) === 'ENOENT') return undefined;
+    if (errnoCode(err) === 'ELOOP') {
       throw failedPrecondition(`record ${quote(path)} is a symbolic link; ${neverFollowed}`);
     }
     throw fsError(err, 'read record', path);
@@ -227,7 +227,7 @@ async function deleteRecord(root: string, key: string): Promise<void> {
   const path = await recordPath(root, key, false);
   if (!path) return;
   await unlink(path).catch((err: unknown) => {
-    if (codeOf(err) !== 'ENOENT') throw fsError(err, 'delete record', path);
+    if (errnoCode(err) !== 'ENOENT') throw fsError(err, 'delete record', path);
   });
 }
 

@@ -1,7 +1,8 @@
 // StorageClass parameters -> ClassParameters. Every mistake is reported with the key and value to fix.
 import { invalidArgument } from '../errors.ts';
+import { maxId, quote } from '../text.ts';
 import { defaultSubDirTemplate } from './names.ts';
-import { checkServer, normaliseShare, quote } from './paths.ts';
+import { checkServer, normaliseShare } from './paths.ts';
 import { checkTemplate } from './template.ts';
 import type { ClassParameters, OnDelete } from './types.ts';
 
@@ -9,7 +10,6 @@ const knownKeys = ['server', 'share', 'subDir', 'onDelete', 'mode', 'uid', 'gid'
 type Key = (typeof knownKeys)[number];
 const onDeleteValues: readonly OnDelete[] = ['delete', 'retain', 'archive'];
 const maxMode = 0o7777;
-const maxId = 2147483647;
 const defaultMode = 0o777;
 
 /** Maps keys to canonical spelling regardless of case; unknown keys and case-only duplicates are errors. */

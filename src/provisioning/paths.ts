@@ -2,6 +2,7 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { posix } from 'node:path';
 import { failedPrecondition, invalidArgument } from '../errors.ts';
+import { byteLength, hasControlCharacter, quote } from '../text.ts';
 import { reservedDirName } from './names.ts';
 import type { ShareMount } from './types.ts';
 
@@ -10,23 +11,6 @@ export const maxRelativePathBytes = 1024;
 export const maxShareBytes = 1024;
 const maxServerLength = 253;
 const hostnameLabel = /^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/;
-const byteLength = (text: string) => Buffer.byteLength(text, 'utf8');
-
-/** C0 controls (NUL included), DEL and C1 controls: never part of a name we create or accept. */
-export function hasControlCharacter(text: string): boolean {
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code < 0x20 || (code >= 0x7f && code <= 0x9f)) return true;
-  }
-  return false;
-}
-
-/** JSON-quotes a value for an error message, shortened so a huge annotation cannot flood a log line. */
-export function quote(value: string): string {
-  const limit = 120;
-  if (value.length <= limit) return JSON.stringify(value);
-  return `${JSON.stringify(value.slice(0, limit))}… (${byteLength(value)} bytes)`;
-}
 
 /** Accepts a hostname, an IPv4 address or a bracketed IPv6 address; returns it unchanged. */
 export function checkServer(server: string, what: string): string {

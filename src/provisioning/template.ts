@@ -1,7 +1,8 @@
 // The StorageClass `subDir` template: literal `/` makes directories, substituted values never can.
 import { invalidArgument } from '../errors.ts';
+import { byteLength, hasControlCharacter, quote } from '../text.ts';
 import { reservedDirName } from './names.ts';
-import { checkSubDir, hasControlCharacter, maxSegmentBytes, quote } from './paths.ts';
+import { checkSubDir, maxSegmentBytes } from './paths.ts';
 import type { ClaimFacts } from './types.ts';
 
 type Field = 'namespace' | 'name' | 'uid' | 'pvName';
@@ -123,7 +124,7 @@ function checkValue(value: string | undefined, origin: string, part: VariablePar
   }
   if (hasControlCharacter(value)) throw fail('a value must not contain NUL or other control characters');
   if (value === '.' || value === '..') throw fail('a value must not be "." or ".."');
-  const bytes = Buffer.byteLength(value, 'utf8');
+  const bytes = byteLength(value);
   if (bytes > maxSegmentBytes) {
     throw fail(`it is ${bytes} bytes; a directory name is limited to ${maxSegmentBytes}`);
   }

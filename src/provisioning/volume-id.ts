@@ -4,7 +4,8 @@
 //   2#<d|a|r>#<first 32 chars of base64url(sha256(server \0 share \0 subDir))>
 import { createHash } from 'node:crypto';
 import { invalidArgument } from '../errors.ts';
-import { checkServer, checkSubDir, normaliseShare, quote } from './paths.ts';
+import { byteLength, quote } from '../text.ts';
+import { checkServer, checkSubDir, normaliseShare } from './paths.ts';
 import type { OnDelete, VolumeLocation } from './types.ts';
 
 export type ParsedVolumeId =
@@ -60,13 +61,13 @@ export function encodeVolumeId(location: VolumeLocation, onDelete: OnDelete): st
     escapeField(location.share),
     escapeField(location.subDir),
   ].join('#');
-  if (Buffer.byteLength(compact, 'utf8') <= maxVolumeIdBytes) return compact;
+  if (byteLength(compact) <= maxVolumeIdBytes) return compact;
   return `2#${code}#${locationDigest(location)}`;
 }
 
 export function parseVolumeId(id: string): ParsedVolumeId {
   const fail = (why: string) => invalidArgument(`volume id ${quote(id)} ${why}`);
-  if (Buffer.byteLength(id, 'utf8') > maxVolumeIdBytes) {
+  if (byteLength(id) > maxVolumeIdBytes) {
     throw fail(`is longer than ${maxVolumeIdBytes} bytes`);
   }
   const fields = id.split('#');

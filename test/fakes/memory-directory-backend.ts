@@ -11,7 +11,8 @@ import {
   maxArchiveAttempts,
   recordDirSegments,
 } from '../../src/provisioning/directory-backend.ts';
-import { checkSubDir, quote } from '../../src/provisioning/paths.ts';
+import { checkSubDir } from '../../src/provisioning/paths.ts';
+import { quote } from '../../src/text.ts';
 
 export type MemoryEntry =
   | { kind: 'dir'; mode: number; uid?: number; gid?: number }

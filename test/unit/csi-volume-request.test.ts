@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import type { VolumeCapability__Output } from '../../src/csi/generated/csi/v1/VolumeCapability.ts';
 import {
   answerValidation,
-  capabilityProblem,
   capacityFits,
   capacityFor,
   claimFactsFor,
@@ -20,30 +19,6 @@ const mount = (mode: string): VolumeCapability__Output =>
     access_mode: { mode },
   }) as VolumeCapability__Output;
 const gib = 1n << 30n;
-
-describe('capabilities', () => {
-  it.each([
-    'SINGLE_NODE_WRITER',
-    'SINGLE_NODE_READER_ONLY',
-    'MULTI_NODE_READER_ONLY',
-    'MULTI_NODE_SINGLE_WRITER',
-    'MULTI_NODE_MULTI_WRITER',
-    'SINGLE_NODE_SINGLE_WRITER',
-    'SINGLE_NODE_MULTI_WRITER',
-  ])('serves mount access with %s', (mode) => {
-    expect(capabilityProblem(mount(mode))).toBeUndefined();
-  });
-
-  it('refuses block access, a missing access type and unknown modes', () => {
-    const block = { access_type: 'block', block: {}, access_mode: { mode: 'SINGLE_NODE_WRITER' } };
-    expect(capabilityProblem(block as VolumeCapability__Output)).toContain('block access is not supported');
-    expect(
-      capabilityProblem({ access_mode: { mode: 'SINGLE_NODE_WRITER' } } as VolumeCapability__Output),
-    ).toContain('neither mount nor block');
-    expect(capabilityProblem(mount('UNKNOWN'))).toContain('not a known CSI access mode');
-    expect(capabilityProblem({ ...mount('X'), access_mode: null })).toContain('"unset"');
-  });
-});
 
 describe('capacity', () => {
   it('reads int64 strings and treats a missing range as no preference', () => {
