@@ -9,7 +9,7 @@ import {
   type V1PersistentVolumeClaim,
 } from '@kubernetes/client-node';
 import { WarrenError } from '../errors.ts';
-import { directoryFinalizer, intentAnnotation } from '../provisioning/names.ts';
+import { directoryFinalizer, intentAnnotation } from './object-names.ts';
 
 export interface ClusterWrites {
   /** Adds our finalizer and the intent annotation; fails with Aborted if the claim changed meanwhile. */

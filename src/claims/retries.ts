@@ -1,7 +1,8 @@
-// How a reconcile's outcome becomes a retry: slow for what a user must fix, fast for the rest,
-// and counted once, here, in warren_retries_total.
-import { errorKind, isConfigurationError } from '../errors.ts';
+// Every reconcile's retry is counted once, here, in warren_retries_total.
+import { errorKind } from '../errors.ts';
+import { errorMessage } from '../text.ts';
 import type { ReconcileDeps } from './deps.ts';
+import { retryFor } from './report-failure.ts';
 import type { Outcome } from './work-queue.ts';
 
 /**
@@ -23,13 +24,4 @@ export async function countRetries(
   }
   if (outcome !== 'done') metrics.retries.inc({ kind: outcome === 'retry-slow' ? 'slow' : 'fast' });
   return outcome;
-}
-
-/** Errors a user must fix come back slowly, transient ones soon. */
-export function retryFor(err: unknown): Outcome {
-  return isConfigurationError(err) ? 'retry-slow' : 'retry-fast';
-}
-
-export function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

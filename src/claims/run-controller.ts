@@ -25,8 +25,9 @@ import { makeEventRecorder } from './event-recorder.ts';
 import { startHealthServer } from './health-server.ts';
 import { runLeaderElection } from './leader-election.ts';
 import { makeMetrics } from './metrics.ts';
+import { claimKey, parseQueueKey, volumeKey } from './queue-keys.ts';
 import { type ResilientInformer, startResilientInformer } from './resilient-informer.ts';
-import { isOurVolume } from './volume-decision.ts';
+import { isOurVolume } from './volume-plan.ts';
 import { reconcileVolume } from './volume-reconciler.ts';
 import { WorkQueue } from './work-queue.ts';
 
@@ -70,7 +71,8 @@ export async function runController(
     });
     const q = queue;
     const onRestart = (name: string) => () => metrics.informerRestarts.inc({ informer: name });
-    const claimKey = (c: V1PersistentVolumeClaim) => `claim/${c.metadata?.namespace}/${c.metadata?.name}`;
+    const keyOf = (c: V1PersistentVolumeClaim) =>
+      claimKey(c.metadata?.namespace ?? '', c.metadata?.name ?? '');
     const claims = startResilientInformer<V1PersistentVolumeClaim>({
       name: 'claims',
       log,
@@ -78,7 +80,7 @@ export async function runController(
       informer: makeInformer(kc, '/api/v1/persistentvolumeclaims', () =>
         core.listPersistentVolumeClaimForAllNamespaces(),
       ),
-      onChange: (c) => q.add(claimKey(c)),
+      onChange: (c) => q.add(keyOf(c)),
     });
     const volumes = startResilientInformer<V1PersistentVolume>({
       name: 'volumes',
@@ -87,9 +89,9 @@ export async function runController(
       informer: makeInformer(kc, '/api/v1/persistentvolumes', () => core.listPersistentVolume()),
       onChange: (pv) => {
         if (!isOurVolume(pv, config.provisioner)) return;
-        q.add(`volume/${pv.metadata?.name}`);
+        q.add(volumeKey(pv.metadata?.name ?? ''));
         const ref = pv.spec?.claimRef;
-        if (ref?.namespace && ref.name) q.add(`claim/${ref.namespace}/${ref.name}`);
+        if (ref?.namespace && ref.name) q.add(claimKey(ref.namespace, ref.name));
       },
     });
     const classes = startResilientInformer<V1StorageClass>({
@@ -99,7 +101,7 @@ export async function runController(
       informer: makeInformer(kc, '/apis/storage.k8s.io/v1/storageclasses', () => storage.listStorageClass()),
       onChange: (sc) => {
         for (const c of claims.cache.list())
-          if (c.spec?.storageClassName === sc.metadata?.name && !c.spec?.volumeName) q.add(claimKey(c));
+          if (c.spec?.storageClassName === sc.metadata?.name && !c.spec?.volumeName) q.add(keyOf(c));
       },
     });
     informers = [claims, volumes, classes] as ResilientInformer<unknown>[];
@@ -117,9 +119,9 @@ export async function runController(
       crashPoint: crashPointFromEnv(),
     };
     const resyncAll = () => {
-      for (const c of claims.cache.list()) q.add(claimKey(c));
+      for (const c of claims.cache.list()) q.add(keyOf(c));
       for (const pv of volumes.cache.list())
-        if (isOurVolume(pv, config.provisioner)) q.add(`volume/${pv.metadata?.name}`);
+        if (isOurVolume(pv, config.provisioner)) q.add(volumeKey(pv.metadata?.name ?? ''));
     };
     const resync = setInterval(resyncAll, config.resync);
     resync.unref();
@@ -174,8 +176,10 @@ export async function runController(
 }
 
 async function reconcileKey(deps: ReconcileDeps, key: string) {
-  const [kind, a = '', b = ''] = key.split('/');
-  return kind === 'claim' ? reconcileClaim(deps, a, b) : reconcileVolume(deps, a);
+  const parsed = parseQueueKey(key);
+  return parsed.kind === 'claim'
+    ? reconcileClaim(deps, parsed.namespace, parsed.name)
+    : reconcileVolume(deps, parsed.name);
 }
 
 async function probeShares(

@@ -3,8 +3,8 @@
 // or a claim re-created before its old volume was released); Warren then neither hands the
 // place to a second volume nor deletes or moves it while another volume uses it.
 import type { V1PersistentVolume } from '@kubernetes/client-node';
-import { attributeKeys } from '../provisioning/names.ts';
 import type { VolumeLocation } from '../provisioning/types.ts';
+import { attributeLocation } from '../provisioning/volume-attributes.ts';
 
 export function overlappingVolume(
   location: VolumeLocation,
@@ -15,14 +15,9 @@ export function overlappingVolume(
   const mine = fullPath(location);
   for (const pv of volumes) {
     if (pv.metadata?.name === self || pv.spec?.csi?.driver !== driver) continue;
-    const attrs = pv.spec.csi.volumeAttributes ?? {};
-    const server = attrs[attributeKeys.server];
-    if (!server || server.toLowerCase() !== location.server.toLowerCase()) continue;
-    const theirs = fullPath({
-      server,
-      share: attrs[attributeKeys.share] ?? '',
-      subDir: attrs[attributeKeys.subDir] ?? '',
-    });
+    const recorded = attributeLocation(pv.spec.csi.volumeAttributes);
+    if (!recorded.server || recorded.server.toLowerCase() !== location.server.toLowerCase()) continue;
+    const theirs = fullPath(recorded);
     if (nested(mine, theirs) || nested(theirs, mine)) return pv.metadata?.name;
   }
   return undefined;

@@ -1,13 +1,9 @@
 // Pure: the PersistentVolume Warren creates for a claim.
 import type { V1PersistentVolume, V1PersistentVolumeClaim, V1StorageClass } from '@kubernetes/client-node';
-import {
-  attributeKeys,
-  directoryFinalizer,
-  onDeleteAnnotation,
-  provisionedByAnnotation,
-} from '../provisioning/names.ts';
+import { writeVolumeAttributes } from '../provisioning/volume-attributes.ts';
 import type { VolumeIntent } from '../provisioning/volume-intent.ts';
-import { pvNameFor } from './claim-decision.ts';
+import { pvNameFor } from './claim-plan.ts';
+import { directoryFinalizer, onDeleteAnnotation, provisionedByAnnotation } from './object-names.ts';
 
 export function buildVolume(input: {
   claim: V1PersistentVolumeClaim;
@@ -42,12 +38,7 @@ export function buildVolume(input: {
       csi: {
         driver: provisioner,
         volumeHandle: intent.volumeId,
-        volumeAttributes: {
-          [attributeKeys.server]: intent.location.server,
-          [attributeKeys.share]: intent.location.share,
-          [attributeKeys.subDir]: intent.location.subDir,
-          [attributeKeys.onDelete]: intent.onDelete,
-        },
+        volumeAttributes: writeVolumeAttributes(intent.location, intent.onDelete),
       },
     },
   };

@@ -14,20 +14,20 @@ import type { ValidateVolumeCapabilitiesRequest__Output } from '../csi/generated
 import type { ValidateVolumeCapabilitiesResponse } from '../csi/generated/csi/v1/ValidateVolumeCapabilitiesResponse.ts';
 import type { RpcHandler } from '../csi/pipeline.ts';
 import { alreadyExists, invalidArgument, notFound } from '../errors.ts';
-import { attributeKeys } from '../provisioning/names.ts';
 import { parseClassParameters } from '../provisioning/parameters.ts';
 import { localRootFor } from '../provisioning/paths.ts';
+import { releaseDirectory } from '../provisioning/release.ts';
 import type { ClassParameters, OnDelete, VolumeLocation } from '../provisioning/types.ts';
+import { writeVolumeAttributes } from '../provisioning/volume-attributes.ts';
 import {
   ensureVolumeDirectory,
   locateVolume,
+  openShare,
   recordRoot,
-  releaseVolumeDirectory,
-  shareRootOf,
   type VolumeStore,
 } from '../provisioning/volume-directory.ts';
 import { parseVolumeId } from '../provisioning/volume-id.ts';
-import { planVolume } from '../provisioning/volume-intent.ts';
+import { volumeIntentFor } from '../provisioning/volume-intent.ts';
 import { quote } from '../text.ts';
 import {
   forgetVolumeName,
@@ -63,8 +63,6 @@ const sameParameters = (a: ClassParameters, b: ClassParameters) =>
 interface FoundVolume {
   location: VolumeLocation;
   onDelete: OnDelete;
-  /** The local directory of the volume's share. */
-  shareRoot: string;
   /** Where the volume's records live (the top of the configured mount). */
   recordRoot: string;
 }
@@ -78,14 +76,15 @@ async function findVolume(store: VolumeStore, volumeId: string): Promise<FoundVo
   }
   const located = await locateVolume(store, volumeId);
   if (!located) return undefined;
-  const shareRoot = await shareRootOf(store, located.location.server, located.location.share);
-  return { ...located, shareRoot, recordRoot: recordRoot(store, shareRoot) };
+  const root = localRootFor(store.shares, located.location.server, located.location.share);
+  return { ...located, recordRoot: recordRoot(store, root) };
 }
 
 /** Like findVolume, and the directory must be there: NOT_FOUND otherwise. */
 async function requireExistingVolume(store: VolumeStore, volumeId: string): Promise<FoundVolume> {
   const volume = await findVolume(store, volumeId);
-  if (!volume || !(await store.backend.exists(volume.shareRoot, volume.location.subDir))) {
+  const share = volume && (await openShare(store, volume.location.server, volume.location.share));
+  if (!volume || !share || !(await store.backend.exists(share.root, volume.location.subDir))) {
     throw notFound(`volume ${quote(volumeId)} does not exist`);
   }
   return volume;
@@ -136,8 +135,9 @@ export function makeControllerService(deps: ControllerDeps) {
     const { classParameters, metadata } = splitParameters(request.parameters);
     const facts = claimFactsFor(name, metadata);
     const parameters = parseClassParameters(withUnclaimedDefault(classParameters, facts.claimed));
-    const intent = planVolume(parameters, facts.claim, facts.pvName);
-    const root = recordRoot(store, localRootFor(store.shares, parameters.server, parameters.share));
+    const intent = volumeIntentFor(parameters, facts.claim, facts.pvName);
+    const share = await openShare(store, parameters.server, parameters.share);
+    const root = share.recordRoot;
 
     const existing = await findNameRecord(store, root, name, ctx.log);
     if (
@@ -154,7 +154,7 @@ export function makeControllerService(deps: ControllerDeps) {
       );
     }
     const capacityBytes = existing?.capacityBytes ?? capacityFor(range).toString();
-    const outcome = await ensureVolumeDirectory(store, intent);
+    const outcome = await ensureVolumeDirectory(store, share, intent);
     if (!existing)
       await writeNameRecord(store, root, { name, volumeId: intent.volumeId, capacityBytes, parameters });
     ctx.log.info({ volumeId: intent.volumeId, location: intent.location, outcome }, 'volume directory ready');
@@ -162,12 +162,7 @@ export function makeControllerService(deps: ControllerDeps) {
       volume: {
         volume_id: intent.volumeId,
         capacity_bytes: capacityBytes,
-        volume_context: {
-          [attributeKeys.server]: intent.location.server,
-          [attributeKeys.share]: intent.location.share,
-          [attributeKeys.subDir]: intent.location.subDir,
-          [attributeKeys.onDelete]: intent.onDelete,
-        },
+        volume_context: writeVolumeAttributes(intent.location, intent.onDelete),
       },
     };
   };
@@ -182,7 +177,11 @@ export function makeControllerService(deps: ControllerDeps) {
       ctx.log.info('not a known Warren volume id; nothing to delete');
       return {};
     }
-    const outcome = await releaseVolumeDirectory(store, volume.location, volume.onDelete, now());
+    const outcome = await releaseDirectory(
+      store,
+      { location: volume.location, onDelete: volume.onDelete, onlyIfEmpty: false },
+      now(),
+    );
     await forgetVolumeName(store, volume.recordRoot, volumeId);
     ctx.log.info({ location: volume.location, onDelete: volume.onDelete, ...outcome }, 'volume released');
     return {};

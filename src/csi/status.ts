@@ -1,19 +1,10 @@
 // The one place where Warren's typed errors become gRPC status codes. Nothing here reads a message.
 import { status } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { type ErrorKind, WarrenError } from '../errors.ts';
+import { type ErrorKind, errorRules, WarrenError } from '../errors.ts';
 
-export const statusByKind: Record<ErrorKind, status> = {
-  InvalidArgument: status.INVALID_ARGUMENT,
-  NotFound: status.NOT_FOUND,
-  AlreadyExists: status.ALREADY_EXISTS,
-  Aborted: status.ABORTED,
-  FailedPrecondition: status.FAILED_PRECONDITION,
-  Unavailable: status.UNAVAILABLE,
-  OutOfRange: status.OUT_OF_RANGE,
-  Unimplemented: status.UNIMPLEMENTED,
-  Internal: status.INTERNAL,
-};
+/** The gRPC code of an error kind, as errors.ts's table names it. */
+export const statusOf = (kind: ErrorKind): status => status[errorRules[kind].grpc];
 
 export interface RpcFailure {
   code: status;
@@ -27,7 +18,7 @@ export interface RpcFailure {
  */
 export function toRpcFailure(err: unknown, method: string, log: Logger): RpcFailure {
   if (err instanceof WarrenError && err.kind !== 'Internal') {
-    return { code: statusByKind[err.kind] ?? status.INTERNAL, details: err.message };
+    return { code: statusOf(err.kind), details: err.message };
   }
   log.error({ err }, `${method} failed with an internal error`);
   if (err instanceof WarrenError) return { code: status.INTERNAL, details: err.message };

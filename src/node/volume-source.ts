@@ -2,8 +2,8 @@
 // an inline volume's attributes) says it; otherwise a location-form Warren volume id does.
 import { isIPv6 } from 'node:net';
 import { invalidArgument, WarrenError } from '../errors.ts';
-import { attributeKeys } from '../provisioning/names.ts';
 import { checkServer, checkSubDir, normaliseShare } from '../provisioning/paths.ts';
+import { locationKeys, readVolumeAttributes } from '../provisioning/volume-attributes.ts';
 import { parseVolumeId } from '../provisioning/volume-id.ts';
 import { quote } from '../text.ts';
 
@@ -18,17 +18,16 @@ export interface NfsSource {
   subDir: string;
 }
 
-const locationKeys = [attributeKeys.server, attributeKeys.share, attributeKeys.subDir];
-
 function sourceFromContext(context: Record<string, string>, what: string): NfsSource {
-  const raw = context[attributeKeys.server];
+  const read = readVolumeAttributes(context);
+  const raw = read.server;
   if (raw === undefined)
     throw invalidArgument(`${what}: volume_context has no "server"; set it to the NFS server`);
-  const share = context[attributeKeys.share];
+  const share = read.share;
   if (share === undefined)
     throw invalidArgument(`${what}: volume_context has no "share"; set it to the exported path`);
   const server = isIPv6(raw) ? `[${raw}]` : raw;
-  const subDir = context[attributeKeys.subDir] ?? '';
+  const subDir = read.subDir ?? '';
   return {
     server: checkServer(server, `${what}: volume_context server`),
     share: normaliseShare(share, `${what}: volume_context share`),

@@ -131,9 +131,12 @@ function checkValue(value: string | undefined, origin: string, part: VariablePar
   return value;
 }
 
-/** Renders the template for one claim into a subDir that stays inside the share. */
+/**
+ * Renders the template for one claim into a subDir that stays inside the share. The template is
+ * one that checkTemplate accepted (parseClassParameters checks it once); the rendered path is
+ * checked again as a whole, so no value can carry it out of the share.
+ */
 export function renderSubDir(template: string, claim: ClaimFacts, pvName: string): string {
-  checkTemplate(template);
   const rendered = parseTemplate(template)
     .map((part) =>
       part.kind === 'literal'

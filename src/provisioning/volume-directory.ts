@@ -1,5 +1,6 @@
-// The one place where volumes become directories and directories go away, for both front
-// doors (`warren controller` and the CSI Controller service).
+// Where volumes become directories, for both front doors (`warren controller` and the CSI
+// Controller service): a share's local root, checked once, and the directory of a volume in it.
+// Directories go away only through release.ts.
 import { posix } from 'node:path';
 import type { DirectoryBackend } from './directory-backend.ts';
 import { localRootFor } from './paths.ts';
@@ -12,70 +13,42 @@ export interface VolumeStore {
   backend: DirectoryBackend;
 }
 
-export type ReleaseOutcome =
-  | { result: 'deleted' | 'missing' | 'retained' }
-  | { result: 'archived'; archivedAs: string };
+/** A share as this process reaches it, checked: its local directory and where its records live. */
+export interface ShareRoot {
+  root: string;
+  /** The top of the configured mount holding `root`: record lookups start there. */
+  recordRoot: string;
+}
 
 /**
  * The local directory of server:share, through the --share mount covering it. When the class's
  * share lies below the mounted export, the directories in between are checked: a symbolic link
  * planted there would otherwise carry every volume of the class somewhere else.
  */
-export async function shareRootOf(store: VolumeStore, server: string, share: string): Promise<string> {
+export async function openShare(store: VolumeStore, server: string, share: string): Promise<ShareRoot> {
   const root = localRootFor(store.shares, server, share);
   const mount = recordRoot(store, root);
   if (root !== mount) await store.backend.checkPathBelow(mount, posix.relative(mount, root));
-  return root;
+  return { root, recordRoot: mount };
 }
 
 /** Creates the directory (idempotent). For digest ids, records the location so DeleteVolume can find it. */
 export async function ensureVolumeDirectory(
   store: VolumeStore,
+  share: ShareRoot,
   intent: VolumeIntent,
 ): Promise<'created' | 'existed'> {
-  const root = await shareRootOf(store, intent.location.server, intent.location.share);
-  if (parseVolumeId(intent.volumeId).form === 'digest') {
-    await store.backend.putRecord(recordRoot(store, root), locationDigest(intent.location), {
+  if (intent.idForm === 'digest') {
+    await store.backend.putRecord(share.recordRoot, locationDigest(intent.location), {
       location: intent.location,
       onDelete: intent.onDelete,
     });
   }
-  return store.backend.ensureDirectory(root, intent.location.subDir, {
+  return store.backend.ensureDirectory(share.root, intent.location.subDir, {
     mode: intent.mode,
     ...(intent.uid === undefined ? {} : { uid: intent.uid }),
     ...(intent.gid === undefined ? {} : { gid: intent.gid }),
   });
-}
-
-/** Applies onDelete to the volume's own directory and nothing else. A missing directory is fine. */
-export async function releaseVolumeDirectory(
-  store: VolumeStore,
-  location: VolumeLocation,
-  onDelete: OnDelete,
-  now: Date,
-): Promise<ReleaseOutcome> {
-  // Retaining touches no directory, so a link below the mount does not keep it from finishing.
-  const root =
-    onDelete === 'retain'
-      ? localRootFor(store.shares, location.server, location.share)
-      : await shareRootOf(store, location.server, location.share);
-  let outcome: ReleaseOutcome;
-  if (onDelete === 'retain') {
-    outcome = { result: 'retained' };
-  } else if (onDelete === 'archive') {
-    const archived = await store.backend.archiveDirectory(root, location.subDir, now);
-    outcome =
-      archived === 'missing'
-        ? { result: 'missing' }
-        : { result: 'archived', archivedAs: archived.archivedAs };
-  } else {
-    outcome = {
-      result:
-        (await store.backend.removeDirectory(root, location.subDir)) === 'missing' ? 'missing' : 'deleted',
-    };
-  }
-  await store.backend.deleteRecord(recordRoot(store, root), locationDigest(location));
-  return outcome;
 }
 
 /** Finds where a volume id points: from the id itself, or from the record kept for a digest id. */

@@ -8,6 +8,8 @@ import { byteLength, quote } from '../text.ts';
 import { checkServer, checkSubDir, normaliseShare } from './paths.ts';
 import type { OnDelete, VolumeLocation } from './types.ts';
 
+export type VolumeIdForm = 'location' | 'digest';
+
 export type ParsedVolumeId =
   | { form: 'location'; location: VolumeLocation; onDelete: OnDelete }
   | { form: 'digest'; digest: string; onDelete: OnDelete };
@@ -48,7 +50,11 @@ export function locationDigest(location: VolumeLocation): string {
     .slice(0, digestLength);
 }
 
-export function encodeVolumeId(location: VolumeLocation, onDelete: OnDelete): string {
+/** The id of a volume, and which form it took: the location itself when it fits, else its digest. */
+export function encodeVolume(
+  location: VolumeLocation,
+  onDelete: OnDelete,
+): { volumeId: string; form: VolumeIdForm } {
   checkLocation(location, 'volume');
   const code = onDeleteCodes[onDelete];
   if (!code) {
@@ -61,9 +67,12 @@ export function encodeVolumeId(location: VolumeLocation, onDelete: OnDelete): st
     escapeField(location.share),
     escapeField(location.subDir),
   ].join('#');
-  if (byteLength(compact) <= maxVolumeIdBytes) return compact;
-  return `2#${code}#${locationDigest(location)}`;
+  if (byteLength(compact) <= maxVolumeIdBytes) return { volumeId: compact, form: 'location' };
+  return { volumeId: `2#${code}#${locationDigest(location)}`, form: 'digest' };
 }
+
+export const encodeVolumeId = (location: VolumeLocation, onDelete: OnDelete): string =>
+  encodeVolume(location, onDelete).volumeId;
 
 export function parseVolumeId(id: string): ParsedVolumeId {
   const fail = (why: string) => invalidArgument(`volume id ${quote(id)} ${why}`);

@@ -4,10 +4,12 @@
 // can edit the claim can edit its annotations.
 import { renderSubDir } from './template.ts';
 import type { ClaimFacts, ClassParameters, OnDelete, VolumeLocation } from './types.ts';
-import { encodeVolumeId } from './volume-id.ts';
+import { encodeVolume, type VolumeIdForm } from './volume-id.ts';
 
 export interface VolumeIntent {
   volumeId: string;
+  /** How the id names the volume: a digest id needs the share's location record to be found again. */
+  idForm: VolumeIdForm;
   location: VolumeLocation;
   onDelete: OnDelete;
   mode: number;
@@ -15,14 +17,16 @@ export interface VolumeIntent {
   gid?: number;
 }
 
-export function planVolume(params: ClassParameters, claim: ClaimFacts, pvName: string): VolumeIntent {
+export function volumeIntentFor(params: ClassParameters, claim: ClaimFacts, pvName: string): VolumeIntent {
   const location: VolumeLocation = {
     server: params.server,
     share: params.share,
     subDir: renderSubDir(params.subDir, claim, pvName),
   };
+  const { volumeId, form } = encodeVolume(location, params.onDelete);
   return {
-    volumeId: encodeVolumeId(location, params.onDelete),
+    volumeId,
+    idForm: form,
     location,
     onDelete: params.onDelete,
     mode: params.mode,
@@ -31,6 +35,15 @@ export function planVolume(params: ClassParameters, claim: ClaimFacts, pvName: s
   };
 }
 
+/** The annotation's text: the fields a restarted controller compares (the id's form follows from the id). */
 export function serializeIntent(intent: VolumeIntent): string {
-  return JSON.stringify(intent);
+  const { volumeId, location, onDelete, mode, uid, gid } = intent;
+  return JSON.stringify({
+    volumeId,
+    location,
+    onDelete,
+    mode,
+    ...(uid === undefined ? {} : { uid }),
+    ...(gid === undefined ? {} : { gid }),
+  });
 }

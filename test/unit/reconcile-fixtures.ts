@@ -8,16 +8,15 @@ import type {
   V1StorageClass,
 } from '@kubernetes/client-node';
 import type { Counter } from 'prom-client';
-import { pvNameFor } from '../../src/claims/claim-decision.ts';
-import { claimFacts } from '../../src/claims/claim-reconciler.ts';
+import { claimFacts, pvNameFor } from '../../src/claims/claim-plan.ts';
 import type { ClusterWrites } from '../../src/claims/cluster-writes.ts';
 import type { CrashPoint, ReconcileDeps } from '../../src/claims/deps.ts';
 import type { EventRecorder, EventType } from '../../src/claims/event-recorder.ts';
 import { makeMetrics } from '../../src/claims/metrics.ts';
+import { directoryFinalizer, intentAnnotation } from '../../src/claims/object-names.ts';
 import { buildVolume } from '../../src/claims/volume-builder.ts';
-import { directoryFinalizer, intentAnnotation } from '../../src/provisioning/names.ts';
 import { parseClassParameters } from '../../src/provisioning/parameters.ts';
-import { planVolume, serializeIntent, type VolumeIntent } from '../../src/provisioning/volume-intent.ts';
+import { serializeIntent, type VolumeIntent, volumeIntentFor } from '../../src/provisioning/volume-intent.ts';
 import {
   createMemoryDirectoryBackend,
   type MemoryDirectoryBackend,
@@ -67,7 +66,7 @@ export function claim(
 
 /** What the controller plans for `c` in class `sc` (the same functions the reconciler uses). */
 export function planFor(c: V1PersistentVolumeClaim, sc: V1StorageClass): VolumeIntent {
-  return planVolume(parseClassParameters(sc.parameters), claimFacts(c), pvNameFor(c));
+  return volumeIntentFor(parseClassParameters(sc.parameters), claimFacts(c), pvNameFor(c));
 }
 
 /** A claim deleted after its intent for `sc` was recorded, before its PV was made. */

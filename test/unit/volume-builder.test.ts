@@ -1,12 +1,12 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: the strings are subDir templates, Warren's own syntax
 import type { V1PersistentVolume, V1PersistentVolumeClaim, V1StorageClass } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { pvNameFor } from '../../src/claims/claim-decision.ts';
+import { pvNameFor } from '../../src/claims/claim-plan.ts';
 import { buildVolume } from '../../src/claims/volume-builder.ts';
 import { defaultSubDirTemplate } from '../../src/provisioning/names.ts';
 import type { ClaimFacts, ClassParameters } from '../../src/provisioning/types.ts';
 import { encodeVolumeId, locationDigest, parseVolumeId } from '../../src/provisioning/volume-id.ts';
-import { planVolume } from '../../src/provisioning/volume-intent.ts';
+import { volumeIntentFor } from '../../src/provisioning/volume-intent.ts';
 import { expectWarrenError } from './expect-warren-error.ts';
 
 const provisioner = 'nfs.warren.dev';
@@ -57,10 +57,11 @@ const retainClass: V1StorageClass = {
   parameters: { server: 'nfs.example.com', share: '/export/team' },
 };
 
-describe('planVolume', () => {
+describe('volumeIntentFor', () => {
   it('renders the location and encodes it in the id, with mode and owner', () => {
-    expect(planVolume(params, facts(claim()), `pvc-${uid}`)).toStrictEqual({
+    expect(volumeIntentFor(params, facts(claim()), `pvc-${uid}`)).toStrictEqual({
       volumeId: `1#a#nfs.example.com#/export/team#team-a-data-pvc-${uid}`,
+      idForm: 'location',
       location: { server: 'nfs.example.com', share: '/export/team', subDir: `team-a-data-pvc-${uid}` },
       onDelete: 'archive',
       mode: 0o2770,
@@ -70,13 +71,14 @@ describe('planVolume', () => {
   });
 
   it('leaves uid and gid out when the class sets none', () => {
-    const intent = planVolume(
+    const intent = volumeIntentFor(
       { server: 'nfs', share: '/', subDir: '${pvc.metadata.name}', onDelete: 'delete', mode: 0o777 },
       facts(claim()),
       `pvc-${uid}`,
     );
     expect(intent).toStrictEqual({
       volumeId: '1#d#nfs#/#data',
+      idForm: 'location',
       location: { server: 'nfs', share: '/', subDir: 'data' },
       onDelete: 'delete',
       mode: 0o777,
@@ -86,7 +88,7 @@ describe('planVolume', () => {
   it('refuses a claim whose label would climb out of the share', () => {
     const bad = { ...facts(claim()), labels: { team: '..' } };
     expectWarrenError(
-      () => planVolume({ ...params, subDir: "${pvc.metadata.labels['team']}/x" }, bad, 'pvc-1'),
+      () => volumeIntentFor({ ...params, subDir: "${pvc.metadata.labels['team']}/x" }, bad, 'pvc-1'),
       'InvalidArgument',
       '".."',
     );
@@ -96,7 +98,7 @@ describe('planVolume', () => {
 describe('buildVolume', () => {
   it('fills every field of the PV from the claim, the class and the intent', () => {
     const c = claim();
-    const intent = planVolume(params, facts(c), pvNameFor(c));
+    const intent = volumeIntentFor(params, facts(c), pvNameFor(c));
     const expected: V1PersistentVolume = {
       apiVersion: 'v1',
       kind: 'PersistentVolume',
@@ -130,7 +132,7 @@ describe('buildVolume', () => {
 
   it('defaults reclaim policy to Delete and access modes to ReadWriteMany, with no mount options', () => {
     const c = claim({ spec: { storageClassName: 'plain', resources: { requests: { storage: '100Mi' } } } });
-    const intent = planVolume({ ...params, onDelete: 'delete' }, facts(c), pvNameFor(c));
+    const intent = volumeIntentFor({ ...params, onDelete: 'delete' }, facts(c), pvNameFor(c));
     const pv = buildVolume({
       claim: c,
       storageClass: { metadata: { name: 'plain' }, provisioner },
@@ -158,7 +160,7 @@ describe('buildVolume', () => {
 
   it('uses the provisioner name it is given for the driver and the provisioned-by annotation', () => {
     const c = claim();
-    const intent = planVolume(params, facts(c), pvNameFor(c));
+    const intent = volumeIntentFor(params, facts(c), pvNameFor(c));
     const pv = buildVolume({ claim: c, storageClass: retainClass, provisioner: 'nfs.example.org', intent });
     expect([pv.spec?.csi?.driver, pv.metadata?.annotations?.['pv.kubernetes.io/provisioned-by']]).toEqual([
       'nfs.example.org',
@@ -174,7 +176,7 @@ describe('buildVolume', () => {
       claim: c,
       storageClass: sc,
       provisioner,
-      intent: planVolume(params, facts(c), pvNameFor(c)),
+      intent: volumeIntentFor(params, facts(c), pvNameFor(c)),
     });
     expect({ c, sc }).toEqual(before);
   });
@@ -207,7 +209,7 @@ describe('volume handles of long claims', () => {
     ],
   ])('%s: the handle fits in 128 bytes', (_name, classParams) => {
     const c = claim({ namespace: longNamespace, name: longName });
-    const intent = planVolume(classParams, facts(c), pvNameFor(c));
+    const intent = volumeIntentFor(classParams, facts(c), pvNameFor(c));
     const pv = buildVolume({ claim: c, storageClass: retainClass, provisioner, intent });
     const handle = pv.spec?.csi?.volumeHandle ?? '';
     expect(Buffer.byteLength(handle, 'utf8')).toBeLessThanOrEqual(128);
@@ -217,7 +219,7 @@ describe('volume handles of long claims', () => {
 
   it('the default template fits a 150-character name in a 63-character namespace (255-byte directory)', () => {
     const c = claim({ namespace: longNamespace, name: 'y'.repeat(150) });
-    const intent = planVolume({ ...params, subDir: defaultSubDirTemplate }, facts(c), pvNameFor(c));
+    const intent = volumeIntentFor({ ...params, subDir: defaultSubDirTemplate }, facts(c), pvNameFor(c));
     expect(Buffer.byteLength(intent.location.subDir)).toBe(255);
     expect(Buffer.byteLength(intent.volumeId)).toBeLessThanOrEqual(128);
     expect(parseVolumeId(intent.volumeId)).toEqual({
@@ -229,7 +231,7 @@ describe('volume handles of long claims', () => {
 });
 
 describe('volume ids refuse climbing paths', () => {
-  const climbing = { ...planVolume(params, facts(claim()), `pvc-${uid}`).location, subDir: '../team-b' };
+  const climbing = { ...volumeIntentFor(params, facts(claim()), `pvc-${uid}`).location, subDir: '../team-b' };
 
   it('neither the volume id parser nor the encoder accepts a climbing subDir', () => {
     expectWarrenError(

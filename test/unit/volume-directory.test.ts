@@ -1,13 +1,10 @@
-// shareRootOf: a class share below a --share mount resolves to the matching subdirectory, and a
+// openShare: a class share below a --share mount resolves to the matching subdirectory, and a
 // symbolic link planted between the two stops every operation before it can be followed.
 import { describe, expect, it } from 'vitest';
 import { parseClassParameters } from '../../src/provisioning/parameters.ts';
-import {
-  ensureVolumeDirectory,
-  releaseVolumeDirectory,
-  shareRootOf,
-} from '../../src/provisioning/volume-directory.ts';
-import { planVolume } from '../../src/provisioning/volume-intent.ts';
+import { releaseDirectory } from '../../src/provisioning/release.ts';
+import { openShare } from '../../src/provisioning/volume-directory.ts';
+import { volumeIntentFor } from '../../src/provisioning/volume-intent.ts';
 import { createMemoryDirectoryBackend } from '../fakes/memory-directory-backend.ts';
 import { expectWarrenRejection } from './expect-warren-error.ts';
 
@@ -19,10 +16,10 @@ function store() {
   return { shares, backend };
 }
 
-describe('shareRootOf', () => {
+describe('openShare', () => {
   it('is the mount itself for the exported path, with nothing to check', async () => {
     const s = store();
-    expect(await shareRootOf(s, 'nfs.example.com', '/export')).toBe(mount);
+    expect(await openShare(s, 'nfs.example.com', '/export')).toEqual({ root: mount, recordRoot: mount });
     expect(s.backend.calls).toEqual([]);
   });
 
@@ -30,7 +27,10 @@ describe('shareRootOf', () => {
     const s = store();
     s.backend.plant(`${mount}/teams`, { kind: 'dir', mode: 0o755 });
     s.backend.plant(`${mount}/teams/web`, { kind: 'dir', mode: 0o755 });
-    expect(await shareRootOf(s, 'NFS.example.com', '/export/teams/web/')).toBe(`${mount}/teams/web`);
+    expect(await openShare(s, 'NFS.example.com', '/export/teams/web/')).toEqual({
+      root: `${mount}/teams/web`,
+      recordRoot: mount,
+    });
     expect(s.backend.calls).toEqual([{ op: 'checkPathBelow', args: [mount, 'teams/web'] }]);
   });
 
@@ -38,7 +38,7 @@ describe('shareRootOf', () => {
     const s = store();
     s.backend.plant(`${mount}/teams`, { kind: 'symlink', target: '/' });
     await expectWarrenRejection(
-      shareRootOf(s, 'nfs.example.com', '/export/teams/web'),
+      openShare(s, 'nfs.example.com', '/export/teams/web'),
       'FailedPrecondition',
       `"${mount}/teams" is a symbolic link`,
     );
@@ -46,7 +46,7 @@ describe('shareRootOf', () => {
 
   it('names the missing --share flag for a share no mount covers', async () => {
     await expectWarrenRejection(
-      shareRootOf(store(), 'nfs.example.com', '/elsewhere'),
+      openShare(store(), 'nfs.example.com', '/elsewhere'),
       'FailedPrecondition',
       'no --share flag covers nfs.example.com:/elsewhere',
     );
@@ -61,26 +61,34 @@ describe('a symbolic link between the mount and the class share', () => {
     return s;
   };
   const intent = (onDelete: string) =>
-    planVolume(
+    volumeIntentFor(
       parseClassParameters({ server: 'nfs.example.com', share: '/export/teams', subDir: 'web', onDelete }),
       claim,
       'pvc-u-1',
     );
 
-  it('stops ensureVolumeDirectory before any directory is made', async () => {
+  it('stops provisioning before any directory is made (the share is opened first)', async () => {
     const s = linked();
     await expectWarrenRejection(
-      ensureVolumeDirectory(s, intent('delete')),
+      openShare(s, intent('delete').location.server, intent('delete').location.share),
       'FailedPrecondition',
       'symbolic link',
     );
     expect(s.backend.calls.map((c) => c.op)).toEqual(['checkPathBelow']);
   });
 
-  it.each(['delete', 'archive'])('stops releaseVolumeDirectory with onDelete %s', async (onDelete) => {
+  it.each(['delete', 'archive'])('stops releaseDirectory with onDelete %s', async (onDelete) => {
     const s = linked();
     await expectWarrenRejection(
-      releaseVolumeDirectory(s, intent(onDelete).location, onDelete as 'delete' | 'archive', new Date(0)),
+      releaseDirectory(
+        s,
+        {
+          location: intent(onDelete).location,
+          onDelete: onDelete as 'delete' | 'archive',
+          onlyIfEmpty: false,
+        },
+        new Date(0),
+      ),
       'FailedPrecondition',
       'symbolic link',
     );
@@ -90,7 +98,11 @@ describe('a symbolic link between the mount and the class share', () => {
   it('lets a retain release finish: it touches no directory', async () => {
     const s = linked();
     await expect(
-      releaseVolumeDirectory(s, intent('retain').location, 'retain', new Date(0)),
+      releaseDirectory(
+        s,
+        { location: intent('retain').location, onDelete: 'retain', onlyIfEmpty: false },
+        new Date(0),
+      ),
     ).resolves.toEqual({
       result: 'retained',
     });

@@ -1,9 +1,9 @@
 import type { V1PersistentVolume } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
+import { directoryFinalizer } from '../../src/claims/object-names.ts';
 import { reconcileVolume } from '../../src/claims/volume-reconciler.ts';
 import { unavailable, WarrenError } from '../../src/errors.ts';
 import { archiveNameFor } from '../../src/provisioning/directory-backend.ts';
-import { directoryFinalizer } from '../../src/provisioning/names.ts';
 import { locationDigest } from '../../src/provisioning/volume-id.ts';
 import {
   claim,

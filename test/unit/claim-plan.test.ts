@@ -1,6 +1,6 @@
 import type { V1PersistentVolumeClaim, V1StorageClass } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { type ClaimDecision, decideClaim, pvNameFor } from '../../src/claims/claim-decision.ts';
+import { type ClaimDecision, decideClaim, pvNameFor } from '../../src/claims/claim-plan.ts';
 
 const provisioner = 'nfs.warren.dev';
 const finalizer = 'warren.dev/directory';

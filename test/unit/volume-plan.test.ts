@@ -3,9 +3,10 @@ import { describe, expect, it } from 'vitest';
 import {
   decideVolume,
   isOurVolume,
+  planVolume,
   recordedOnDelete,
   type VolumeDecision,
-} from '../../src/claims/volume-decision.ts';
+} from '../../src/claims/volume-plan.ts';
 import type { OnDelete, VolumeLocation } from '../../src/provisioning/types.ts';
 import { encodeVolumeId } from '../../src/provisioning/volume-id.ts';
 
@@ -246,5 +247,79 @@ describe('recordedOnDelete', () => {
       annotations: { [provisionedBy]: provisioner, [onDeleteAnnotation]: 'retain' },
     });
     expect(decideVolume(pv, provisioner)).toEqual({ action: 'release', onDelete: 'delete' });
+  });
+});
+
+describe('planVolume', () => {
+  const released = (
+    attributes: Record<string, string>,
+    onDelete: OnDelete = 'archive',
+  ): V1PersistentVolume => {
+    const pv = volume({ reclaim: 'Delete', phase: 'Released', handle: encodeVolumeId(location, onDelete) });
+    return {
+      ...pv,
+      spec: {
+        ...pv.spec,
+        csi: {
+          ...pv.spec?.csi,
+          driver: provisioner,
+          volumeHandle: pv.spec?.csi?.volumeHandle ?? '',
+          volumeAttributes: attributes,
+        },
+      },
+    };
+  };
+  const attributes = { server: location.server, share: location.share, subDir: location.subDir };
+  const sharer: V1PersistentVolume = {
+    metadata: { name: 'pvc-2' },
+    spec: {
+      csi: {
+        driver: provisioner,
+        volumeHandle: 'y',
+        volumeAttributes: { ...attributes, subDir: `${location.subDir}/x` },
+      },
+    },
+  };
+
+  it('a released PV whose attributes match its handle: release exactly its directory', () => {
+    expect(planVolume(released(attributes), provisioner, [])).toStrictEqual({
+      action: 'release',
+      onDelete: 'archive',
+      location,
+      release: { location, onDelete: 'archive', onlyIfEmpty: false },
+    });
+  });
+
+  it('another PV inside its directory: touch nothing and say why', () => {
+    expect(planVolume(released(attributes), provisioner, [sharer])).toStrictEqual({
+      action: 'release',
+      onDelete: 'archive',
+      location,
+      kept: `directory ${location.subDir} is also used by PV pvc-2; kept it instead of applying onDelete archive`,
+    });
+  });
+
+  it('retain with a sharer: nothing to say, nothing touched', () => {
+    const pv = released(attributes, 'retain');
+    expect(planVolume(pv, provisioner, [sharer])).toStrictEqual({
+      action: 'release',
+      onDelete: 'retain',
+      location,
+    });
+  });
+
+  it.each([
+    ['another subDir', { ...attributes, subDir: 'elsewhere' }],
+    ['the share root', { ...attributes, subDir: '' }],
+    ['another share', { ...attributes, share: '/' }],
+    ['no attributes', {}],
+  ])('attributes naming %s: fail, touching nothing', (_what, attrs) => {
+    const plan = planVolume(released(attrs), provisioner, []);
+    expect(plan).toMatchObject({
+      action: 'fail',
+      onDelete: 'archive',
+      error: { kind: 'FailedPrecondition' },
+    });
+    expect(plan.action === 'fail' && plan.error.message).toContain('refusing to touch any directory');
   });
 });

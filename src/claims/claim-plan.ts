@@ -1,0 +1,227 @@
+// Pure: what the claim watcher does about one claim right now, as a complete plan. The claim
+// reconciler only carries a plan out; every rule about claims is here.
+import type {
+  V1ObjectReference,
+  V1PersistentVolume,
+  V1PersistentVolumeClaim,
+  V1StorageClass,
+} from '@kubernetes/client-node';
+import { failedPrecondition, WarrenError } from '../errors.ts';
+import { parseClassParameters } from '../provisioning/parameters.ts';
+import type { ReleaseRequest } from '../provisioning/release.ts';
+import type { ClaimFacts } from '../provisioning/types.ts';
+import { serializeIntent, type VolumeIntent, volumeIntentFor } from '../provisioning/volume-intent.ts';
+import {
+  betaStorageProvisionerAnnotation,
+  directoryFinalizer,
+  intentAnnotation,
+  selectedNodeAnnotation,
+  storageProvisionerAnnotation,
+} from './object-names.ts';
+import { overlappingVolume } from './shared-directory.ts';
+import { buildVolume } from './volume-builder.ts';
+
+export type ClaimDecision =
+  /** Not ours, or nothing to do. */
+  | { action: 'ignore'; reason: string }
+  /** Ours, but not yet (WaitForFirstConsumer without a node, class not in the cache yet). */
+  | { action: 'wait'; reason: string }
+  /** Ours, asking for something Warren does not do: tell the user, do not retry hot. */
+  | { action: 'reject'; reason: string }
+  | { action: 'provision' }
+  /** Our finalizer is on the claim and its PV exists: the hand-over is complete, drop the finalizer. */
+  | { action: 'finish' }
+  /** The claim is being deleted before its PV was made: release the directory, then drop the finalizer. */
+  | { action: 'abandon' };
+
+/** Everything needed to provision, in the order the steps run. */
+export interface ProvisionPlan {
+  intent: VolumeIntent;
+  /** The intent annotation's text. */
+  serializedIntent: string;
+  /** Intent and finalizer must be (re)written on the claim before the directory is made. */
+  recordIntent: boolean;
+  /** The intent the claim carries instead, when the plan replaces it (labels changed, or a hand edit). */
+  replacesIntent?: string;
+  /** The PV to create once the directory exists. */
+  volume: V1PersistentVolume;
+}
+
+/** After a claim was deleted mid-provisioning: release its directory, or keep it and say why. */
+export type AbandonPlan =
+  | {
+      release: ReleaseRequest;
+      /** Released only if this PV does not exist after all (a live read; the cache can lag). */
+      unlessVolume: string;
+    }
+  | { keep: string };
+
+export type ClaimPlan =
+  | Exclude<ClaimDecision, { action: 'provision' } | { action: 'abandon' }>
+  /** Cannot go on now: reported as a provisioning failure, retried as its kind says. */
+  | { action: 'fail'; error: WarrenError }
+  | { action: 'provision'; plan: ProvisionPlan }
+  | { action: 'abandon'; plan: AbandonPlan };
+
+export interface ClaimInput {
+  claim: V1PersistentVolumeClaim;
+  storageClass: V1StorageClass | undefined;
+  provisioner: string;
+  /** Warren's PV for this claim is in the cache. */
+  pvExists: boolean;
+  /** Every PV in the cache: no two volumes may share, contain or lie inside one directory. */
+  volumes: readonly V1PersistentVolume[];
+}
+
+export function pvNameFor(claim: V1PersistentVolumeClaim): string {
+  return `pvc-${claim.metadata?.uid}`;
+}
+
+export function claimFacts(claim: V1PersistentVolumeClaim): ClaimFacts {
+  const m = claim.metadata ?? {};
+  return {
+    namespace: m.namespace ?? '',
+    name: m.name ?? '',
+    uid: m.uid ?? '',
+    labels: m.labels ?? {},
+    annotations: m.annotations ?? {},
+  };
+}
+
+export function claimRef(claim: V1PersistentVolumeClaim): V1ObjectReference {
+  const m = claim.metadata ?? {};
+  return {
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    namespace: m.namespace,
+    name: m.name,
+    uid: m.uid,
+    resourceVersion: m.resourceVersion,
+  };
+}
+
+export function planClaim(input: ClaimInput): ClaimPlan {
+  const decision = decideClaim(input);
+  if (decision.action === 'abandon') return { action: 'abandon', plan: planAbandon(input) };
+  if (decision.action !== 'provision') return decision;
+  // decideClaim provisions only with a class of ours in hand.
+  const storageClass = input.storageClass as V1StorageClass;
+  try {
+    return { action: 'provision', plan: planProvision(input, storageClass) };
+  } catch (err) {
+    if (err instanceof WarrenError) return { action: 'fail', error: err };
+    throw err;
+  }
+}
+
+export function decideClaim(input: Omit<ClaimInput, 'volumes'>): ClaimDecision {
+  const { claim, storageClass, provisioner, pvExists } = input;
+  const meta = claim.metadata ?? {};
+  const annotations = meta.annotations ?? {};
+  const holdsFinalizer = (meta.finalizers ?? []).includes(directoryFinalizer);
+
+  if (holdsFinalizer) {
+    if (pvExists) return { action: 'finish' };
+    if (meta.deletionTimestamp) return { action: 'abandon' };
+  }
+  if (meta.deletionTimestamp) return { action: 'ignore', reason: 'claim is being deleted' };
+  if (claim.spec?.volumeName)
+    return { action: 'ignore', reason: `claim is bound to ${claim.spec.volumeName}` };
+  if (pvExists) return { action: 'ignore', reason: 'volume already exists; waiting for the binder' };
+
+  const named = annotations[storageProvisionerAnnotation] ?? annotations[betaStorageProvisionerAnnotation];
+  if (named !== provisioner && !holdsFinalizer) {
+    return {
+      action: 'ignore',
+      reason: named ? `claim is for provisioner ${named}` : 'claim names no provisioner yet',
+    };
+  }
+  if (!storageClass)
+    return { action: 'wait', reason: `StorageClass "${claim.spec?.storageClassName ?? ''}" not found` };
+  if (storageClass.provisioner !== provisioner) {
+    return {
+      action: 'ignore',
+      reason: `StorageClass ${storageClass.metadata?.name} is for ${storageClass.provisioner}`,
+    };
+  }
+  if (claim.spec?.volumeMode === 'Block') {
+    return {
+      action: 'reject',
+      reason: 'volumeMode Block is not supported by an NFS volume; use volumeMode Filesystem',
+    };
+  }
+  const source = claim.spec?.dataSourceRef ?? claim.spec?.dataSource;
+  if (source) {
+    return {
+      action: 'reject',
+      reason: `cloning or restoring from a data source (${source.kind} ${source.name}) is not supported; remove spec.dataSource`,
+    };
+  }
+  if (storageClass.volumeBindingMode === 'WaitForFirstConsumer' && !annotations[selectedNodeAnnotation]) {
+    return { action: 'wait', reason: 'WaitForFirstConsumer: no node selected yet' };
+  }
+  return { action: 'provision' };
+}
+
+function intentFor(claim: V1PersistentVolumeClaim, storageClass: V1StorageClass): VolumeIntent {
+  return volumeIntentFor(parseClassParameters(storageClass.parameters), claimFacts(claim), pvNameFor(claim));
+}
+
+function planProvision(input: ClaimInput, storageClass: V1StorageClass): ProvisionPlan {
+  const { claim, provisioner, volumes } = input;
+  const intent = intentFor(claim, storageClass);
+  const { location } = intent;
+  const sharer = overlappingVolume(location, volumes, provisioner, pvNameFor(claim));
+  if (sharer) {
+    throw failedPrecondition(
+      `directory ${location.subDir} on ${location.server}:${location.share} is, contains or lies inside the directory of PV ${sharer}; ` +
+        'give each claim its own directory (e.g. include ${pv.metadata.name} in subDir), or wait until that volume is released',
+    );
+  }
+  const serializedIntent = serializeIntent(intent);
+  const recorded = claim.metadata?.annotations?.[intentAnnotation];
+  const holdsFinalizer = claim.metadata?.finalizers?.includes(directoryFinalizer) ?? false;
+  return {
+    intent,
+    serializedIntent,
+    recordIntent: recorded !== serializedIntent || !holdsFinalizer,
+    ...(recorded !== undefined && recorded !== serializedIntent ? { replacesIntent: recorded } : {}),
+    volume: buildVolume({ claim, storageClass, provisioner, intent }),
+  };
+}
+
+/**
+ * The claim was deleted before its PV existed, so no pod can have written to the directory.
+ * Only a directory that matches the recorded intent is released, only while empty, and only while
+ * no other volume uses the place.
+ */
+function planAbandon(input: ClaimInput): AbandonPlan {
+  const { claim, storageClass, provisioner, volumes } = input;
+  const recorded = claim.metadata?.annotations?.[intentAnnotation];
+  let intent: VolumeIntent | undefined;
+  try {
+    intent = storageClass ? intentFor(claim, storageClass) : undefined;
+  } catch {
+    intent = undefined;
+  }
+  if (!intent || recorded !== serializeIntent(intent)) {
+    return { keep: 'its recorded intent cannot be confirmed against its StorageClass' };
+  }
+  const sharer = overlappingVolume(intent.location, volumes, provisioner, pvNameFor(claim));
+  if (sharer) return { keep: `PV ${sharer} uses the same place` };
+  return {
+    release: { location: intent.location, onDelete: intent.onDelete, onlyIfEmpty: true },
+    unlessVolume: pvNameFor(claim),
+  };
+}
+
+/** When creating the PV found one already there: a problem unless it is this claim's own. */
+export function volumeConflict(
+  existing: V1PersistentVolume,
+  claim: V1PersistentVolumeClaim,
+): WarrenError | undefined {
+  if (existing.spec?.claimRef?.uid === claim.metadata?.uid) return undefined;
+  return failedPrecondition(
+    `PersistentVolume ${existing.metadata?.name} exists but is bound to another claim; delete it or the claim`,
+  );
+}

@@ -1,0 +1,47 @@
+// The one failure reporter of both reconcilers: metric, Warning Event (unless errors.ts's table
+// says the kind tells the user nothing), log line, and the retry class from the same table.
+import type { V1ObjectReference } from '@kubernetes/client-node';
+import { errorKind, rulesFor } from '../errors.ts';
+import { errorMessage } from '../text.ts';
+import type { ReconcileDeps } from './deps.ts';
+import type { Outcome } from './work-queue.ts';
+
+/** What failed, with what it is counted as and the Event reason it is reported under. */
+export type FailedStep =
+  | { operation: 'provision' }
+  | { operation: 'release'; onDelete: string }
+  /** Cleaning up after a claim deleted mid-provisioning: logged and retried, no Event or metric. */
+  | { operation: 'abandon' };
+
+const eventReasons = { provision: 'ProvisioningFailed', release: 'VolumeFailedDelete' } as const;
+const logLines = {
+  provision: 'provisioning failed; will retry',
+  release: 'release failed; will retry',
+  abandon: 'could not clean up after a deleted claim; will retry',
+} as const;
+
+export async function reportFailure(
+  deps: Pick<ReconcileDeps, 'events' | 'metrics'>,
+  log: ReconcileDeps['log'],
+  input: { step: FailedStep; object: V1ObjectReference; err: unknown; startedMs?: number },
+): Promise<Outcome> {
+  const { step, object, err } = input;
+  const seconds = input.startedMs === undefined ? undefined : (performance.now() - input.startedMs) / 1000;
+  const rules = rulesFor(err);
+  if (step.operation === 'provision') {
+    deps.metrics.provisions.inc({ result: 'failed' });
+    if (seconds !== undefined) deps.metrics.provisionSeconds.observe({ result: 'failed' }, seconds);
+  } else if (step.operation === 'release') {
+    deps.metrics.releases.inc({ action: step.onDelete, result: 'failed' });
+  }
+  if (step.operation !== 'abandon' && rules.warn) {
+    await deps.events.record(object, 'Warning', eventReasons[step.operation], errorMessage(err));
+  }
+  log.warn({ err: errorMessage(err), kind: errorKind(err) }, logLines[step.operation]);
+  return retryFor(err);
+}
+
+/** The retry class errors.ts's table gives the error's kind. */
+export function retryFor(err: unknown): Outcome {
+  return rulesFor(err).retry === 'slow' ? 'retry-slow' : 'retry-fast';
+}

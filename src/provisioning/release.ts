@@ -1,0 +1,71 @@
+// The one release path: every delete, archive or retain of a volume's directory (a released PV,
+// a claim deleted mid-provisioning, CSI DeleteVolume) goes through releaseDirectory, and every
+// rule that keeps other data safe lives here:
+//   - retain touches no directory (so a planted link below the mount cannot keep it from finishing);
+//   - only the volume's own directory is touched, inside a share root checked once (openShare);
+//   - a claim deleted before its PV existed releases only an empty directory (`onlyIfEmpty`): a
+//     template may map a new claim onto an older claim's directory, whose data stays;
+//   - archive renames to a fresh name and never replaces anything;
+//   - the location record of a digest id goes once the directory is handled, not before.
+import type { DirectoryBackend } from './directory-backend.ts';
+import { localRootFor } from './paths.ts';
+import type { OnDelete, VolumeLocation } from './types.ts';
+import { openShare, recordRoot, type VolumeStore } from './volume-directory.ts';
+import { locationDigest } from './volume-id.ts';
+
+export interface ReleaseRequest {
+  location: VolumeLocation;
+  onDelete: OnDelete;
+  /** Delete the directory only while it is empty (nothing was ever handed out to write into it). */
+  onlyIfEmpty: boolean;
+}
+
+export type ReleaseOutcome =
+  | { result: 'deleted' | 'missing' | 'retained' }
+  /** onlyIfEmpty and something is inside: left as it is. */
+  | { result: 'kept-not-empty' }
+  | { result: 'archived'; archivedAs: string };
+
+export async function releaseDirectory(
+  store: VolumeStore,
+  request: ReleaseRequest,
+  now: Date,
+): Promise<ReleaseOutcome> {
+  const { location, onDelete } = request;
+  if (onDelete === 'retain') {
+    const root = localRootFor(store.shares, location.server, location.share);
+    await forgetLocation(store.backend, recordRoot(store, root), location);
+    return { result: 'retained' };
+  }
+  const share = await openShare(store, location.server, location.share);
+  const outcome = await applyOnDelete(store.backend, share.root, request, now);
+  if (outcome.result !== 'kept-not-empty') await forgetLocation(store.backend, share.recordRoot, location);
+  return outcome;
+}
+
+async function applyOnDelete(
+  backend: DirectoryBackend,
+  root: string,
+  request: ReleaseRequest,
+  now: Date,
+): Promise<ReleaseOutcome> {
+  const { subDir } = request.location;
+  if (request.onDelete === 'archive') {
+    const archived = await backend.archiveDirectory(root, subDir, now);
+    return archived === 'missing'
+      ? { result: 'missing' }
+      : { result: 'archived', archivedAs: archived.archivedAs };
+  }
+  if (request.onlyIfEmpty) {
+    const removed = await backend.removeEmptyDirectory(root, subDir);
+    return {
+      result: removed === 'removed' ? 'deleted' : removed === 'missing' ? 'missing' : 'kept-not-empty',
+    };
+  }
+  return { result: (await backend.removeDirectory(root, subDir)) === 'missing' ? 'missing' : 'deleted' };
+}
+
+/** The location record (kept for digest volume ids) has no volume left to serve. */
+async function forgetLocation(backend: DirectoryBackend, root: string, location: VolumeLocation) {
+  await backend.deleteRecord(root, locationDigest(location));
+}

@@ -1,0 +1,151 @@
+// planClaim's complete plans: what a provision records and builds, when it fails instead, and what
+// an abandon releases or keeps. (decideClaim's gate is table-tested in claim-plan.test.ts.)
+import type { V1PersistentVolume } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import { planClaim, volumeConflict } from '../../src/claims/claim-plan.ts';
+import { directoryFinalizer, intentAnnotation } from '../../src/claims/object-names.ts';
+import { buildVolume } from '../../src/claims/volume-builder.ts';
+import { serializeIntent } from '../../src/provisioning/volume-intent.ts';
+import {
+  claim,
+  deletedMidProvisioning,
+  planFor,
+  provisioner,
+  pvName,
+  server,
+  storageClass,
+  subDir,
+} from './reconcile-fixtures.ts';
+
+const sc = storageClass();
+const intent = planFor(claim(), sc);
+const volumeAt = (name: string, at: string): V1PersistentVolume => ({
+  metadata: { name },
+  spec: {
+    csi: {
+      driver: provisioner,
+      volumeHandle: 'x',
+      volumeAttributes: { server, share: '/export', subDir: at },
+    },
+  },
+});
+
+describe('planClaim: provision', () => {
+  it('a new claim: record the intent, then build exactly this PV', () => {
+    expect(
+      planClaim({ claim: claim(), storageClass: sc, provisioner, pvExists: false, volumes: [] }),
+    ).toStrictEqual({
+      action: 'provision',
+      plan: {
+        intent,
+        serializedIntent: serializeIntent(intent),
+        recordIntent: true,
+        volume: buildVolume({ claim: claim(), storageClass: sc, provisioner, intent }),
+      },
+    });
+  });
+
+  it('after a restart with the same intent and the finalizer: nothing to record', () => {
+    const c = claim({
+      finalizers: [directoryFinalizer],
+      annotations: { [intentAnnotation]: serializeIntent(intent) },
+    });
+    const plan = planClaim({ claim: c, storageClass: sc, provisioner, pvExists: false, volumes: [] });
+    expect(plan).toMatchObject({ action: 'provision', plan: { recordIntent: false } });
+    expect(plan).not.toHaveProperty('plan.replacesIntent');
+  });
+
+  it('a different recorded intent is replaced, and the plan says which', () => {
+    const c = claim({ finalizers: [directoryFinalizer], annotations: { [intentAnnotation]: '{"old":1}' } });
+    expect(
+      planClaim({ claim: c, storageClass: sc, provisioner, pvExists: false, volumes: [] }),
+    ).toMatchObject({
+      action: 'provision',
+      plan: { recordIntent: true, replacesIntent: '{"old":1}' },
+    });
+  });
+
+  it.each([
+    ['the same directory', subDir],
+    ['a directory inside it', `${subDir}/inner`],
+  ])('another PV at %s: fail with FailedPrecondition naming it', (_what, at) => {
+    const plan = planClaim({
+      claim: claim(),
+      storageClass: sc,
+      provisioner,
+      pvExists: false,
+      volumes: [volumeAt('pvc-other', at)],
+    });
+    expect(plan).toMatchObject({ action: 'fail', error: { kind: 'FailedPrecondition' } });
+    expect(plan.action === 'fail' && plan.error.message).toContain('directory of PV pvc-other');
+  });
+
+  it('bad class parameters: fail with InvalidArgument naming the parameter', () => {
+    const plan = planClaim({
+      claim: claim(),
+      storageClass: storageClass({ colour: 'red' }),
+      provisioner,
+      pvExists: false,
+      volumes: [],
+    });
+    expect(plan).toMatchObject({ action: 'fail', error: { kind: 'InvalidArgument' } });
+    expect(plan.action === 'fail' && plan.error.message).toContain('unknown StorageClass parameter "colour"');
+  });
+});
+
+describe('planClaim: abandon', () => {
+  it('a confirmed intent: release only an empty directory, unless the PV exists after all', () => {
+    expect(
+      planClaim({
+        claim: deletedMidProvisioning(sc),
+        storageClass: sc,
+        provisioner,
+        pvExists: false,
+        volumes: [],
+      }),
+    ).toStrictEqual({
+      action: 'abandon',
+      plan: {
+        release: { location: intent.location, onDelete: 'delete', onlyIfEmpty: true },
+        unlessVolume: pvName,
+      },
+    });
+  });
+
+  it.each([
+    ['an edited intent', deletedMidProvisioning(sc, '{"volumeId":"1#d#x#/y#z"}'), sc],
+    ['no StorageClass', deletedMidProvisioning(sc), undefined],
+    ['a class that no longer parses', deletedMidProvisioning(sc), storageClass({ colour: 'red' })],
+  ])('%s: keep everything', (_what, c, given) => {
+    expect(
+      planClaim({ claim: c, storageClass: given, provisioner, pvExists: false, volumes: [] }),
+    ).toStrictEqual({
+      action: 'abandon',
+      plan: { keep: 'its recorded intent cannot be confirmed against its StorageClass' },
+    });
+  });
+
+  it('another PV uses the place: keep it', () => {
+    expect(
+      planClaim({
+        claim: deletedMidProvisioning(sc),
+        storageClass: sc,
+        provisioner,
+        pvExists: false,
+        volumes: [volumeAt('pvc-other', subDir)],
+      }),
+    ).toStrictEqual({ action: 'abandon', plan: { keep: 'PV pvc-other uses the same place' } });
+  });
+});
+
+describe('volumeConflict', () => {
+  it("is none for the claim's own PV and FailedPrecondition for another claim's", () => {
+    const own = buildVolume({ claim: claim(), storageClass: sc, provisioner, intent });
+    expect(volumeConflict(own, claim())).toBeUndefined();
+    const foreign = { ...own, spec: { ...own.spec, claimRef: { uid: 'someone-else' } } };
+    expect(volumeConflict(foreign, claim())).toMatchObject({
+      kind: 'FailedPrecondition',
+      message: `PersistentVolume ${pvName} exists but is bound to another claim; delete it or the claim`,
+    });
+  });
+});

@@ -1,0 +1,16 @@
+import { describe, expect, it } from 'vitest';
+import { claimKey, parseQueueKey, volumeKey } from '../../src/claims/queue-keys.ts';
+
+describe('queue keys', () => {
+  it.each([
+    [claimKey('team-a', 'data'), { kind: 'claim', namespace: 'team-a', name: 'data' }],
+    [volumeKey('pvc-1'), { kind: 'volume', name: 'pvc-1' }],
+    [claimKey('a.b', 'c-d.e'), { kind: 'claim', namespace: 'a.b', name: 'c-d.e' }],
+  ])('%s reads back as the object it names', (key, expected) => {
+    expect(parseQueueKey(key)).toStrictEqual(expected);
+  });
+
+  it('refuses what no writer makes', () => {
+    expect(() => parseQueueKey('storageclass/x')).toThrow('not a queue key: storageclass/x');
+  });
+});
