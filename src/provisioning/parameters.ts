@@ -6,7 +6,7 @@ import { checkServer, normaliseShare } from './paths.ts';
 import { checkTemplate } from './template.ts';
 import type { ClassParameters, OnDelete } from './types.ts';
 
-const knownKeys = ['server', 'share', 'subDir', 'onDelete', 'mode', 'uid', 'gid'] as const;
+export const knownKeys = ['server', 'share', 'subDir', 'onDelete', 'mode', 'uid', 'gid'] as const;
 type Key = (typeof knownKeys)[number];
 const onDeleteValues: readonly OnDelete[] = ['delete', 'retain', 'archive'];
 const maxMode = 0o7777;

@@ -37,6 +37,7 @@ describe('kustomize base (deploy/)', () => {
       'DaemonSet/warren-node',
       'Deployment/warren-controller',
       'Namespace/warren',
+      'PodDisruptionBudget/warren-controller',
       'Role/warren-controller-leader-election',
       'RoleBinding/warren-controller-leader-election',
       'ServiceAccount/warren-controller',

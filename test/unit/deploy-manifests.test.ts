@@ -7,6 +7,7 @@ import type { V1Container, V1CSIDriver, V1PodTemplateSpec, V1StorageClass } from
 import { load, loadAll } from 'js-yaml';
 import { describe, expect, it } from 'vitest';
 import { defaultProvisionerName } from '../../src/provisioning/names.ts';
+import { knownKeys } from '../../src/provisioning/parameters.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 const read = (path: string) => readFileSync(join(root, path), 'utf8');
@@ -40,6 +41,9 @@ const probe = container(node, 'liveness-probe');
 const controllerContainer = container(controller, 'controller');
 const values = load(read('deploy/helm/warren/values.yaml')) as ChartValues;
 const chart = load(read('deploy/helm/warren/Chart.yaml')) as { version: string; appVersion: string };
+const deployment = first<Workload & { spec: { selector: unknown } }>('deploy/controller-deployment.yaml');
+const pdb = first<{ spec: { maxUnavailable: number; selector: unknown } }>('deploy/controller-pdb.yaml');
+const schema = JSON.parse(read('deploy/helm/warren/values.schema.json'));
 
 describe('deploy/ agrees with itself and with the code', () => {
   it('names the driver the same everywhere', () => {
@@ -94,5 +98,27 @@ describe('deploy/ agrees with itself and with the code', () => {
     expect(values.shares).toEqual([
       { name: 'main', server: volume.nfs?.server, path: volume.nfs?.path, mountPath: mount.mountPath },
     ]);
+  });
+
+  it("keeps at most one controller replica away, selecting the Deployment's pods", () => {
+    expect(pdb.spec).toEqual({ maxUnavailable: 1, selector: deployment.spec.selector });
+  });
+
+  it("lets the chart's values schema accept exactly the StorageClass parameters the code knows, in any case", () => {
+    const parameters = schema.properties.storageClasses.items.properties.parameters;
+    expect(parameters.additionalProperties).toBe(false);
+    const patterns = Object.keys(parameters.patternProperties);
+    expect(patterns).toHaveLength(1);
+    const pattern = new RegExp(patterns[0] as string);
+    for (const key of knownKeys) {
+      expect(pattern.test(key), key).toBe(true);
+      expect(pattern.test(key.toUpperCase()), key).toBe(true);
+      expect(pattern.test(key.toLowerCase()), key).toBe(true);
+    }
+    for (const typo of ['sever', 'shares', 'subdirs', 'on_delete', 'uid ', '', 'mountOptions'])
+      expect(pattern.test(typo), typo).toBe(false);
+    // Built from the same list: a key added to the code and not to the schema fails here.
+    const letters = (key: string) => [...key].map((c) => `[${c.toLowerCase()}${c.toUpperCase()}]`).join('');
+    expect(pattern.source).toBe(`^(${knownKeys.map(letters).join('|')})$`);
   });
 });
