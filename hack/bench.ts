@@ -1,146 +1,167 @@
-// `npm run bench`: how long N claims take to reach Bound through `warren controller` on the
-// local bed, and to be released again, next to a baseline measured in the same run on the
-// same bed (N hand-made PV+PVC pairs bound by kube-controller-manager alone), so numbers
-// from a noisy machine come with a ratio. A measurement, not a test: nothing is asserted.
-import { mkdtempSync } from 'node:fs';
+// `npm run bench`: N claims through each contender on one local bed, side by side: the floor (N
+// pre-bound PV+PVC pairs that kube-controller-manager binds alone), `warren controller`, and
+// external-provisioner (at its defaults, then tuned) driving `warren node --controller`. Prints a
+// table, writes it with a plot of Bound claims over time to test-results/. A measurement, not a
+// test: nothing is asserted. The contenders run one after another on a 2-core machine shared
+// with the bed, so only the ratios to the floor of the same run carry over.
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, KubeConfig, StorageV1Api } from '@kubernetes/client-node';
+import { execa } from 'execa';
 import { bedDown, bedUp } from './bed/bed.ts';
 import { startController } from './bed/controller.ts';
-import { pollUntil } from './lib/poll.ts';
+import { measureAtRest } from './bench/at-rest.ts';
+import { type BenchConfig, readBenchConfig } from './bench/config.ts';
+import { lineChart } from './bench/plot.ts';
+import { type ContenderResult, table } from './bench/report.ts';
+import { type Provisioner, runFloor, runProvisioner } from './bench/run.ts';
+import { startExternalProvisioner, startNodePlugin } from './bench/sidecar.ts';
 
-const count = Number(process.env.WARREN_BENCH_CLAIMS ?? 100);
-const workers = Number(process.env.WARREN_BENCH_WORKERS ?? 16);
 const repoRoot = join(import.meta.dirname, '..');
+const config: BenchConfig = readBenchConfig(process.env);
+const outDir = join(repoRoot, 'test-results');
+mkdirSync(outDir, { recursive: true });
+
+const tools = Object.fromEntries(
+  (await execa('bash', [join(repoRoot, 'hack/tools.sh'), 'paths'])).stdout
+    .split('\n')
+    .map((line) => line.split('=', 2) as [string, string]),
+);
+if (config.runs.some((r) => r.startsWith('sidecar')))
+  await execa('bash', [join(repoRoot, 'hack/tools.sh'), 'external-provisioner'], { stdio: 'inherit' });
+
 const stateDir = mkdtempSync(join(tmpdir(), 'warren-bench-'));
+const logDir = join(stateDir, 'logs');
+mkdirSync(logDir);
 const bed = await bedUp(stateDir, repoRoot);
 const kc = new KubeConfig();
 kc.loadFromFile(bed.env.KUBECONFIG);
-const core = kc.makeApiClient(CoreV1Api);
-const storage = kc.makeApiClient(StorageV1Api);
-const names = Array.from({ length: count }, (_, i) => `claim-${i}`);
+const api = { kc, core: kc.makeApiClient(CoreV1Api), storage: kc.makeApiClient(StorageV1Api) };
+const runOpts = {
+  claims: config.claims,
+  concurrency: config.concurrency,
+  server: bed.env.WARREN_NFS_SERVER,
+  share: bed.env.WARREN_NFS_SHARE,
+};
+console.error(`[bench] ${config.claims} claims; runs: ${config.runs.join(', ')}; logs in ${logDir}`);
 
-async function inBatches<T>(items: T[], size: number, fn: (item: T) => Promise<unknown>): Promise<void> {
-  for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map(fn));
-}
-
-const until = (what: string, check: () => Promise<boolean>) =>
-  pollUntil(check, { what, timeoutMs: 600_000, intervalMs: 100 });
-
-const boundIn = async (ns: string) =>
-  (await core.listNamespacedPersistentVolumeClaim({ namespace: ns })).items.filter(
-    (c) => c.status?.phase === 'Bound',
-  ).length;
-
-async function baseline(): Promise<number> {
-  const ns = 'bench-baseline';
-  await core.createNamespace({ body: { metadata: { name: ns } } });
-  const start = performance.now();
-  await inBatches(names, 20, async (name) => {
-    const claim = await core.createNamespacedPersistentVolumeClaim({
-      namespace: ns,
-      body: {
-        metadata: { name },
-        spec: {
-          storageClassName: '',
-          accessModes: ['ReadWriteMany'],
-          resources: { requests: { storage: '1Gi' } },
-        },
-      },
+const warren: Provisioner = {
+  name: 'warren controller',
+  provisionerName: 'nfs.warren.dev',
+  async start() {
+    const controller = await startController({
+      bed: bed.env,
+      logFile: join(logDir, 'warren-controller.log'),
+      args: [`--workers=${config.workers}`, '--log-level=warn', '--resync-period=5m'],
+      env: config.profileDir ? { NODE_OPTIONS: profileFlags(config.profileDir) } : {},
     });
-    await core.createPersistentVolume({
-      body: {
-        metadata: { name: `baseline-${name}` },
-        spec: {
-          storageClassName: '',
-          accessModes: ['ReadWriteMany'],
-          capacity: { storage: '1Gi' },
-          persistentVolumeReclaimPolicy: 'Retain',
-          claimRef: { namespace: ns, name, uid: claim.metadata?.uid },
-          nfs: { server: '127.0.0.1', path: `/export/${name}` },
-        },
-      },
-    });
-  });
-  await until('baseline claims Bound', async () => (await boundIn(ns)) === count);
-  return performance.now() - start;
-}
-
-async function warren(): Promise<{ bindMs: number; pvsMs: number; releaseMs: number }> {
-  const ns = 'bench-warren';
-  await core.createNamespace({ body: { metadata: { name: ns } } });
-  await storage.createStorageClass({
-    body: {
-      metadata: { name: 'bench' },
-      provisioner: 'nfs.warren.dev',
-      reclaimPolicy: 'Delete',
-      parameters: { server: bed.env.WARREN_NFS_SERVER, share: bed.env.WARREN_NFS_SHARE },
-    },
-  });
-  const controller = await startController({
-    bed: bed.env,
-    logFile: join(stateDir, 'controller.log'),
-    args: [`--workers=${workers}`, '--log-level=warn', '--resync-period=5m'],
-  });
-  console.log(`controller log: ${controller.logFile}`);
-  try {
     await controller.ready();
-    const start = performance.now();
-    await inBatches(names, 20, (name) =>
-      core.createNamespacedPersistentVolumeClaim({
-        namespace: ns,
-        body: {
-          metadata: { name },
-          spec: {
-            storageClassName: 'bench',
-            accessModes: ['ReadWriteMany'],
-            resources: { requests: { storage: '1Gi' } },
-          },
-        },
-      }),
-    );
-    let pvsMs = 0;
-    await until('Warren claims Bound', async () => {
-      if (
-        !pvsMs &&
-        (await core.listPersistentVolume()).items.filter((pv) => pv.spec?.storageClassName === 'bench')
-          .length === count
-      ) {
-        pvsMs = performance.now() - start;
-      }
-      return (await boundIn(ns)) === count;
+    const pid = controller.child.pid;
+    if (pid === undefined) throw new Error('bench: warren controller has no pid');
+    return { processes: [{ name: 'controller', pid }], stop: () => controller.stop() };
+  },
+};
+
+const sidecar = (name: string, args: string[]): Provisioner => ({
+  name,
+  provisionerName: 'sidecar.warren.dev',
+  async start() {
+    const id = name.replace(/[^a-z0-9]+/g, '-');
+    const socket = join(stateDir, `${id}.sock`);
+    const { plugin } = await startNodePlugin({
+      bed: bed.env,
+      socket,
+      driverName: 'sidecar.warren.dev',
+      controller: true,
+      logFile: join(logDir, `${id}-node.log`),
     });
-    const bindMs = performance.now() - start;
-    const released = performance.now();
-    await inBatches(names, 20, (name) => core.deleteNamespacedPersistentVolumeClaim({ namespace: ns, name }));
-    await until(
-      'Warren PVs released and gone',
-      async () =>
-        (await core.listPersistentVolume()).items.filter((pv) => pv.spec?.storageClassName === 'bench')
-          .length === 0,
-    );
-    return { bindMs, pvsMs, releaseMs: performance.now() - released };
-  } finally {
-    await controller.stop();
-  }
+    const provisioner = await startExternalProvisioner({
+      binary: tools.EXTERNAL_PROVISIONER_BIN as string,
+      bed: bed.env,
+      socket,
+      args,
+      logFile: join(logDir, `${id}-external-provisioner.log`),
+    }).catch(async (err) => {
+      await plugin.stop();
+      throw err;
+    });
+    return {
+      processes: [
+        { name: 'external-provisioner', pid: provisioner.pid },
+        { name: 'warren node', pid: plugin.pid },
+      ],
+      stop: async () => {
+        await provisioner.stop();
+        await plugin.stop();
+      },
+    };
+  },
+});
+
+const contenders: Record<string, Provisioner> = {
+  warren,
+  sidecar: sidecar('external-provisioner defaults', []),
+  'sidecar-tuned': sidecar('external-provisioner qps 200', ['--kube-api-qps=200', '--kube-api-burst=400']),
+};
+
+function profileFlags(dir: string): string {
+  return `--cpu-prof --cpu-prof-dir=${dir} --heap-prof --heap-prof-dir=${dir}`;
 }
 
 try {
-  const baselineMs = await baseline();
-  const w = await warren();
-  const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
-  console.log(
-    `\nclaims: ${count}, controller workers: ${workers}, machine: 2 cores shared with the bed (noisy)`,
+  const results: ContenderResult[] = [];
+  const rss: Array<{ process: string; samples: Array<[number, number]> }> = [];
+  for (const run of config.runs) {
+    console.error(`[bench] ${run}: ${config.claims} claims`);
+    if (run === 'floor') {
+      results.push(await runFloor(api, runOpts));
+    } else {
+      const contender = contenders[run];
+      if (!contender) throw new Error(`bench: unknown run ${run}`);
+      const result = await runProvisioner(api, runOpts, contender);
+      rss.push(...result.rss);
+      results.push(result);
+    }
+    const last = results.at(-1);
+    if (last) console.error(`[bench] ${run}: all Bound in ${(last.boundMs / 1000).toFixed(1)} s`);
+  }
+  const atRest = config.atRest ? await measureAtRest(bed.env, stateDir, logDir) : undefined;
+
+  const base = join(outDir, `bench-${config.claims}`);
+  const text = [
+    `${config.claims} claims, ${config.concurrency} client requests in flight, warren controller --workers=${config.workers};`,
+    'one bed on a 2-core machine shared with everything: compare the ratios, not the seconds.',
+    '',
+    table(results),
+    ...(atRest ? ['', atRest.text] : []),
+    '',
+  ].join('\n');
+  console.log(`\n${text}`);
+  writeFileSync(`${base}.md`, text);
+  writeFileSync(`${base}.json`, `${JSON.stringify({ config, results, rss, atRest }, null, 1)}\n`);
+  writeFileSync(
+    `${base}-bound.svg`,
+    lineChart({
+      title: `${config.claims} claims: Bound over time`,
+      xLabel: 'seconds since the first claim was created',
+      yLabel: 'claims Bound',
+      curves: results.map((r) => ({ name: r.name, points: r.curve })),
+    }),
   );
-  console.log(`baseline (hand-made PV+PVC pairs, kube-controller-manager binding only): ${s(baselineMs)}`);
-  console.log(
-    `warren: all claims Bound in ${s(w.bindMs)} (${(w.bindMs / baselineMs).toFixed(2)}x baseline), ${(count / (w.bindMs / 1000)).toFixed(1)} claims/s`,
+  writeFileSync(
+    `${base}-rss.svg`,
+    lineChart({
+      title: `${config.claims} claims: resident memory of each provisioner process`,
+      xLabel: 'seconds since the first claim was created',
+      yLabel: 'RSS (MB)',
+      curves: rss.map((r) => ({
+        name: r.process,
+        points: r.samples.map(([t, kb]) => [t, Math.round(kb / 1024)] as [number, number]),
+      })),
+    }),
   );
-  console.log(
-    `warren: all ${count} PVs created by ${w.pvsMs ? s(w.pvsMs) : 'the time they were Bound'} (the rest is kube-controller-manager binding)`,
-  );
-  console.log(`warren: all ${count} released (onDelete delete) and their PVs gone in ${s(w.releaseMs)}`);
+  console.log(`written: ${base}.md, ${base}.json, ${base}-bound.svg, ${base}-rss.svg`);
 } finally {
   await bedDown(stateDir);
 }

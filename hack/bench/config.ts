@@ -1,0 +1,50 @@
+// Pure: the bench's settings from its environment variables, with an error naming what to fix.
+
+export const allRuns = ['floor', 'warren', 'sidecar', 'sidecar-tuned'] as const;
+export type RunName = (typeof allRuns)[number];
+
+export interface BenchConfig {
+  claims: number;
+  workers: number;
+  concurrency: number;
+  runs: RunName[];
+  /** Where `warren controller` writes its --cpu-prof and --heap-prof files, when set. */
+  profileDir?: string;
+  /** Also measure the node plugin at rest (start to first Probe, idle RSS) and a bare Node. */
+  atRest: boolean;
+}
+
+function count(env: Record<string, string | undefined>, key: string, fallback: number): number {
+  const raw = env[key];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^[1-9]\d*$/.test(raw)) throw new Error(`${key}=${raw}: expected a whole number of at least 1`);
+  return Number(raw);
+}
+
+export function readBenchConfig(env: Record<string, string | undefined>): BenchConfig {
+  const runs = (env.WARREN_BENCH_RUNS ?? allRuns.join(','))
+    .split(',')
+    .map((r) => r.trim())
+    .filter(Boolean);
+  const unknown = runs.filter((r) => !(allRuns as readonly string[]).includes(r));
+  if (unknown.length > 0 || runs.length === 0)
+    throw new Error(
+      `WARREN_BENCH_RUNS=${env.WARREN_BENCH_RUNS}: expected a comma-separated list of ${allRuns.join(', ')}`,
+    );
+  if (runs.some((r) => r !== 'floor') && runs[0] !== 'floor')
+    throw new Error(`WARREN_BENCH_RUNS=${env.WARREN_BENCH_RUNS}: the ratios need floor first`);
+  const profileDir = env.WARREN_BENCH_PROFILE_DIR || undefined;
+  if (profileDir !== undefined && !profileDir.startsWith('/'))
+    throw new Error(`WARREN_BENCH_PROFILE_DIR=${profileDir}: expected an absolute directory`);
+  const atRest = env.WARREN_BENCH_AT_REST ?? 'true';
+  if (!['true', 'false'].includes(atRest))
+    throw new Error(`WARREN_BENCH_AT_REST=${atRest}: expected true or false`);
+  return {
+    claims: count(env, 'WARREN_BENCH_CLAIMS', 100),
+    workers: count(env, 'WARREN_BENCH_WORKERS', 16),
+    concurrency: count(env, 'WARREN_BENCH_CONCURRENCY', 20),
+    runs: runs as RunName[],
+    ...(profileDir ? { profileDir } : {}),
+    atRest: atRest === 'true',
+  };
+}

@@ -1,0 +1,105 @@
+// Pure: the bench's numbers per contender (from the sightings it recorded) and the table it prints.
+
+export interface Sightings {
+  /** When each claim was created (performance.now()), by claim name. */
+  created: Map<string, number>;
+  /** When each claim was first seen Bound. */
+  bound: Map<string, number>;
+  /** When each of the contender's PVs was first seen. */
+  pvSeen: Map<string, number>;
+}
+
+export interface ContenderResult {
+  name: string;
+  claims: number;
+  startMs: number;
+  /** Until every PV existed, until every claim was Bound (ms after start). */
+  pvsMs: number;
+  boundMs: number;
+  /** Deleting every claim until every PV was gone; undefined when not measured (the floor). */
+  releaseMs?: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** Peak RSS (VmHWM) of each provisioner process, MB; idle/after readings where taken. */
+  memory: Array<{ process: string; peakMb: number; idleMb?: number; afterMb?: number }>;
+  /** 409 answers of the apiserver while the contender ran, by "verb resource". */
+  conflicts: Record<string, number>;
+  /** [seconds after start, claims Bound]: the plot's curve. */
+  curve: Array<[number, number]>;
+}
+
+/** The nearest-rank percentile (q in 0..1) of values; NaN for none. */
+export function percentile(values: number[], q: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.min(sorted.length, Math.max(1, Math.ceil(q * sorted.length)));
+  return sorted[rank - 1] as number;
+}
+
+/** Time to all PVs, to all Bound, per-claim latency and the Bound curve, from what was seen. */
+export function summarize(
+  s: Sightings,
+  startMs: number,
+): Pick<ContenderResult, 'pvsMs' | 'boundMs' | 'p50Ms' | 'p99Ms' | 'curve'> {
+  const latencies: number[] = [];
+  for (const [name, at] of s.bound) {
+    const created = s.created.get(name);
+    if (created !== undefined) latencies.push(Math.max(0, at - created));
+  }
+  const boundTimes = [...s.bound.values()].map((t) => t - startMs).sort((a, b) => a - b);
+  const curve: Array<[number, number]> = [[0, 0]];
+  boundTimes.forEach((t, i) => {
+    curve.push([t / 1000, i + 1]);
+  });
+  return {
+    pvsMs: Math.max(0, ...[...s.pvSeen.values()].map((t) => t - startMs)),
+    boundMs: boundTimes.at(-1) ?? 0,
+    p50Ms: percentile(latencies, 0.5),
+    p99Ms: percentile(latencies, 0.99),
+    curve,
+  };
+}
+
+const seconds = (ms: number | undefined) => (ms === undefined ? '' : `${(ms / 1000).toFixed(1)} s`);
+const mb = (v: number | undefined) => (v === undefined ? '' : `${Math.round(v)}`);
+
+function memoryCell(m: ContenderResult['memory'][number]): string {
+  const more = [
+    m.idleMb === undefined ? '' : `idle ${mb(m.idleMb)}`,
+    m.afterMb === undefined ? '' : `after ${mb(m.afterMb)}`,
+  ].filter(Boolean);
+  return `${m.process} ${mb(m.peakMb)}${more.length ? ` (${more.join(', ')})` : ''}`;
+}
+
+/** A Markdown table, one row per contender, ratios against the first row (the floor). */
+export function table(results: ContenderResult[]): string {
+  const floor = results[0]?.boundMs ?? 0;
+  const header = [
+    'run',
+    'claims',
+    'all PVs',
+    'all Bound',
+    'x floor',
+    'p50',
+    'p99',
+    'all released',
+    'peak RSS MB (idle, after release)',
+    '409s',
+  ];
+  const rows = results.map((r) => [
+    r.name,
+    String(r.claims),
+    seconds(r.pvsMs),
+    seconds(r.boundMs),
+    floor > 0 ? (r.boundMs / floor).toFixed(2) : '',
+    seconds(r.p50Ms),
+    seconds(r.p99Ms),
+    seconds(r.releaseMs),
+    r.memory.map(memoryCell).join('; '),
+    Object.entries(r.conflicts)
+      .map(([what, n]) => `${n} ${what}`)
+      .join(', ') || '0',
+  ]);
+  const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
+  return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
+}

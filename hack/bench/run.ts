@@ -1,0 +1,138 @@
+// One bench run of one contender on the bed: the floor (pre-bound pairs), or a provisioner that
+// turns N claims of its class into Bound volumes and releases them again.
+import type { CoreV1Api, KubeConfig, StorageV1Api } from '@kubernetes/client-node';
+import { type Counts, difference, readConflicts } from './api-conflicts.ts';
+import { claimNames, createClaims, createPairs, deleteClaims, pool } from './claims.ts';
+import { observe } from './observer.ts';
+import { type ContenderResult, summarize } from './report.ts';
+import { type RssSampler, readMemory, sampleRss } from './rss.ts';
+
+export interface Api {
+  kc: KubeConfig;
+  core: CoreV1Api;
+  storage: StorageV1Api;
+}
+
+export interface RunOptions {
+  claims: number;
+  /** Requests the bench itself keeps in flight while creating and deleting. */
+  concurrency: number;
+}
+
+const progress = (label: string, done: Map<string, number>, total: number) => () =>
+  `${label}: ${done.size}/${total}`;
+
+const mbOf = (kb: number) => kb / 1024;
+
+export async function runFloor(api: Api, opts: RunOptions): Promise<ContenderResult> {
+  const namespace = 'bench-floor';
+  const names = claimNames(opts.claims);
+  const pvName = (claim: string) => `floor-${claim}`;
+  await api.core.createNamespace({ body: { metadata: { name: namespace } } });
+  const claims = await observe(api.kc, `/api/v1/namespaces/${namespace}/persistentvolumeclaims`, () => true);
+  const before = await readConflicts(api.kc);
+  try {
+    const startMs = performance.now();
+    const created = await createPairs(api.core, namespace, names, opts.concurrency, pvName);
+    const pvsMs = performance.now() - startMs;
+    await claims.until(
+      'the floor claims to be Bound',
+      () => claims.bound.size === opts.claims,
+      progress('Bound', claims.bound, opts.claims),
+    );
+    const conflicts = difference(await readConflicts(api.kc), before);
+    const summary = summarize({ created, bound: claims.bound, pvSeen: new Map() }, startMs);
+    // Not timed: the pairs go, so that later contenders' informers do not carry them.
+    await deleteClaims(api.core, namespace, names, opts.concurrency);
+    await pool(names, opts.concurrency, (name) => api.core.deletePersistentVolume({ name: pvName(name) }));
+    return { name: 'floor', claims: opts.claims, startMs, ...summary, pvsMs, memory: [], conflicts };
+  } finally {
+    claims.stop();
+  }
+}
+
+export interface Provisioner {
+  name: string;
+  /** The StorageClass's provisioner field. */
+  provisionerName: string;
+  /** Starts the processes and returns once they are ready to provision. */
+  start(): Promise<{ processes: Array<{ name: string; pid: number }>; stop(): Promise<void> }>;
+}
+
+export async function runProvisioner(
+  api: Api,
+  opts: RunOptions & { server: string; share: string; idleSettleMs?: number },
+  provisioner: Provisioner,
+): Promise<ContenderResult & { rss: Array<{ process: string; samples: Array<[number, number]> }> }> {
+  const id = provisioner.name.replace(/[^a-z0-9-]+/g, '-');
+  const namespace = `bench-${id}`;
+  const className = `bench-${id}`;
+  const names = claimNames(opts.claims);
+  await api.core.createNamespace({ body: { metadata: { name: namespace } } });
+  await api.storage.createStorageClass({
+    body: {
+      metadata: { name: className },
+      provisioner: provisioner.provisionerName,
+      reclaimPolicy: 'Delete',
+      parameters: { server: opts.server, share: opts.share },
+    },
+  });
+  const claims = await observe(api.kc, `/api/v1/namespaces/${namespace}/persistentvolumeclaims`, () => true);
+  const volumes = await observe(
+    api.kc,
+    '/api/v1/persistentvolumes',
+    (pv) => pv.spec?.storageClassName === className,
+  );
+  const running = await provisioner.start();
+  const samplers: Array<{ process: string; sampler: RssSampler; idleKb?: number }> = [];
+  try {
+    // Idle: ready, caches synced, nothing to do yet.
+    await new Promise((resolve) => setTimeout(resolve, opts.idleSettleMs ?? 3_000));
+    for (const p of running.processes) {
+      samplers.push({ process: p.name, idleKb: readMemory(p.pid)?.rssKb, sampler: sampleRss(p.pid) });
+    }
+    const before = await readConflicts(api.kc);
+    const startMs = performance.now();
+    const created = await createClaims(api.core, namespace, className, names, opts.concurrency);
+    await claims.until(
+      `${provisioner.name}: every PV and every claim Bound`,
+      () => volumes.seen.size === opts.claims && claims.bound.size === opts.claims,
+      () => `PVs ${volumes.seen.size}/${opts.claims}, Bound ${claims.bound.size}/${opts.claims}`,
+    );
+    const conflicts: Counts = difference(await readConflicts(api.kc), before);
+    const summary = summarize({ created, bound: claims.bound, pvSeen: volumes.seen }, startMs);
+    const releaseStart = performance.now();
+    await deleteClaims(api.core, namespace, names, opts.concurrency);
+    await volumes.until(
+      `${provisioner.name}: every PV gone after its claim was deleted`,
+      () => volumes.gone.size === opts.claims,
+      progress('PVs gone', volumes.gone, opts.claims),
+    );
+    const releaseMs = performance.now() - releaseStart;
+    for (const s of samplers) s.sampler.stop();
+    return {
+      name: provisioner.name,
+      claims: opts.claims,
+      startMs,
+      ...summary,
+      releaseMs,
+      conflicts,
+      memory: samplers.map((s) => ({
+        process: s.process,
+        peakMb: mbOf(s.sampler.peakKb()),
+        idleMb: s.idleKb === undefined ? undefined : mbOf(s.idleKb),
+        afterMb: mbOf(s.sampler.lastKb()),
+      })),
+      rss: samplers.map((s) => ({
+        process: `${provisioner.name}: ${s.process}`,
+        samples: s.sampler.samples,
+      })),
+    };
+  } finally {
+    for (const s of samplers) s.sampler.stop();
+    claims.stop();
+    volumes.stop();
+    await running.stop();
+    await api.storage.deleteStorageClass({ name: className });
+  }
+}

@@ -1,0 +1,196 @@
+// The bench's pure parts: settings, percentiles and summaries, the table, 409 counts, /proc parsing, plot ticks.
+import { describe, expect, it } from 'vitest';
+import { conflictsIn, difference } from '../../hack/bench/api-conflicts.ts';
+import { readBenchConfig } from '../../hack/bench/config.ts';
+import { lineChart, tickStep } from '../../hack/bench/plot.ts';
+import { type ContenderResult, percentile, summarize, table } from '../../hack/bench/report.ts';
+import { parseStatus } from '../../hack/bench/rss.ts';
+
+describe('readBenchConfig', () => {
+  it('defaults', () => {
+    expect(readBenchConfig({})).toEqual({
+      claims: 100,
+      workers: 16,
+      concurrency: 20,
+      runs: ['floor', 'warren', 'sidecar', 'sidecar-tuned'],
+      atRest: true,
+    });
+  });
+  it('reads every variable', () => {
+    expect(
+      readBenchConfig({
+        WARREN_BENCH_CLAIMS: '1000',
+        WARREN_BENCH_WORKERS: '32',
+        WARREN_BENCH_CONCURRENCY: '50',
+        WARREN_BENCH_RUNS: 'floor, warren',
+        WARREN_BENCH_PROFILE_DIR: '/tmp/prof',
+        WARREN_BENCH_AT_REST: 'false',
+      }),
+    ).toEqual({
+      claims: 1000,
+      workers: 32,
+      concurrency: 50,
+      runs: ['floor', 'warren'],
+      profileDir: '/tmp/prof',
+      atRest: false,
+    });
+  });
+  it.each([
+    [{ WARREN_BENCH_CLAIMS: '0' }, 'WARREN_BENCH_CLAIMS=0: expected a whole number of at least 1'],
+    [{ WARREN_BENCH_CLAIMS: '1e3' }, 'WARREN_BENCH_CLAIMS=1e3: expected a whole number of at least 1'],
+    [
+      { WARREN_BENCH_RUNS: 'floor,kcm' },
+      'WARREN_BENCH_RUNS=floor,kcm: expected a comma-separated list of floor, warren, sidecar, sidecar-tuned',
+    ],
+    [{ WARREN_BENCH_RUNS: 'warren' }, 'WARREN_BENCH_RUNS=warren: the ratios need floor first'],
+    [{ WARREN_BENCH_PROFILE_DIR: 'prof' }, 'WARREN_BENCH_PROFILE_DIR=prof: expected an absolute directory'],
+    [{ WARREN_BENCH_AT_REST: 'yes' }, 'WARREN_BENCH_AT_REST=yes: expected true or false'],
+  ])('%j is refused', (env, message) => {
+    expect(() => readBenchConfig(env)).toThrow(new Error(message));
+  });
+});
+
+describe('percentile (nearest rank)', () => {
+  it.each([
+    [[], 0.5, Number.NaN],
+    [[7], 0.99, 7],
+    [[4, 1, 3, 2], 0.5, 2],
+    [[4, 1, 3, 2], 0.99, 4],
+    [Array.from({ length: 100 }, (_, i) => i + 1), 0.99, 99],
+  ])('%j at %d is %d', (values, q, expected) => {
+    expect(percentile(values, q)).toBe(expected);
+  });
+});
+
+describe('summarize', () => {
+  it('times from the start, latency per claim from its creation', () => {
+    const s = summarize(
+      {
+        created: new Map([
+          ['a', 1_100],
+          ['b', 1_200],
+        ]),
+        bound: new Map([
+          ['b', 3_200],
+          ['a', 2_100],
+        ]),
+        pvSeen: new Map([
+          ['pv-a', 1_500],
+          ['pv-b', 2_000],
+        ]),
+      },
+      1_000,
+    );
+    expect(s).toEqual({
+      pvsMs: 1_000,
+      boundMs: 2_200,
+      p50Ms: 1_000,
+      p99Ms: 2_000,
+      curve: [
+        [0, 0],
+        [1.1, 1],
+        [2.2, 2],
+      ],
+    });
+  });
+});
+
+describe('table', () => {
+  const row = (over: Partial<ContenderResult>): ContenderResult => ({
+    name: 'floor',
+    claims: 2,
+    startMs: 0,
+    pvsMs: 1_000,
+    boundMs: 10_000,
+    p50Ms: 4_000,
+    p99Ms: 9_000,
+    memory: [],
+    conflicts: {},
+    curve: [],
+    ...over,
+  });
+  it('one row per contender, ratios to the first', () => {
+    expect(
+      table([
+        row({}),
+        row({
+          name: 'warren controller',
+          boundMs: 25_000,
+          releaseMs: 3_000,
+          memory: [{ process: 'controller', peakMb: 150.4, idleMb: 80, afterMb: 120 }],
+          conflicts: { 'update persistentvolumeclaims': 12 },
+        }),
+      ]),
+    ).toBe(
+      [
+        '| run | claims | all PVs | all Bound | x floor | p50 | p99 | all released | peak RSS MB (idle, after release) | 409s |',
+        '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+        '| floor | 2 | 1.0 s | 10.0 s | 1.00 | 4.0 s | 9.0 s |  |  | 0 |',
+        '| warren controller | 2 | 1.0 s | 25.0 s | 2.50 | 4.0 s | 9.0 s | 3.0 s | controller 150 (idle 80, after 120) | 12 update persistentvolumeclaims |',
+      ].join('\n'),
+    );
+  });
+});
+
+describe('conflictsIn and difference', () => {
+  const page = [
+    '# TYPE apiserver_request_total counter',
+    'apiserver_request_total{code="200",component="apiserver",dry_run="",group="",resource="persistentvolumeclaims",scope="resource",subresource="",verb="PATCH",version="v1"} 40',
+    'apiserver_request_total{code="409",component="apiserver",dry_run="",group="",resource="persistentvolumeclaims",scope="resource",subresource="",verb="PUT",version="v1"} 7',
+    'apiserver_request_total{code="409",component="apiserver",dry_run="",group="",resource="persistentvolumeclaims",scope="resource",subresource="status",verb="PUT",version="v1"} 2',
+    'apiserver_request_total{code="409",component="apiserver",dry_run="",group="",resource="persistentvolumes",scope="resource",subresource="",verb="POST",version="v1"} 3',
+  ].join('\n');
+  it('counts only 409s, by verb and resource', () => {
+    expect(conflictsIn(page)).toEqual({
+      'PUT persistentvolumeclaims': 7,
+      'PUT persistentvolumeclaims/status': 2,
+      'POST persistentvolumes': 3,
+    });
+  });
+  it('keeps what grew', () => {
+    expect(difference({ a: 5, b: 2, c: 1 }, { a: 3, b: 2 })).toEqual({ a: 2, c: 1 });
+  });
+});
+
+describe('parseStatus', () => {
+  it('reads VmRSS and VmHWM', () => {
+    expect(parseStatus('Name:\tnode\nVmHWM:\t  536000 kB\nVmRSS:\t  323000 kB\nThreads:\t11\n')).toEqual({
+      rssKb: 323_000,
+      peakKb: 536_000,
+    });
+  });
+  it('undefined without them (a zombie has no Vm lines)', () => {
+    expect(parseStatus('Name:\tnode\nState:\tZ (zombie)\n')).toBeUndefined();
+  });
+});
+
+describe('plot', () => {
+  it.each([
+    [0, 1],
+    [7, 2],
+    [100, 20],
+    [416, 100],
+    [1000, 200],
+  ])('tickStep(%d) is %d', (max, step) => {
+    expect(tickStep(max)).toBe(step);
+  });
+  it('one path per curve, names escaped in the legend', () => {
+    const svg = lineChart({
+      title: 't',
+      xLabel: 'x',
+      yLabel: 'y',
+      curves: [
+        {
+          name: 'a<b',
+          points: [
+            [0, 0],
+            [1, 1],
+          ],
+        },
+        { name: 'c', points: [[0, 0]] },
+      ],
+    });
+    expect(svg.match(/<path /g)).toHaveLength(2);
+    expect(svg).toContain('a&lt;b (last: 1)');
+  });
+});
