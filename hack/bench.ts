@@ -14,7 +14,7 @@ import { startController } from './bed/controller.ts';
 import { measureAtRest } from './bench/at-rest.ts';
 import { type BenchConfig, readBenchConfig } from './bench/config.ts';
 import { lineChart } from './bench/plot.ts';
-import { type ContenderResult, table } from './bench/report.ts';
+import { type ContenderResult, table, writesTable } from './bench/report.ts';
 import { type Provisioner, runFloor, runProvisioner } from './bench/run.ts';
 import { startExternalProvisioner, startNodePlugin } from './bench/sidecar.ts';
 
@@ -134,6 +134,8 @@ try {
     'one bed on a 2-core machine shared with everything: compare the ratios, not the seconds.',
     '',
     table(results),
+    '',
+    writesTable(results),
     ...(atRest ? ['', atRest.text] : []),
     '',
   ].join('\n');

@@ -22,8 +22,9 @@ export interface ContenderResult {
   p99Ms: number;
   /** Peak RSS (VmHWM) of each provisioner process, MB; idle/after readings where taken. */
   memory: Array<{ process: string; peakMb: number; idleMb?: number; afterMb?: number }>;
-  /** 409 answers of the apiserver while the contender ran, by "verb resource". */
+  /** Until all were Bound: the apiserver's 409 answers, and every write served, by "VERB resource". */
   conflicts: Record<string, number>;
+  writes: Record<string, number>;
   /** [seconds after start, claims Bound]: the plot's curve. */
   curve: Array<[number, number]>;
 }
@@ -102,4 +103,22 @@ export function table(results: ContenderResult[]): string {
   ]);
   const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
   return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+/** Writes per claim until all were Bound (every client: the bench, the provisioner, kube-controller-manager). */
+export function writesTable(results: ContenderResult[]): string {
+  const requests = [...new Set(results.flatMap((r) => Object.keys(r.writes)))].sort();
+  const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
+  const perClaim = (r: ContenderResult, key: string) => {
+    const n = r.writes[key];
+    return n === undefined ? '' : (n / r.claims).toFixed(2);
+  };
+  const total = (r: ContenderResult) =>
+    (Object.values(r.writes).reduce((a, b) => a + b, 0) / r.claims).toFixed(2);
+  return [
+    line(['writes per claim', ...results.map((r) => r.name)]),
+    line(['---', ...results.map(() => '---')]),
+    ...requests.map((key) => line([key, ...results.map((r) => perClaim(r, key))])),
+    line(['all', ...results.map(total)]),
+  ].join('\n');
 }

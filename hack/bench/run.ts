@@ -1,7 +1,7 @@
 // One bench run of one contender on the bed: the floor (pre-bound pairs), or a provisioner that
 // turns N claims of its class into Bound volumes and releases them again.
 import type { CoreV1Api, KubeConfig, StorageV1Api } from '@kubernetes/client-node';
-import { type Counts, difference, readConflicts } from './api-conflicts.ts';
+import { byRequest, conflictsOf, difference, readWrites } from './api-writes.ts';
 import { claimNames, createClaims, createPairs, deleteClaims, pool } from './claims.ts';
 import { observe } from './observer.ts';
 import { type ContenderResult, summarize } from './report.ts';
@@ -30,7 +30,7 @@ export async function runFloor(api: Api, opts: RunOptions): Promise<ContenderRes
   const pvName = (claim: string) => `floor-${claim}`;
   await api.core.createNamespace({ body: { metadata: { name: namespace } } });
   const claims = await observe(api.kc, `/api/v1/namespaces/${namespace}/persistentvolumeclaims`, () => true);
-  const before = await readConflicts(api.kc);
+  const before = await readWrites(api.kc);
   try {
     const startMs = performance.now();
     const created = await createPairs(api.core, namespace, names, opts.concurrency, pvName);
@@ -40,12 +40,21 @@ export async function runFloor(api: Api, opts: RunOptions): Promise<ContenderRes
       () => claims.bound.size === opts.claims,
       progress('Bound', claims.bound, opts.claims),
     );
-    const conflicts = difference(await readConflicts(api.kc), before);
+    const writes = difference(await readWrites(api.kc), before);
     const summary = summarize({ created, bound: claims.bound, pvSeen: new Map() }, startMs);
     // Not timed: the pairs go, so that later contenders' informers do not carry them.
     await deleteClaims(api.core, namespace, names, opts.concurrency);
     await pool(names, opts.concurrency, (name) => api.core.deletePersistentVolume({ name: pvName(name) }));
-    return { name: 'floor', claims: opts.claims, startMs, ...summary, pvsMs, memory: [], conflicts };
+    return {
+      name: 'floor',
+      claims: opts.claims,
+      startMs,
+      ...summary,
+      pvsMs,
+      memory: [],
+      conflicts: conflictsOf(writes),
+      writes: byRequest(writes),
+    };
   } finally {
     claims.stop();
   }
@@ -91,7 +100,7 @@ export async function runProvisioner(
     for (const p of running.processes) {
       samplers.push({ process: p.name, idleKb: readMemory(p.pid)?.rssKb, sampler: sampleRss(p.pid) });
     }
-    const before = await readConflicts(api.kc);
+    const before = await readWrites(api.kc);
     const startMs = performance.now();
     const created = await createClaims(api.core, namespace, className, names, opts.concurrency);
     await claims.until(
@@ -99,7 +108,7 @@ export async function runProvisioner(
       () => volumes.seen.size === opts.claims && claims.bound.size === opts.claims,
       () => `PVs ${volumes.seen.size}/${opts.claims}, Bound ${claims.bound.size}/${opts.claims}`,
     );
-    const conflicts: Counts = difference(await readConflicts(api.kc), before);
+    const writes = difference(await readWrites(api.kc), before);
     const summary = summarize({ created, bound: claims.bound, pvSeen: volumes.seen }, startMs);
     const releaseStart = performance.now();
     await deleteClaims(api.core, namespace, names, opts.concurrency);
@@ -116,7 +125,8 @@ export async function runProvisioner(
       startMs,
       ...summary,
       releaseMs,
-      conflicts,
+      conflicts: conflictsOf(writes),
+      writes: byRequest(writes),
       memory: samplers.map((s) => ({
         process: s.process,
         peakMb: mbOf(s.sampler.peakKb()),

@@ -1,9 +1,9 @@
 // The bench's pure parts: settings, percentiles and summaries, the table, 409 counts, /proc parsing, plot ticks.
 import { describe, expect, it } from 'vitest';
-import { conflictsIn, difference } from '../../hack/bench/api-conflicts.ts';
+import { byRequest, conflictsOf, difference, writesIn } from '../../hack/bench/api-writes.ts';
 import { readBenchConfig } from '../../hack/bench/config.ts';
 import { lineChart, tickStep } from '../../hack/bench/plot.ts';
-import { type ContenderResult, percentile, summarize, table } from '../../hack/bench/report.ts';
+import { type ContenderResult, percentile, summarize, table, writesTable } from '../../hack/bench/report.ts';
 import { parseStatus } from '../../hack/bench/rss.ts';
 
 describe('readBenchConfig', () => {
@@ -106,6 +106,7 @@ describe('table', () => {
     p99Ms: 9_000,
     memory: [],
     conflicts: {},
+    writes: {},
     curve: [],
     ...over,
   });
@@ -132,17 +133,31 @@ describe('table', () => {
   });
 });
 
-describe('conflictsIn and difference', () => {
+describe('writesIn, conflictsOf, byRequest, difference', () => {
   const page = [
     '# TYPE apiserver_request_total counter',
     'apiserver_request_total{code="200",component="apiserver",dry_run="",group="",resource="persistentvolumeclaims",scope="resource",subresource="",verb="PATCH",version="v1"} 40',
-    'apiserver_request_total{code="409",component="apiserver",dry_run="",group="",resource="persistentvolumeclaims",scope="resource",subresource="",verb="PUT",version="v1"} 7',
+    'apiserver_request_total{code="200",component="apiserver",dry_run="",group="",resource="persistentvolumeclaims",scope="resource",subresource="",verb="GET",version="v1"} 99',
+    'apiserver_request_total{code="409",component="apiserver",dry_run="",group="",resource="persistentvolumeclaims",scope="resource",subresource="",verb="PATCH",version="v1"} 7',
     'apiserver_request_total{code="409",component="apiserver",dry_run="",group="",resource="persistentvolumeclaims",scope="resource",subresource="status",verb="PUT",version="v1"} 2',
-    'apiserver_request_total{code="409",component="apiserver",dry_run="",group="",resource="persistentvolumes",scope="resource",subresource="",verb="POST",version="v1"} 3',
+    'apiserver_request_total{code="201",component="apiserver",dry_run="",group="",resource="persistentvolumes",scope="resource",subresource="",verb="POST",version="v1"} 3',
   ].join('\n');
-  it('counts only 409s, by verb and resource', () => {
-    expect(conflictsIn(page)).toEqual({
-      'PUT persistentvolumeclaims': 7,
+  it('counts writes only, by verb, resource and code', () => {
+    expect(writesIn(page)).toEqual({
+      'PATCH persistentvolumeclaims 200': 40,
+      'PATCH persistentvolumeclaims 409': 7,
+      'PUT persistentvolumeclaims/status 409': 2,
+      'POST persistentvolumes 201': 3,
+    });
+  });
+  it('409s by request, and requests whatever the code', () => {
+    const writes = writesIn(page);
+    expect(conflictsOf(writes)).toEqual({
+      'PATCH persistentvolumeclaims': 7,
+      'PUT persistentvolumeclaims/status': 2,
+    });
+    expect(byRequest(writes)).toEqual({
+      'PATCH persistentvolumeclaims': 47,
       'PUT persistentvolumeclaims/status': 2,
       'POST persistentvolumes': 3,
     });
@@ -192,5 +207,44 @@ describe('plot', () => {
     });
     expect(svg.match(/<path /g)).toHaveLength(2);
     expect(svg).toContain('a&lt;b (last: 1)');
+  });
+});
+
+describe('writesTable', () => {
+  it('per claim, one column per contender, blank where a contender made no such write', () => {
+    const base = {
+      claims: 2,
+      startMs: 0,
+      pvsMs: 0,
+      boundMs: 1,
+      p50Ms: 0,
+      p99Ms: 0,
+      memory: [],
+      conflicts: {},
+      curve: [],
+    };
+    expect(
+      writesTable([
+        {
+          ...base,
+          name: 'floor',
+          writes: { 'POST persistentvolumes': 2, 'PUT persistentvolumes/status': 2 },
+        },
+        {
+          ...base,
+          name: 'warren',
+          writes: { 'POST persistentvolumes': 2, 'PATCH persistentvolumeclaims': 5 },
+        },
+      ]),
+    ).toBe(
+      [
+        '| writes per claim | floor | warren |',
+        '| --- | --- | --- |',
+        '| PATCH persistentvolumeclaims |  | 2.50 |',
+        '| POST persistentvolumes | 1.00 | 1.00 |',
+        '| PUT persistentvolumes/status | 1.00 |  |',
+        '| all | 2.00 | 3.50 |',
+      ].join('\n'),
+    );
   });
 });

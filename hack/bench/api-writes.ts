@@ -1,21 +1,43 @@
-// How many requests the bed's apiserver answered 409 Conflict, by verb and resource, from its
-// own apiserver_request_total counter (read before and after a contender, then subtracted).
+// The writes the bed's apiserver served (from every client), by verb, resource and answer code,
+// from its own apiserver_request_total counter (read before and after a contender, subtracted).
 import { request } from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
 
 export type Counts = Record<string, number>;
 
-/** Pure: the 409 series of apiserver_request_total in a Prometheus text page, as "verb resource". */
-export function conflictsIn(metrics: string): Counts {
+const writeVerbs = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/** Pure: the write series of apiserver_request_total in a Prometheus page, as "VERB resource CODE". */
+export function writesIn(metrics: string): Counts {
   const counts: Counts = {};
   for (const line of metrics.split('\n')) {
-    if (!line.startsWith('apiserver_request_total{') || !line.includes('code="409"')) continue;
+    if (!line.startsWith('apiserver_request_total{')) continue;
     const label = (key: string) => new RegExp(`[{,]${key}="([^"]*)"`).exec(line)?.[1] ?? '';
+    if (!writeVerbs.has(label('verb'))) continue;
     const sub = label('subresource');
-    const key = `${label('verb')} ${label('resource')}${sub ? `/${sub}` : ''}`;
+    const key = `${label('verb')} ${label('resource')}${sub ? `/${sub}` : ''} ${label('code')}`;
     counts[key] = (counts[key] ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return counts;
+}
+
+/** Pure: the 409 answers among writes, as "VERB resource". */
+export function conflictsOf(writes: Counts): Counts {
+  const out: Counts = {};
+  for (const [key, n] of Object.entries(writes)) {
+    if (key.endsWith(' 409')) out[key.slice(0, -4)] = n;
+  }
+  return out;
+}
+
+/** Pure: writes by "VERB resource", every answer code summed. */
+export function byRequest(writes: Counts): Counts {
+  const out: Counts = {};
+  for (const [key, n] of Object.entries(writes)) {
+    const request = key.slice(0, key.lastIndexOf(' '));
+    out[request] = (out[request] ?? 0) + n;
+  }
+  return out;
 }
 
 /** Pure: after minus before, keeping only what grew. */
@@ -28,7 +50,7 @@ export function difference(after: Counts, before: Counts): Counts {
   return out;
 }
 
-export async function readConflicts(kc: KubeConfig): Promise<Counts> {
+export async function readWrites(kc: KubeConfig): Promise<Counts> {
   const server = kc.getCurrentCluster()?.server;
   if (!server) throw new Error('bench: the kubeconfig names no cluster');
   const url = new URL('/metrics', server);
@@ -48,5 +70,5 @@ export async function readConflicts(kc: KubeConfig): Promise<Counts> {
     req.on('error', reject);
     req.end();
   });
-  return conflictsIn(body);
+  return writesIn(body);
 }
