@@ -1,5 +1,6 @@
 // The Mounter on a real kernel: util-linux mount/umount and coreutils stat, each bounded in time and
-// killed with its whole process group (see bounded-process.ts and /work/shared/guest-nfs.md).
+// killed with its whole process group (see bounded-process.ts): against a frozen server, mount,
+// plain umount and stat hang until killed.
 import { readFile } from 'node:fs/promises';
 import type { NfsFsType } from '../csi/capabilities.ts';
 import { failedPrecondition, unavailable, WarrenError } from '../errors.ts';

@@ -1,4 +1,5 @@
-// Unmounting that finishes even when the NFS server is dead or frozen (measured in guest-nfs.md):
+// Unmounting that finishes even when the NFS server is dead or frozen (as measured in the guest:
+// test/disruptive/node-stale-server.test.ts):
 // a plain umount first (clean, flushes data); if the mount is still there, `umount -f` (aborts
 // outstanding requests); if it is still there, `umount -l` (detaches it at once). Each step is
 // bounded, and success is decided by re-reading the mount table, never by exit codes.

@@ -1,5 +1,5 @@
 // An in-memory Mounter for tests: a mount table, a record of every call, and programmable faults
-// that behave like the measured ones in guest-nfs.md (a frozen server hangs mount, plain umount and
+// that behave like the ones measured in the guest (a frozen server hangs mount, plain umount and
 // stat until the time limit; `umount -f` may fail with "busy"; `umount -l` always detaches).
 import type { NfsFsType } from '../../src/csi/capabilities.ts';
 import { unavailable } from '../../src/errors.ts';
