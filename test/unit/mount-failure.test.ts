@@ -1,5 +1,5 @@
 // mount.nfs's own words -> the error kind NodePublishVolume answers with (its gRPC code is
-// errors.ts's table, tested in csi-status.test.ts).
+// errors.ts's table, tested in status.test.ts).
 import { describe, expect, it } from 'vitest';
 import { mountFailureKind } from '../../src/node/mount-failure.ts';
 
