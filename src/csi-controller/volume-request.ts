@@ -5,7 +5,6 @@ import { describeProblem, readCapability } from '../csi/capabilities.ts';
 import type { CapacityRange__Output } from '../csi/generated/csi/v1/CapacityRange.ts';
 import type { ValidateVolumeCapabilitiesRequest__Output } from '../csi/generated/csi/v1/ValidateVolumeCapabilitiesRequest.ts';
 import type { ValidateVolumeCapabilitiesResponse } from '../csi/generated/csi/v1/ValidateVolumeCapabilitiesResponse.ts';
-import type { VolumeCapability__Output } from '../csi/generated/csi/v1/VolumeCapability.ts';
 import { invalidArgument } from '../errors.ts';
 import { parseClassParameters } from '../provisioning/parameters.ts';
 import type { ClaimFacts } from '../provisioning/types.ts';
