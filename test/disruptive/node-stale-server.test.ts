@@ -54,6 +54,14 @@ async function leftoverMountProcesses(): Promise<string[]> {
   return stdout.split('\n').filter((c) => /^(mount|umount|mount\.nfs4?|umount\.nfs4?)$/.test(c));
 }
 
+/** The state letter (/proc/PID/stat) of every dd in the guest. */
+async function ddStates(): Promise<string[]> {
+  const { stdout } = await plugin.sh(
+    `for p in /proc/[0-9]*; do [ "$(cat $p/comm 2>/dev/null)" = dd ] && cut -d' ' -f3 $p/stat; done; true`,
+  );
+  return stdout.split('\n').filter(Boolean);
+}
+
 async function unpublishTimed(req: ReturnType<typeof publishRequest>): Promise<number> {
   const node = plugin.clients.node;
   const started = performance.now();
@@ -76,7 +84,12 @@ describe('NFS server frozen (SIGSTOP)', () => {
       await plugin.sh(
         `setsid sh -c 'dd if=/dev/zero of=${req.target_path}/busy bs=64k count=16 conv=fsync' > /dev/null 2>&1 < /dev/null &`,
       );
-      await new Promise((r) => setTimeout(r, 1_000));
+      // The positive sign that it is stuck: dd in uninterruptible sleep (D), waiting on the server.
+      await pollUntil(async () => (await ddStates()).includes('D'), {
+        what: 'dd to block on the frozen server',
+        timeoutMs: 30_000,
+        intervalMs: 250,
+      });
       const stats = await call(node.NodeGetVolumeStats.bind(node), {
         volume_id: req.volume_id,
         volume_path: req.target_path,
