@@ -21,6 +21,8 @@ export const controllers = [
   'persistentvolume-protection-controller',
   'persistentvolumeclaim-protection-controller',
   'namespace-controller',
+  // Expansion: for a CSI volume it only says an external controller expands it (warren controller).
+  'persistentvolume-expander-controller',
 ];
 
 /** The apiserver's audit log (JSON lines) in a bed's runtime directory (WARREN_BED_DIR). */

@@ -18,6 +18,7 @@ import {
   selectedNodeAnnotation,
   storageProvisionerAnnotation,
 } from './object-names.ts';
+import { planResize, type ResizePlan } from './resize-plan.ts';
 import { overlappingVolume } from './shared-directory.ts';
 import { buildVolume } from './volume-builder.ts';
 
@@ -61,7 +62,9 @@ export type ClaimPlan =
   /** Cannot go on now: reported as a provisioning failure, retried as its kind says. */
   | { action: 'fail'; error: WarrenError }
   | { action: 'provision'; plan: ProvisionPlan }
-  | { action: 'abandon'; plan: AbandonPlan };
+  | { action: 'abandon'; plan: AbandonPlan }
+  /** A bound claim asks for more space: expand its volume, or refuse and say why. */
+  | { action: 'resize'; plan: Exclude<ResizePlan, { action: 'none' }> };
 
 export interface ClaimInput {
   claim: V1PersistentVolumeClaim;
@@ -71,6 +74,9 @@ export interface ClaimInput {
   pvExists: boolean;
   /** Every PV in the cache: no two volumes may share, contain or lie inside one directory. */
   volumes: readonly V1PersistentVolume[];
+  /** The PV a bound claim names, from the cache (for a resize). */
+  boundVolume?: V1PersistentVolume;
+  now?: Date;
 }
 
 export function pvNameFor(claim: V1PersistentVolumeClaim): string {
@@ -103,6 +109,21 @@ export function claimRef(claim: V1PersistentVolumeClaim): V1ObjectReference {
 export function planClaim(input: ClaimInput): ClaimPlan {
   const decision = decideClaim(input);
   if (decision.action === 'abandon') return { action: 'abandon', plan: planAbandon(input) };
+  if (decision.action === 'ignore' && input.claim.spec?.volumeName) {
+    try {
+      const resize = planResize({
+        claim: input.claim,
+        volume: input.boundVolume,
+        storageClass: input.storageClass,
+        provisioner: input.provisioner,
+        now: input.now ?? new Date(),
+      });
+      if (resize.action !== 'none') return { action: 'resize', plan: resize };
+    } catch (err) {
+      if (err instanceof WarrenError) return { action: 'fail', error: err };
+      throw err;
+    }
+  }
   if (decision.action !== 'provision') return decision;
   // decideClaim provisions only with a class of ours in hand.
   const storageClass = input.storageClass as V1StorageClass;

@@ -13,6 +13,7 @@ import {
 } from './claim-plan.ts';
 import type { ReconcileDeps } from './deps.ts';
 import { reportFailure } from './report-failure.ts';
+import { resize } from './resize-reconciler.ts';
 import { countRetries } from './retries.ts';
 import type { Outcome } from './work-queue.ts';
 
@@ -30,6 +31,8 @@ export async function reconcileClaim(deps: ReconcileDeps, namespace: string, nam
     provisioner: deps.provisioner,
     pvExists: Boolean(deps.volumes.get(pvNameFor(claim))),
     volumes: deps.volumes.list(),
+    ...(claim.spec?.volumeName ? { boundVolume: deps.volumes.get(claim.spec.volumeName) } : {}),
+    now: deps.now(),
   });
   // The volume reconciler logs a PV's claim under the same keys, so one query finds both.
   const log = deps.log.child({ namespace, name, uid: claim.metadata?.uid, action: plan.action });
@@ -57,6 +60,8 @@ export async function reconcileClaim(deps: ReconcileDeps, namespace: string, nam
         return abandon(deps, claim, plan.plan, log);
       case 'provision':
         return provision(deps, claim, plan.plan, log);
+      case 'resize':
+        return resize(deps, claim, plan.plan, log);
     }
   });
 }

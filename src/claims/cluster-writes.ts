@@ -10,6 +10,7 @@ import {
 } from '@kubernetes/client-node';
 import { WarrenError } from '../errors.ts';
 import { directoryFinalizer, intentAnnotation } from './object-names.ts';
+import type { ResizeStatusPatch } from './resize-plan.ts';
 
 export interface ClusterWrites {
   /** Adds our finalizer and the intent annotation; fails with Aborted if the claim changed meanwhile. */
@@ -24,6 +25,13 @@ export interface ClusterWrites {
   readVolume(name: string): Promise<V1PersistentVolume | undefined>;
   removeVolumeFinalizer(pv: V1PersistentVolume): Promise<void>;
   deleteVolume(name: string): Promise<void>;
+  /** Merge-patches the claim's status (resize fields); Aborted if the claim changed meanwhile. */
+  patchClaimStatus(
+    claim: V1PersistentVolumeClaim,
+    status: ResizeStatusPatch,
+  ): Promise<V1PersistentVolumeClaim>;
+  /** Sets the PV's spec.capacity.storage; Aborted if the PV changed meanwhile. */
+  setVolumeCapacity(pv: V1PersistentVolume, storage: string): Promise<void>;
 }
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
@@ -143,6 +151,31 @@ export function makeClusterWrites(core: CoreV1Api): ClusterWrites {
           if (httpCode(err) !== 404) throw err;
         }
       });
+    },
+    async patchClaimStatus(claim, status) {
+      const meta = claim.metadata ?? {};
+      return call('update the claim status', () =>
+        core.patchNamespacedPersistentVolumeClaimStatus(
+          {
+            name: meta.name ?? '',
+            namespace: meta.namespace ?? '',
+            body: { metadata: { resourceVersion: meta.resourceVersion }, status },
+          },
+          mergePatch,
+        ),
+      );
+    },
+    async setVolumeCapacity(pv, storage) {
+      const meta = pv.metadata ?? {};
+      await call('set the capacity of the PersistentVolume', () =>
+        core.patchPersistentVolume(
+          {
+            name: meta.name ?? '',
+            body: { metadata: { resourceVersion: meta.resourceVersion }, spec: { capacity: { storage } } },
+          },
+          mergePatch,
+        ),
+      );
     },
   };
 }

@@ -26,4 +26,10 @@ export interface ReconcileDeps {
   crashPoint: (name: CrashPoint) => void;
 }
 
-export type CrashPoint = 'after-intent' | 'after-directory' | 'after-volume' | 'after-release';
+export type CrashPoint =
+  | 'after-intent'
+  | 'after-directory'
+  | 'after-volume'
+  | 'after-release'
+  | 'after-resize-started'
+  | 'after-volume-capacity';

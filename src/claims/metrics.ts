@@ -35,6 +35,12 @@ export function makeMetrics() {
       buckets: durationBuckets,
       registers: [registry],
     }),
+    resizes: new Counter({
+      name: 'warren_resize_total',
+      help: 'Claim resizes handled, by result (success, refused, failed).',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
     queueDepth: new Gauge({
       name: 'warren_queue_depth',
       help: 'Keys waiting in the work queue.',

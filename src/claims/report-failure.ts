@@ -10,13 +10,19 @@ import type { Outcome } from './work-queue.ts';
 export type FailedStep =
   | { operation: 'provision' }
   | { operation: 'release'; onDelete: string }
+  | { operation: 'resize' }
   /** Cleaning up after a claim deleted mid-provisioning: logged and retried, no Event or metric. */
   | { operation: 'abandon' };
 
-const eventReasons = { provision: 'ProvisioningFailed', release: 'VolumeFailedDelete' } as const;
+const eventReasons = {
+  provision: 'ProvisioningFailed',
+  release: 'VolumeFailedDelete',
+  resize: 'VolumeResizeFailed',
+} as const;
 const logLines = {
   provision: 'provisioning failed; will retry',
   release: 'release failed; will retry',
+  resize: 'resize failed; will retry',
   abandon: 'could not clean up after a deleted claim; will retry',
 } as const;
 
@@ -33,6 +39,8 @@ export async function reportFailure(
     if (seconds !== undefined) deps.metrics.provisionSeconds.observe({ result: 'failed' }, seconds);
   } else if (step.operation === 'release') {
     deps.metrics.releases.inc({ action: step.onDelete, result: 'failed' });
+  } else if (step.operation === 'resize') {
+    deps.metrics.resizes.inc({ result: 'failed' });
   }
   if (step.operation !== 'abandon' && rules.warn) {
     await deps.events.record(object, 'Warning', eventReasons[step.operation], errorMessage(err));

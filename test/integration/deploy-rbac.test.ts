@@ -5,7 +5,13 @@
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CoordinationV1Api, KubeConfig, KubernetesObjectApi } from '@kubernetes/client-node';
+import {
+  CoordinationV1Api,
+  KubeConfig,
+  KubernetesObjectApi,
+  PatchStrategy,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { auditLogPath } from '../../hack/bed/control-plane.ts';
 import { type ControllerProcess, startController } from '../../hack/bed/controller.ts';
@@ -66,7 +72,7 @@ describe('the controller under the RBAC from deploy/', () => {
     const account = `warren-controller-${suffix}`;
     const kubeconfig = await kubeconfigFor(account);
     const [className = '', typoClass = ''] = classNames;
-    await createClass(storage, className, { provisioner });
+    await createClass(storage, className, { provisioner, allowVolumeExpansion: true });
     await createClass(storage, typoClass, {
       provisioner,
       parameters: { server: bed.WARREN_NFS_SERVER, share: bed.WARREN_NFS_SHARE, onDelte: 'retain' },
@@ -90,6 +96,17 @@ describe('the controller under the RBAC from deploy/', () => {
     const subDir = pv.spec?.csi?.volumeAttributes?.subDir ?? 'missing';
     expect(existsSync(join(bed.WARREN_EXPORT_DIR, subDir))).toBe(true);
     await waitEvent(core, ns, 'data', 'ProvisioningSucceeded');
+
+    // Resize: claim status patch (in progress, finished), PV patch (capacity).
+    await core.patchNamespacedPersistentVolumeClaim(
+      { namespace: ns, name: 'data', body: { spec: { resources: { requests: { storage: '2Gi' } } } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    await poll(
+      () => core.readNamespacedPersistentVolumeClaim({ namespace: ns, name: 'data' }),
+      (c) => c.status?.capacity?.storage === '2Gi',
+      { what: 'the claim to report its new capacity' },
+    );
 
     // Release: PV patch (finalizer) and delete, directory removed.
     await core.deleteNamespacedPersistentVolumeClaim({ namespace: ns, name: 'data' });

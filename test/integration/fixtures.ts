@@ -22,6 +22,7 @@ export async function createClass(
     reclaimPolicy?: 'Delete' | 'Retain';
     bindingMode?: 'Immediate' | 'WaitForFirstConsumer';
     mountOptions?: string[];
+    allowVolumeExpansion?: boolean;
   },
 ): Promise<void> {
   const bed = inject('bed');
@@ -33,6 +34,7 @@ export async function createClass(
       reclaimPolicy: opts.reclaimPolicy ?? 'Delete',
       volumeBindingMode: opts.bindingMode ?? 'Immediate',
       ...(opts.mountOptions ? { mountOptions: opts.mountOptions } : {}),
+      ...(opts.allowVolumeExpansion !== undefined ? { allowVolumeExpansion: opts.allowVolumeExpansion } : {}),
     },
   });
 }

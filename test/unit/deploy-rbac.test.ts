@@ -33,6 +33,8 @@ const neededClusterWide = [
   ' persistentvolumeclaims get',
   // cluster-writes.ts recordIntent, clearIntent: patchNamespacedPersistentVolumeClaim (merge patch).
   ' persistentvolumeclaims patch',
+  // cluster-writes.ts patchClaimStatus: patchNamespacedPersistentVolumeClaimStatus (a resize).
+  ' persistentvolumeclaims/status patch',
   // run-controller.ts: informer on /api/v1/persistentvolumes.
   ' persistentvolumes list',
   ' persistentvolumes watch',
@@ -40,7 +42,7 @@ const neededClusterWide = [
   // readVolume: the live read before a release (volume-reconciler.ts) or an abandon.
   ' persistentvolumes create',
   ' persistentvolumes get',
-  // cluster-writes.ts removeVolumeFinalizer: patchPersistentVolume.
+  // cluster-writes.ts removeVolumeFinalizer, setVolumeCapacity: patchPersistentVolume.
   ' persistentvolumes patch',
   // cluster-writes.ts deleteVolume: deletePersistentVolume.
   ' persistentvolumes delete',

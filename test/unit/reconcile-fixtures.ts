@@ -207,12 +207,50 @@ function fakeWrites(cluster: Omit<FakeCluster, 'failNext'>, failures: Map<WriteO
         metadata: { ...stored.metadata, finalizers: withoutOurFinalizer(stored.metadata?.finalizers) },
       });
     },
+    async patchClaimStatus(c, patch) {
+      record('patchClaimStatus', claimKey(c));
+      const stored = cluster.claims.get(claimKey(c));
+      if (!stored) throw Object.assign(new Error('claim not found'), { code: 404 });
+      const status = { ...stored.status } as Record<string, unknown>;
+      for (const [field, value] of Object.entries(patch)) {
+        if (Array.isArray(value) || typeof value !== 'object' || value === null) status[field] = value;
+        else status[field] = mergeMap(status[field] as Record<string, string> | undefined, value);
+      }
+      const meta = stored.metadata ?? {};
+      const updated: V1PersistentVolumeClaim = {
+        ...stored,
+        metadata: { ...meta, resourceVersion: String(Number(meta.resourceVersion ?? '0') + 1) },
+        status,
+      };
+      cluster.claims.set(claimKey(c), updated);
+      return updated;
+    },
+    async setVolumeCapacity(pv, storage) {
+      const name = pv.metadata?.name ?? '';
+      record('setVolumeCapacity', name);
+      const stored = cluster.volumes.get(name);
+      if (!stored) throw Object.assign(new Error('volume not found'), { code: 404 });
+      cluster.volumes.set(name, { ...stored, spec: { ...stored.spec, capacity: { storage } } });
+    },
     async deleteVolume(name) {
       record('deleteVolume', name);
       // Other finalizers (pv-protection) would hold it a while; to Warren it is gone.
       cluster.volumes.delete(name);
     },
   };
+}
+
+/** A JSON merge patch of a string map: null removes a key; an empty result is no map at all. */
+function mergeMap(
+  old: Record<string, string> | undefined,
+  patch: Record<string, string | null>,
+): Record<string, string> | undefined {
+  const merged: Record<string, string> = { ...old };
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete merged[key];
+    else merged[key] = value;
+  }
+  return Object.keys(merged).length > 0 ? merged : undefined;
 }
 
 function fakeEvents(events: RecordedEvent[]): EventRecorder {
