@@ -32,8 +32,12 @@ export const ctx: RpcContext = { log: pino({ level: 'silent' }) };
 /** The node service on an in-memory mounter and file system, with a clock hung commands advance. */
 export function nodeOnFakes(overrides: { statsCacheTtlMs?: number } = {}) {
   const clock = { t: 1_000_000 };
-  const mounter = makeMemoryMounter({ elapse: (ms) => (clock.t += ms) });
   const fs = makeMemoryNodeFs();
+  // The mounter sees the same node directories: a mount needs its target to exist, as on a kernel.
+  const mounter = makeMemoryMounter({
+    elapse: (ms) => (clock.t += ms),
+    directoryExists: (path) => fs.directories.has(path),
+  });
   const service = makeNodeService({
     driverName: 'nfs.warren.dev',
     nodeId: 'node-a',

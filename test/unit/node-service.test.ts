@@ -229,7 +229,6 @@ describe('NodePublishVolume', () => {
       'killed:umount',
       'umount:force',
       'umount:lazy',
-      'killed:umount',
     ]);
     expect(mounter.entries()).toEqual([]);
     expect(fs.directories.has(target)).toBe(false);
@@ -298,7 +297,6 @@ describe('NodeUnpublishVolume', () => {
       'killed:umount',
       'umount:force',
       'umount:lazy',
-      'killed:umount',
     ]);
     expect(mounter.entries()).toEqual([]);
     expect(fs.directories.has(target)).toBe(false);
