@@ -231,7 +231,14 @@ function planAbandon(input: ClaimInput): AbandonPlan {
   const sharer = overlappingVolume(intent.location, volumes, provisioner, pvNameFor(claim));
   if (sharer) return { keep: `PV ${sharer} uses the same place` };
   return {
-    release: { location: intent.location, onDelete: intent.onDelete, onlyIfEmpty: true },
+    // No adoption: a claim mid-provisioning across the upgrade leaves its (empty) directory behind.
+    release: {
+      location: intent.location,
+      onDelete: intent.onDelete,
+      onlyIfEmpty: true,
+      volumeId: intent.volumeId,
+      legacyOwner: false,
+    },
     unlessVolume: pvNameFor(claim),
   };
 }

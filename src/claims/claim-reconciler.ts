@@ -95,7 +95,8 @@ async function provision(
       claim = await deps.writes.recordIntent(claim, plan.serializedIntent);
       deps.crashPoint('after-intent');
     }
-    const made = await ensureVolumeDirectory(deps.store, share, intent);
+    // An intent recorded by an earlier attempt may have made the directory before ownership records existed.
+    const made = await ensureVolumeDirectory(deps.store, share, intent, !plan.recordIntent);
     deps.crashPoint('after-directory');
     const created = await deps.writes.createVolume(plan.volume);
     const conflict = created.result === 'exists' ? volumeConflict(created.existing, claim) : undefined;

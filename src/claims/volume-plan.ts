@@ -68,8 +68,16 @@ export function planVolume(
     return { action: 'fail', onDelete, error: err as WarrenError };
   }
   const sharer = overlappingVolume(location, volumes, provisioner, pv.metadata?.name ?? '');
-  if (!sharer)
-    return { action: 'release', onDelete, location, release: { location, onDelete, onlyIfEmpty: false } };
+  // recordedLocation checked the handle against the attributes, and decideVolume found Warren's
+  // finalizer and onDelete record: what Warren recorded before ownership records existed.
+  const release = {
+    location,
+    onDelete,
+    onlyIfEmpty: false,
+    volumeId: pv.spec?.csi?.volumeHandle ?? '',
+    legacyOwner: true,
+  };
+  if (!sharer) return { action: 'release', onDelete, location, release };
   return {
     action: 'release',
     onDelete,

@@ -154,7 +154,8 @@ export function makeControllerService(deps: ControllerDeps) {
       );
     }
     const capacityBytes = existing?.capacityBytes ?? capacityFor(range).toString();
-    const outcome = await ensureVolumeDirectory(store, share, intent);
+    // A name record is Warren's own word that it made this volume (also before ownership records).
+    const outcome = await ensureVolumeDirectory(store, share, intent, Boolean(existing));
     if (!existing)
       await writeNameRecord(store, root, { name, volumeId: intent.volumeId, capacityBytes, parameters });
     ctx.log.info({ volumeId: intent.volumeId, location: intent.location, outcome }, 'volume directory ready');
@@ -177,13 +178,29 @@ export function makeControllerService(deps: ControllerDeps) {
       ctx.log.info('not a known Warren volume id; nothing to delete');
       return {};
     }
+    // A volume created before ownership records existed is known by its name record.
+    const named = await nameRecordOfVolume(store, volume.recordRoot, volumeId);
     const outcome = await releaseDirectory(
       store,
-      { location: volume.location, onDelete: volume.onDelete, onlyIfEmpty: false },
+      {
+        location: volume.location,
+        onDelete: volume.onDelete,
+        onlyIfEmpty: false,
+        volumeId,
+        legacyOwner: named !== undefined,
+      },
       now(),
     );
     await forgetVolumeName(store, volume.recordRoot, volumeId);
-    ctx.log.info({ location: volume.location, onDelete: volume.onDelete, ...outcome }, 'volume released');
+    if (outcome.result === 'not-ours') {
+      // Nothing of Warren's to delete: the answer is OK, the directory stays, the log says where.
+      ctx.log.warn(
+        { location: volume.location, why: outcome.why },
+        "directory left untouched: not Warren's to delete",
+      );
+    } else {
+      ctx.log.info({ location: volume.location, onDelete: volume.onDelete, ...outcome }, 'volume released');
+    }
     return {};
   };
 

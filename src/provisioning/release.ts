@@ -6,8 +6,11 @@
 //   - a claim deleted before its PV existed releases only an empty directory (`onlyIfEmpty`): a
 //     template may map a new claim onto an older claim's directory, whose data stays;
 //   - archive renames to a fresh name and never replaces anything;
-//   - the location record of a digest id goes once the directory is handled, not before.
+//   - a directory is deleted or archived only when Warren recorded creating it for this volume
+//     (ownership.ts); otherwise it is left as it is, and the outcome says why;
+//   - the ownership and location records go once the directory is handled, not before.
 import type { DirectoryBackend } from './directory-backend.ts';
+import { judgeOwnership, ownerKey, readOwnership } from './ownership.ts';
 import { localRootFor } from './paths.ts';
 import type { OnDelete, VolumeLocation } from './types.ts';
 import { openShare, recordRoot, type VolumeStore } from './volume-directory.ts';
@@ -18,12 +21,22 @@ export interface ReleaseRequest {
   onDelete: OnDelete;
   /** Delete the directory only while it is empty (nothing was ever handed out to write into it). */
   onlyIfEmpty: boolean;
+  /** The volume the directory must have been created for. */
+  volumeId: string;
+  /**
+   * The caller holds what Warren recorded about this volume before ownership records existed (the
+   * claim watcher's finalizer, onDelete annotation and matching handle; the CSI name record): a
+   * directory with no ownership record is then taken as Warren's.
+   */
+  legacyOwner: boolean;
 }
 
 export type ReleaseOutcome =
   | { result: 'deleted' | 'missing' | 'retained' }
   /** onlyIfEmpty and something is inside: left as it is. */
   | { result: 'kept-not-empty' }
+  /** Not Warren's to delete or archive: left as it is. */
+  | { result: 'not-ours'; why: string }
   | { result: 'archived'; archivedAs: string };
 
 export async function releaseDirectory(
@@ -33,11 +46,20 @@ export async function releaseDirectory(
 ): Promise<ReleaseOutcome> {
   const { location, onDelete } = request;
   if (onDelete === 'retain') {
-    const root = localRootFor(store.shares, location.server, location.share);
-    await forgetLocation(store.backend, recordRoot(store, root), location);
+    const root = recordRoot(store, localRootFor(store.shares, location.server, location.share));
+    const owner = await readOwnership(store.backend, root, location);
+    if (!owner || owner.volumeId === request.volumeId) await forgetLocation(store.backend, root, location);
     return { result: 'retained' };
   }
   const share = await openShare(store, location.server, location.share);
+  const owner = await readOwnership(store.backend, share.recordRoot, location);
+  const judged = judgeOwnership(owner, request, request.legacyOwner);
+  if (!judged.owned) {
+    // Another volume's record stays; this volume's own (a directory it found) and the location go.
+    if (!owner || owner.volumeId === request.volumeId)
+      await forgetLocation(store.backend, share.recordRoot, location);
+    return { result: 'not-ours', why: judged.why };
+  }
   const outcome = await applyOnDelete(store.backend, share.root, request, now);
   if (outcome.result !== 'kept-not-empty') await forgetLocation(store.backend, share.recordRoot, location);
   return outcome;
@@ -65,7 +87,8 @@ async function applyOnDelete(
   return { result: (await backend.removeDirectory(root, subDir)) === 'missing' ? 'missing' : 'deleted' };
 }
 
-/** The location record (kept for digest volume ids) has no volume left to serve. */
+/** The location record (kept for digest volume ids) and the ownership record have no volume left to serve. */
 async function forgetLocation(backend: DirectoryBackend, root: string, location: VolumeLocation) {
   await backend.deleteRecord(root, locationDigest(location));
+  await backend.deleteRecord(root, ownerKey(location));
 }

@@ -2,7 +2,9 @@
 // Controller service): a share's local root, checked once, and the directory of a volume in it.
 // Directories go away only through release.ts.
 import { posix } from 'node:path';
+import { failedPrecondition } from '../errors.ts';
 import type { DirectoryBackend } from './directory-backend.ts';
+import { type OwnershipRecord, ownerKey, readOwnership } from './ownership.ts';
 import { localRootFor } from './paths.ts';
 import type { OnDelete, ShareMount, VolumeLocation } from './types.ts';
 import { locationDigest, parseVolumeId } from './volume-id.ts';
@@ -32,12 +34,32 @@ export async function openShare(store: VolumeStore, server: string, share: strin
   return { root, recordRoot: mount };
 }
 
-/** Creates the directory (idempotent). For digest ids, records the location so DeleteVolume can find it. */
+/**
+ * Creates the directory (idempotent). First records who owns it (ownership.ts): created by Warren
+ * for this volume, or already there (then never removed). `adoptExisting`: an earlier attempt for
+ * this same volume, made before ownership records existed, may have made it. A directory recorded
+ * for another volume is refused. For digest ids, also records the location so DeleteVolume can
+ * find it.
+ */
 export async function ensureVolumeDirectory(
   store: VolumeStore,
   share: ShareRoot,
   intent: VolumeIntent,
+  adoptExisting: boolean,
 ): Promise<'created' | 'existed'> {
+  const { location, volumeId } = intent;
+  const owner = await readOwnership(store.backend, share.recordRoot, location);
+  if (owner && owner.volumeId !== volumeId) {
+    throw failedPrecondition(
+      `directory ${location.subDir} on ${location.server}:${location.share} belongs to volume ${owner.volumeId}; ` +
+        'give each volume its own directory (e.g. include ${pv.metadata.name} in subDir)',
+    );
+  }
+  if (!owner) {
+    const present = await store.backend.exists(share.root, location.subDir);
+    const record: OwnershipRecord = { volumeId, location, created: !present || adoptExisting };
+    await store.backend.putRecord(share.recordRoot, ownerKey(location), record);
+  }
   if (intent.idForm === 'digest') {
     await store.backend.putRecord(share.recordRoot, locationDigest(intent.location), {
       location: intent.location,

@@ -106,7 +106,13 @@ describe('planClaim: abandon', () => {
     ).toStrictEqual({
       action: 'abandon',
       plan: {
-        release: { location: intent.location, onDelete: 'delete', onlyIfEmpty: true },
+        release: {
+          location: intent.location,
+          onDelete: 'delete',
+          onlyIfEmpty: true,
+          volumeId: intent.volumeId,
+          legacyOwner: false,
+        },
         unlessVolume: pvName,
       },
     });

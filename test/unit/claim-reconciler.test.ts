@@ -6,6 +6,7 @@ import { directoryFinalizer, intentAnnotation } from '../../src/claims/object-na
 import { buildVolume } from '../../src/claims/volume-builder.ts';
 import { unavailable, WarrenError } from '../../src/errors.ts';
 import { archiveNameFor } from '../../src/provisioning/directory-backend.ts';
+import { ownerKey } from '../../src/provisioning/ownership.ts';
 import { locationDigest } from '../../src/provisioning/volume-id.ts';
 import { serializeIntent } from '../../src/provisioning/volume-intent.ts';
 import {
@@ -62,7 +63,16 @@ describe('reconcileClaim: provisioning', () => {
         message: `volume ${pvName} provisioned at nfs.example.com:/export/${subDir} (directory created)`,
       },
     ]);
-    expect(h.backend.calls).toStrictEqual([{ op: 'ensureDirectory', args: [root, subDir, { mode: 0o777 }] }]);
+    const location = { server, share: '/export', subDir };
+    const owner = ownerKey(location);
+    const volumeId = planFor(claim(), sc).volumeId;
+    // Who owns the directory is recorded before it is made.
+    expect(h.backend.calls).toStrictEqual([
+      { op: 'getRecord', args: [root, owner] },
+      { op: 'exists', args: [root, subDir] },
+      { op: 'putRecord', args: [root, owner, { volumeId, location, created: true }] },
+      { op: 'ensureDirectory', args: [root, subDir, { mode: 0o777 }] },
+    ]);
     expect(h.backend.entries.get(dir)).toStrictEqual({
       kind: 'dir',
       mode: 0o777,
@@ -263,6 +273,19 @@ const abandonedRecord = {
   op: 'deleteRecord',
   args: [root, locationDigest({ server, share: '/export', subDir })],
 };
+const abandonedOwner = { op: 'deleteRecord', args: [root, ownerKey({ server, share: '/export', subDir })] };
+const ownerRead = { op: 'getRecord', args: [root, ownerKey({ server, share: '/export', subDir })] };
+
+/** What provisioning recorded before it made the directory of the claim's intent. */
+async function ownedByThisVolume(h: Harness, sc: V1StorageClass) {
+  const intent = planFor(claim(), sc);
+  await h.backend.putRecord(root, ownerKey(intent.location), {
+    volumeId: intent.volumeId,
+    location: intent.location,
+    created: true,
+  });
+  h.backend.calls.length = 0;
+}
 
 describe('reconcileClaim: the claim was deleted after its intent was recorded', () => {
   it.each<{
@@ -303,6 +326,7 @@ describe('reconcileClaim: the claim was deleted after its intent was recorded', 
     const h = harness({ claims: [deletedMidProvisioning(sc)], classes: [sc] });
     h.backend.plant(dir, { kind: 'dir', mode: 0o777 });
     if (c.content) h.backend.plant(`${dir}/old-data`, { kind: 'file', content: 'x' });
+    await ownedByThisVolume(h, sc);
 
     expect(await run(h)).toBe('done');
 
@@ -315,10 +339,12 @@ describe('reconcileClaim: the claim was deleted after its intent was recorded', 
               args: c.backendOp === 'archiveDirectory' ? [root, subDir, now] : [root, subDir],
             },
           ];
-    // The location record goes too, unless the directory had to stay.
-    const recordGone = c.content && c.onDelete === 'delete' ? [] : [abandonedRecord];
-    expect(h.backend.calls).toStrictEqual([...released, ...recordGone]);
-    expect([...h.backend.entries.keys()].filter((k) => k !== root)).toStrictEqual(c.after);
+    // The location and ownership records go too, unless the directory had to stay.
+    const recordGone = c.content && c.onDelete === 'delete' ? [] : [abandonedRecord, abandonedOwner];
+    expect(h.backend.calls).toStrictEqual([ownerRead, ...released, ...recordGone]);
+    expect(
+      [...h.backend.entries.keys()].filter((k) => k !== root && !k.startsWith(`${root}/.warren`)),
+    ).toStrictEqual(c.after);
     expect(h.cluster.writes).toStrictEqual([
       { op: 'readVolume', key: pvName },
       { op: 'clearIntent', key: claimKey },
@@ -437,6 +463,7 @@ describe('reconcileClaim: the claim was deleted after its intent was recorded', 
     const sc = storageClass();
     const deleted = deletedMidProvisioning(sc);
     const h = harness({ claims: [deleted], classes: [sc] });
+    await ownedByThisVolume(h, sc);
     c.fail(h);
 
     expect(await run(h)).toBe(c.outcome);

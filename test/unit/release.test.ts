@@ -1,13 +1,14 @@
 // The one release path: what each onDelete does to the volume's own directory, and that nothing
 // else on the share (a sibling, the parent, the share root, the records of other volumes) changes.
 import { describe, expect, it } from 'vitest';
+import { ownerKey } from '../../src/provisioning/ownership.ts';
 import {
   type ReleaseOutcome,
   type ReleaseRequest,
   releaseDirectory,
 } from '../../src/provisioning/release.ts';
 import type { OnDelete, VolumeLocation } from '../../src/provisioning/types.ts';
-import { locationDigest } from '../../src/provisioning/volume-id.ts';
+import { encodeVolumeId, locationDigest } from '../../src/provisioning/volume-id.ts';
 import { createMemoryDirectoryBackend, type MemoryEntry } from '../fakes/memory-directory-backend.ts';
 
 const mount = '/exports/main';
@@ -31,6 +32,7 @@ const others = (entries: Map<string, MemoryEntry>) =>
   [...entries.keys()]
     .filter((p) => !p.startsWith(`${mount}/team/data`) && !p.includes(locationDigest(location)))
     .sort();
+const volumeId = encodeVolumeId(location, 'delete');
 
 type Case = [string, OnDelete, boolean, 'empty' | 'full' | 'missing', ReleaseOutcome, string[]];
 const archived = 'team/archived-data-20250601120000';
@@ -69,9 +71,10 @@ describe('releaseDirectory', () => {
   it.each(cases)('%s', async (_name, onDelete, onlyIfEmpty, volume, outcome, volumePathsAfter) => {
     const s = share(volume);
     await s.backend.putRecord(mount, locationDigest(location), { location, onDelete });
+    await s.backend.putRecord(mount, ownerKey(location), { volumeId, location, created: true });
     await s.backend.putRecord(mount, 'other-volume', { location: { ...location, subDir: 'team/sibling' } });
     const before = others(s.backend.entries).filter((p) => !p.includes('archived-'));
-    const request: ReleaseRequest = { location, onDelete, onlyIfEmpty };
+    const request: ReleaseRequest = { location, onDelete, onlyIfEmpty, volumeId, legacyOwner: false };
     expect(await releaseDirectory(s, request, now)).toEqual(outcome);
     const after = [...s.backend.entries.keys()].sort();
     // Nothing outside the volume's directory changed, except an archive beside it.
@@ -79,9 +82,83 @@ describe('releaseDirectory', () => {
     expect(after.filter((p) => p.startsWith(`${mount}/team/data`) || p.includes('archived-'))).toEqual(
       volumePathsAfter,
     );
-    // The location record goes once the directory is handled; kept with the data otherwise.
-    const record = await s.backend.getRecord(mount, locationDigest(location));
-    expect(record !== undefined).toBe(outcome.result === 'kept-not-empty');
+    // The location and ownership records go once the directory is handled; kept with the data otherwise.
+    const kept = outcome.result === 'kept-not-empty';
+    expect((await s.backend.getRecord(mount, locationDigest(location))) !== undefined).toBe(kept);
+    expect((await s.backend.getRecord(mount, ownerKey(location))) !== undefined).toBe(kept);
     expect(await s.backend.getRecord(mount, 'other-volume')).toBeDefined();
+  });
+});
+
+describe('releaseDirectory: only what Warren created for this volume', () => {
+  const untouched = [`${mount}/team/data`, `${mount}/team/data/file.txt`];
+  type OwnerCase = [string, unknown, boolean, string];
+  const ownerCases: OwnerCase[] = [
+    [
+      'no record, no legacy evidence',
+      undefined,
+      false,
+      'Warren holds no record of creating this directory for this volume',
+    ],
+    [
+      'a record for another volume',
+      { volumeId: '1#d#x#/y#z', location, created: true },
+      true,
+      'the directory was created for another volume (1#d#x#/y#z)',
+    ],
+    [
+      'a directory that was already there',
+      { volumeId, location, created: false },
+      true,
+      'the directory existed before Warren provisioned this volume',
+    ],
+    [
+      'a record naming another location',
+      { volumeId, location: { ...location, subDir: 'team' }, created: true },
+      true,
+      "the directory's ownership record names another location",
+    ],
+  ];
+  it.each(ownerCases)(
+    '%s: left untouched, and the outcome says why',
+    async (_name, record, legacyOwner, why) => {
+      for (const onDelete of ['delete', 'archive'] as const) {
+        const s = share('full');
+        if (record !== undefined) await s.backend.putRecord(mount, ownerKey(location), record);
+        const before = [...s.backend.entries.keys()].filter((p) => !p.includes('.warren')).sort();
+        const request: ReleaseRequest = { location, onDelete, onlyIfEmpty: false, volumeId, legacyOwner };
+        expect(await releaseDirectory(s, request, now)).toEqual({ result: 'not-ours', why });
+        expect([...s.backend.entries.keys()].filter((p) => !p.includes('.warren')).sort()).toEqual(before);
+        expect(before).toEqual(expect.arrayContaining(untouched));
+      }
+    },
+  );
+
+  it("keeps another volume's ownership record when it refuses", async () => {
+    const s = share('full');
+    const foreign = { volumeId: '1#d#x#/y#z', location, created: true };
+    await s.backend.putRecord(mount, ownerKey(location), foreign);
+    const request: ReleaseRequest = {
+      location,
+      onDelete: 'delete',
+      onlyIfEmpty: false,
+      volumeId,
+      legacyOwner: true,
+    };
+    await releaseDirectory(s, request, now);
+    expect(await s.backend.getRecord(mount, ownerKey(location))).toEqual(foreign);
+  });
+
+  it('adopts a directory with no record when the caller holds the legacy evidence', async () => {
+    const s = share('full');
+    const request: ReleaseRequest = {
+      location,
+      onDelete: 'delete',
+      onlyIfEmpty: false,
+      volumeId,
+      legacyOwner: true,
+    };
+    expect(await releaseDirectory(s, request, now)).toEqual({ result: 'deleted' });
+    expect([...s.backend.entries.keys()].some((p) => p.startsWith(`${mount}/team/data`))).toBe(false);
   });
 });

@@ -86,6 +86,8 @@ describe('a symbolic link between the mount and the class share', () => {
           location: intent(onDelete).location,
           onDelete: onDelete as 'delete' | 'archive',
           onlyIfEmpty: false,
+          volumeId: intent(onDelete).volumeId,
+          legacyOwner: true,
         },
         new Date(0),
       ),
@@ -100,12 +102,18 @@ describe('a symbolic link between the mount and the class share', () => {
     await expect(
       releaseDirectory(
         s,
-        { location: intent('retain').location, onDelete: 'retain', onlyIfEmpty: false },
+        {
+          location: intent('retain').location,
+          onDelete: 'retain',
+          onlyIfEmpty: false,
+          volumeId: intent('retain').volumeId,
+          legacyOwner: true,
+        },
         new Date(0),
       ),
     ).resolves.toEqual({
       result: 'retained',
     });
-    expect(s.backend.calls.map((c) => c.op)).toEqual(['deleteRecord']);
+    expect(s.backend.calls.map((c) => c.op)).toEqual(['getRecord', 'deleteRecord', 'deleteRecord']);
   });
 });

@@ -286,7 +286,13 @@ describe('planVolume', () => {
       action: 'release',
       onDelete: 'archive',
       location,
-      release: { location, onDelete: 'archive', onlyIfEmpty: false },
+      release: {
+        location,
+        onDelete: 'archive',
+        onlyIfEmpty: false,
+        volumeId: encodeVolumeId(location, 'archive'),
+        legacyOwner: true,
+      },
     });
   });
 

@@ -4,6 +4,7 @@ import { directoryFinalizer } from '../../src/claims/object-names.ts';
 import { reconcileVolume } from '../../src/claims/volume-reconciler.ts';
 import { unavailable, WarrenError } from '../../src/errors.ts';
 import { archiveNameFor } from '../../src/provisioning/directory-backend.ts';
+import { ownerKey } from '../../src/provisioning/ownership.ts';
 import { locationDigest } from '../../src/provisioning/volume-id.ts';
 import {
   claim,
@@ -25,7 +26,11 @@ import {
 const run = (h: Harness) => reconcileVolume(h.deps, pvName);
 const dir = `${root}/${subDir}`;
 const digest = locationDigest({ server, share: '/export', subDir });
+const owner = ownerKey({ server, share: '/export', subDir });
 const deleteRecord = { op: 'deleteRecord', args: [root, digest] };
+/** The ownership record is read before, and removed with the location record after, a release. */
+const ownerRead = { op: 'getRecord', args: [root, owner] };
+const ownerGone = { op: 'deleteRecord', args: [root, owner] };
 
 /** Our released PV (reclaim policy Delete unless `reclaim` says otherwise) with its directory on the share. */
 function released(
@@ -47,15 +52,20 @@ describe('reconcileVolume: released with reclaim policy Delete', () => {
   it.each<{ onDelete: string; backendCalls: unknown[]; after: string[] }>([
     {
       onDelete: 'delete',
-      backendCalls: [{ op: 'removeDirectory', args: [root, subDir] }, deleteRecord],
+      backendCalls: [ownerRead, { op: 'removeDirectory', args: [root, subDir] }, deleteRecord, ownerGone],
       after: [],
     },
     {
       onDelete: 'archive',
-      backendCalls: [{ op: 'archiveDirectory', args: [root, subDir, now] }, deleteRecord],
+      backendCalls: [
+        ownerRead,
+        { op: 'archiveDirectory', args: [root, subDir, now] },
+        deleteRecord,
+        ownerGone,
+      ],
       after: [`${root}/${archiveNameFor(subDir, now, 0)}`, `${root}/${archiveNameFor(subDir, now, 0)}/data`],
     },
-    { onDelete: 'retain', backendCalls: [deleteRecord], after: [dir, `${dir}/data`] },
+    { onDelete: 'retain', backendCalls: [ownerRead, deleteRecord, ownerGone], after: [dir, `${dir}/data`] },
   ])('onDelete $onDelete: applies it, then removes the finalizer and the PV', async (c) => {
     const { h } = released(c.onDelete);
 
@@ -256,7 +266,7 @@ describe('reconcileVolume: failures', () => {
       fail: (h) => h.backend.failNext('removeDirectory', unavailable('stale file handle')),
       outcome: 'retry-fast',
       event: 'stale file handle',
-      backendOps: ['removeDirectory'],
+      backendOps: ['getRecord', 'removeDirectory'],
       writes: ['readVolume'],
     },
     {
@@ -296,7 +306,7 @@ describe('reconcileVolume: failures', () => {
           new WarrenError('Aborted', 'the object changed meanwhile'),
         ),
       outcome: 'retry-fast',
-      backendOps: ['removeDirectory', 'deleteRecord'],
+      backendOps: ['getRecord', 'removeDirectory', 'deleteRecord', 'deleteRecord'],
       writes: ['readVolume', 'removeVolumeFinalizer'],
     },
   ])('$name: VolumeFailedDelete unless a conflict, the PV stays, a counted retry', async (c) => {
