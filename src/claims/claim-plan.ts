@@ -237,7 +237,6 @@ function planAbandon(input: ClaimInput): AbandonPlan {
       onDelete: intent.onDelete,
       onlyIfEmpty: true,
       volumeId: intent.volumeId,
-      legacyOwner: false,
     },
     unlessVolume: pvNameFor(claim),
   };

@@ -75,7 +75,7 @@ export function planVolume(
     onDelete,
     onlyIfEmpty: false,
     volumeId: pv.spec?.csi?.volumeHandle ?? '',
-    legacyOwner: true,
+    legacy: { createdAt: createdAt(pv) },
   };
   if (!sharer) return { action: 'release', onDelete, location, release };
   return {
@@ -88,6 +88,13 @@ export function planVolume(
           kept: `directory ${location.subDir} is also used by PV ${sharer}; kept it instead of applying onDelete ${onDelete}`,
         }),
   };
+}
+
+/** The PV's creationTimestamp; a PV without one is taken as made now (it cannot predate anything). */
+function createdAt(pv: V1PersistentVolume): Date {
+  const at = pv.metadata?.creationTimestamp;
+  const date = at ? new Date(at) : undefined;
+  return date && !Number.isNaN(date.getTime()) ? date : new Date(8.64e15);
 }
 
 export function decideVolume(pv: V1PersistentVolume, provisioner: string): VolumeDecision {

@@ -155,7 +155,7 @@ export function makeControllerService(deps: ControllerDeps) {
     }
     const capacityBytes = existing?.capacityBytes ?? capacityFor(range).toString();
     // A name record is Warren's own word that it made this volume (also before ownership records).
-    const outcome = await ensureVolumeDirectory(store, share, intent, Boolean(existing));
+    const outcome = await ensureVolumeDirectory(store, share, intent, Boolean(existing), now());
     if (!existing)
       await writeNameRecord(store, root, { name, volumeId: intent.volumeId, capacityBytes, parameters });
     ctx.log.info({ volumeId: intent.volumeId, location: intent.location, outcome }, 'volume directory ready');
@@ -187,7 +187,7 @@ export function makeControllerService(deps: ControllerDeps) {
         onDelete: volume.onDelete,
         onlyIfEmpty: false,
         volumeId,
-        legacyOwner: named !== undefined,
+        ...(named ? { legacy: {} } : {}),
       },
       now(),
     );

@@ -15,6 +15,28 @@ export interface OwnershipRecord {
 
 export const ownerKey = (location: VolumeLocation): string => `owner-${locationDigest(location)}`;
 
+/**
+ * When this share first saw ownership records (written with the first record, or at the first
+ * release that needed it): a volume made later always has its own record, so a PV created later
+ * that has none is not adopted, whatever Warren-like markers it carries.
+ */
+export const ownershipEraKey = 'ownership-since';
+
+/** What a caller recorded about a volume before ownership records existed. */
+export interface LegacyEvidence {
+  /** When the volume's object was created (a PV's creationTimestamp); absent when only Warren could have written the evidence (a CSI name record). */
+  createdAt?: Date;
+}
+
+/** The start of the share's ownership era, recorded now if it was not yet. */
+export async function ownershipEra(backend: DirectoryBackend, recordRoot: string, now: Date): Promise<Date> {
+  const recorded = (await backend.getRecord(recordRoot, ownershipEraKey)) as { since?: unknown } | undefined;
+  const since = typeof recorded?.since === 'string' ? new Date(recorded.since) : undefined;
+  if (since && !Number.isNaN(since.getTime())) return since;
+  await backend.putRecord(recordRoot, ownershipEraKey, { since: now.toISOString() });
+  return now;
+}
+
 export async function readOwnership(
   backend: DirectoryBackend,
   recordRoot: string,
@@ -29,18 +51,25 @@ export async function readOwnership(
 
 /**
  * Before a release: may the volume's directory be removed or moved? Without a record, only what
- * Warren recorded before ownership records existed (`legacyOwner`, see README: upgrades) counts.
+ * Warren recorded before ownership records existed counts (`legacy`, see README: upgrades), and
+ * only for a volume created before the share's ownership era began.
  */
 export function judgeOwnership(
   record: OwnershipRecord | undefined,
-  volume: { volumeId: string; location: VolumeLocation },
-  legacyOwner: boolean,
+  volume: { volumeId: string; location: VolumeLocation; legacy?: LegacyEvidence | undefined },
+  era: Date | undefined,
 ): { owned: true } | { owned: false; why: string } {
-  const { volumeId, location } = volume;
+  const { volumeId, location, legacy } = volume;
   if (!record) {
-    return legacyOwner
-      ? { owned: true }
-      : { owned: false, why: 'Warren holds no record of creating this directory for this volume' };
+    if (!legacy)
+      return { owned: false, why: 'Warren holds no record of creating this directory for this volume' };
+    if (legacy.createdAt && era && legacy.createdAt.getTime() >= era.getTime()) {
+      return {
+        owned: false,
+        why: `Warren holds no record of creating this directory, and the volume was made after ${era.toISOString()}, when every new volume got one`,
+      };
+    }
+    return { owned: true };
   }
   const at = record.location;
   if (at?.server !== location.server || at.share !== location.share || at.subDir !== location.subDir) {

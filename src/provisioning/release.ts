@@ -10,7 +10,7 @@
 //     (ownership.ts); otherwise it is left as it is, and the outcome says why;
 //   - the ownership and location records go once the directory is handled, not before.
 import type { DirectoryBackend } from './directory-backend.ts';
-import { judgeOwnership, ownerKey, readOwnership } from './ownership.ts';
+import { judgeOwnership, type LegacyEvidence, ownerKey, ownershipEra, readOwnership } from './ownership.ts';
 import { localRootFor } from './paths.ts';
 import type { OnDelete, VolumeLocation } from './types.ts';
 import { openShare, recordRoot, type VolumeStore } from './volume-directory.ts';
@@ -24,11 +24,11 @@ export interface ReleaseRequest {
   /** The volume the directory must have been created for. */
   volumeId: string;
   /**
-   * The caller holds what Warren recorded about this volume before ownership records existed (the
-   * claim watcher's finalizer, onDelete annotation and matching handle; the CSI name record): a
-   * directory with no ownership record is then taken as Warren's.
+   * What Warren recorded about this volume before ownership records existed (the claim watcher's
+   * finalizer, onDelete annotation and matching handle; the CSI name record): a directory with no
+   * ownership record is then taken as Warren's, if the volume is older than the share's ownership era.
    */
-  legacyOwner: boolean;
+  legacy?: LegacyEvidence;
 }
 
 export type ReleaseOutcome =
@@ -53,7 +53,11 @@ export async function releaseDirectory(
   }
   const share = await openShare(store, location.server, location.share);
   const owner = await readOwnership(store.backend, share.recordRoot, location);
-  const judged = judgeOwnership(owner, request, request.legacyOwner);
+  const era =
+    !owner && request.legacy?.createdAt
+      ? await ownershipEra(store.backend, share.recordRoot, now)
+      : undefined;
+  const judged = judgeOwnership(owner, request, era);
   if (!judged.owned) {
     // Another volume's record stays; this volume's own (a directory it found) and the location go.
     if (!owner || owner.volumeId === request.volumeId)

@@ -4,7 +4,7 @@
 import { posix } from 'node:path';
 import { failedPrecondition } from '../errors.ts';
 import type { DirectoryBackend } from './directory-backend.ts';
-import { type OwnershipRecord, ownerKey, readOwnership } from './ownership.ts';
+import { type OwnershipRecord, ownerKey, ownershipEra, readOwnership } from './ownership.ts';
 import { localRootFor } from './paths.ts';
 import type { OnDelete, ShareMount, VolumeLocation } from './types.ts';
 import { locationDigest, parseVolumeId } from './volume-id.ts';
@@ -46,6 +46,7 @@ export async function ensureVolumeDirectory(
   share: ShareRoot,
   intent: VolumeIntent,
   adoptExisting: boolean,
+  now: Date,
 ): Promise<'created' | 'existed'> {
   const { location, volumeId } = intent;
   const owner = await readOwnership(store.backend, share.recordRoot, location);
@@ -56,6 +57,7 @@ export async function ensureVolumeDirectory(
     );
   }
   if (!owner) {
+    await ownershipEra(store.backend, share.recordRoot, now);
     const present = await store.backend.exists(share.root, location.subDir);
     const record: OwnershipRecord = { volumeId, location, created: !present || adoptExisting };
     await store.backend.putRecord(share.recordRoot, ownerKey(location), record);

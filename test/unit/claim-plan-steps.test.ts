@@ -111,7 +111,6 @@ describe('planClaim: abandon', () => {
           onDelete: 'delete',
           onlyIfEmpty: true,
           volumeId: intent.volumeId,
-          legacyOwner: false,
         },
         unlessVolume: pvName,
       },

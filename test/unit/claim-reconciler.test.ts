@@ -69,6 +69,8 @@ describe('reconcileClaim: provisioning', () => {
     // Who owns the directory is recorded before it is made.
     expect(h.backend.calls).toStrictEqual([
       { op: 'getRecord', args: [root, owner] },
+      { op: 'getRecord', args: [root, 'ownership-since'] },
+      { op: 'putRecord', args: [root, 'ownership-since', { since: now.toISOString() }] },
       { op: 'exists', args: [root, subDir] },
       { op: 'putRecord', args: [root, owner, { volumeId, location, created: true }] },
       { op: 'ensureDirectory', args: [root, subDir, { mode: 0o777 }] },

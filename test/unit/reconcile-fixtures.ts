@@ -30,6 +30,7 @@ export const uid = '0b6a4c2e-1111-2222-3333-444455556666';
 export const pvName = `pvc-${uid}`;
 export const now = new Date('2025-06-01T12:00:00.000Z');
 export const deletedAt = new Date('2025-06-01T11:59:00.000Z');
+export const madeAt = new Date('2025-05-01T00:00:00.000Z');
 /** Where the default template puts the claim below. */
 export const subDir = `team-a-data-${pvName}`;
 
@@ -92,6 +93,8 @@ export function volumeFor(
       ...pv.metadata,
       uid: `uid-${pv.metadata?.name}`,
       resourceVersion: '7',
+      // Made before the share's ownership era would begin (at the first release, `now`).
+      creationTimestamp: madeAt,
       finalizers: ['kubernetes.io/pv-protection', directoryFinalizer],
     },
     status: { phase },

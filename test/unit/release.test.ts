@@ -74,7 +74,7 @@ describe('releaseDirectory', () => {
     await s.backend.putRecord(mount, ownerKey(location), { volumeId, location, created: true });
     await s.backend.putRecord(mount, 'other-volume', { location: { ...location, subDir: 'team/sibling' } });
     const before = others(s.backend.entries).filter((p) => !p.includes('archived-'));
-    const request: ReleaseRequest = { location, onDelete, onlyIfEmpty, volumeId, legacyOwner: false };
+    const request: ReleaseRequest = { location, onDelete, onlyIfEmpty, volumeId };
     expect(await releaseDirectory(s, request, now)).toEqual(outcome);
     const after = [...s.backend.entries.keys()].sort();
     // Nothing outside the volume's directory changed, except an archive beside it.
@@ -126,7 +126,13 @@ describe('releaseDirectory: only what Warren created for this volume', () => {
         const s = share('full');
         if (record !== undefined) await s.backend.putRecord(mount, ownerKey(location), record);
         const before = [...s.backend.entries.keys()].filter((p) => !p.includes('.warren')).sort();
-        const request: ReleaseRequest = { location, onDelete, onlyIfEmpty: false, volumeId, legacyOwner };
+        const request: ReleaseRequest = {
+          location,
+          onDelete,
+          onlyIfEmpty: false,
+          volumeId,
+          ...(legacyOwner ? { legacy: {} } : {}),
+        };
         expect(await releaseDirectory(s, request, now)).toEqual({ result: 'not-ours', why });
         expect([...s.backend.entries.keys()].filter((p) => !p.includes('.warren')).sort()).toEqual(before);
         expect(before).toEqual(expect.arrayContaining(untouched));
@@ -143,7 +149,7 @@ describe('releaseDirectory: only what Warren created for this volume', () => {
       onDelete: 'delete',
       onlyIfEmpty: false,
       volumeId,
-      legacyOwner: true,
+      legacy: {},
     };
     await releaseDirectory(s, request, now);
     expect(await s.backend.getRecord(mount, ownerKey(location))).toEqual(foreign);
@@ -156,7 +162,7 @@ describe('releaseDirectory: only what Warren created for this volume', () => {
       onDelete: 'delete',
       onlyIfEmpty: false,
       volumeId,
-      legacyOwner: true,
+      legacy: {},
     };
     expect(await releaseDirectory(s, request, now)).toEqual({ result: 'deleted' });
     expect([...s.backend.entries.keys()].some((p) => p.startsWith(`${mount}/team/data`))).toBe(false);

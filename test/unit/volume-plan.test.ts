@@ -30,6 +30,7 @@ function volume(shape: VolumeShape = {}): V1PersistentVolume {
   return {
     metadata: {
       name: 'pvc-1',
+      creationTimestamp: new Date('2025-01-01T00:00:00Z'),
       annotations: shape.annotations ?? { [provisionedBy]: provisioner, [onDeleteAnnotation]: 'archive' },
       finalizers: shape.finalizers ?? ['kubernetes.io/pv-protection', finalizer],
       ...(shape.deleting ? { deletionTimestamp: new Date('2025-01-02T03:04:05Z') } : {}),
@@ -291,7 +292,7 @@ describe('planVolume', () => {
         onDelete: 'archive',
         onlyIfEmpty: false,
         volumeId: encodeVolumeId(location, 'archive'),
-        legacyOwner: true,
+        legacy: { createdAt: new Date('2025-01-01T00:00:00Z') },
       },
     });
   });

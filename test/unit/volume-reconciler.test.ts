@@ -30,6 +30,9 @@ const owner = ownerKey({ server, share: '/export', subDir });
 const deleteRecord = { op: 'deleteRecord', args: [root, digest] };
 /** The ownership record is read before, and removed with the location record after, a release. */
 const ownerRead = { op: 'getRecord', args: [root, owner] };
+/** A PV from before ownership records: adopted, once the share's ownership era is recorded (now). */
+const eraRead = { op: 'getRecord', args: [root, 'ownership-since'] };
+const eraWrite = { op: 'putRecord', args: [root, 'ownership-since', { since: now.toISOString() }] };
 const ownerGone = { op: 'deleteRecord', args: [root, owner] };
 
 /** Our released PV (reclaim policy Delete unless `reclaim` says otherwise) with its directory on the share. */
@@ -46,19 +49,29 @@ function released(
   return { h, pv, sc };
 }
 
-const entriesBelowRoot = (h: Harness) => [...h.backend.entries.keys()].filter((k) => k !== root);
+const entriesBelowRoot = (h: Harness) =>
+  [...h.backend.entries.keys()].filter((k) => k !== root && !k.startsWith(`${root}/.warren`));
 
 describe('reconcileVolume: released with reclaim policy Delete', () => {
   it.each<{ onDelete: string; backendCalls: unknown[]; after: string[] }>([
     {
       onDelete: 'delete',
-      backendCalls: [ownerRead, { op: 'removeDirectory', args: [root, subDir] }, deleteRecord, ownerGone],
+      backendCalls: [
+        ownerRead,
+        eraRead,
+        eraWrite,
+        { op: 'removeDirectory', args: [root, subDir] },
+        deleteRecord,
+        ownerGone,
+      ],
       after: [],
     },
     {
       onDelete: 'archive',
       backendCalls: [
         ownerRead,
+        eraRead,
+        eraWrite,
         { op: 'archiveDirectory', args: [root, subDir, now] },
         deleteRecord,
         ownerGone,
@@ -266,7 +279,7 @@ describe('reconcileVolume: failures', () => {
       fail: (h) => h.backend.failNext('removeDirectory', unavailable('stale file handle')),
       outcome: 'retry-fast',
       event: 'stale file handle',
-      backendOps: ['getRecord', 'removeDirectory'],
+      backendOps: ['getRecord', 'getRecord', 'putRecord', 'removeDirectory'],
       writes: ['readVolume'],
     },
     {
@@ -306,7 +319,7 @@ describe('reconcileVolume: failures', () => {
           new WarrenError('Aborted', 'the object changed meanwhile'),
         ),
       outcome: 'retry-fast',
-      backendOps: ['getRecord', 'removeDirectory', 'deleteRecord', 'deleteRecord'],
+      backendOps: ['getRecord', 'getRecord', 'putRecord', 'removeDirectory', 'deleteRecord', 'deleteRecord'],
       writes: ['readVolume', 'removeVolumeFinalizer'],
     },
   ])('$name: VolumeFailedDelete unless a conflict, the PV stays, a counted retry', async (c) => {
