@@ -237,6 +237,7 @@ function planAbandon(input: ClaimInput): AbandonPlan {
       onDelete: intent.onDelete,
       onlyIfEmpty: true,
       volumeId: intent.volumeId,
+      name: pvNameFor(claim),
     },
     unlessVolume: pvNameFor(claim),
   };

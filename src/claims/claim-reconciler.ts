@@ -96,7 +96,11 @@ async function provision(
       deps.crashPoint('after-intent');
     }
     // An intent recorded by an earlier attempt may have made the directory before ownership records existed.
-    const made = await ensureVolumeDirectory(deps.store, share, intent, !plan.recordIntent, deps.now());
+    const made = await ensureVolumeDirectory(deps.store, share, intent, {
+      name: plan.volume.metadata?.name ?? '',
+      adoptExisting: !plan.recordIntent,
+      now: deps.now(),
+    });
     deps.crashPoint('after-directory');
     const created = await deps.writes.createVolume(plan.volume);
     const conflict = created.result === 'exists' ? volumeConflict(created.existing, claim) : undefined;

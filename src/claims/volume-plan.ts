@@ -75,6 +75,7 @@ export function planVolume(
     onDelete,
     onlyIfEmpty: false,
     volumeId: pv.spec?.csi?.volumeHandle ?? '',
+    name: pv.metadata?.name ?? '',
     legacy: { createdAt: createdAt(pv) },
   };
   if (!sharer) return { action: 'release', onDelete, location, release };

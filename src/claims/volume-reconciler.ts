@@ -74,6 +74,12 @@ async function act(
     const outcome = plan.release
       ? await releaseDirectory(deps.store, plan.release, deps.now())
       : { result: 'retained' as const };
+    if (outcome.result === 'not-ours') {
+      const { server, share, subDir } = plan.location;
+      const text = `directory ${subDir} on ${server}:${share} left untouched instead of onDelete ${plan.onDelete}: ${outcome.why}`;
+      await deps.events.record(volumeRef(pv), 'Warning', 'DirectoryKept', text);
+      log.warn({ subDir, why: outcome.why }, "directory kept: not Warren's to delete");
+    }
     deps.crashPoint('after-release');
     await deps.writes.removeVolumeFinalizer(pv);
     await deps.writes.deleteVolume(name);

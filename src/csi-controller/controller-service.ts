@@ -13,7 +13,7 @@ import type { DeleteVolumeResponse } from '../csi/generated/csi/v1/DeleteVolumeR
 import type { ValidateVolumeCapabilitiesRequest__Output } from '../csi/generated/csi/v1/ValidateVolumeCapabilitiesRequest.ts';
 import type { ValidateVolumeCapabilitiesResponse } from '../csi/generated/csi/v1/ValidateVolumeCapabilitiesResponse.ts';
 import type { RpcHandler } from '../csi/pipeline.ts';
-import { alreadyExists, invalidArgument, notFound } from '../errors.ts';
+import { alreadyExists, failedPrecondition, invalidArgument, notFound } from '../errors.ts';
 import { parseClassParameters } from '../provisioning/parameters.ts';
 import { localRootFor } from '../provisioning/paths.ts';
 import { releaseDirectory } from '../provisioning/release.ts';
@@ -155,7 +155,18 @@ export function makeControllerService(deps: ControllerDeps) {
     }
     const capacityBytes = existing?.capacityBytes ?? capacityFor(range).toString();
     // A name record is Warren's own word that it made this volume (also before ownership records).
-    const outcome = await ensureVolumeDirectory(store, share, intent, Boolean(existing), now());
+    const holder = await nameRecordOfVolume(store, root, intent.volumeId);
+    if (holder && holder.name !== name) {
+      throw failedPrecondition(
+        `volume name ${quote(name)} maps to the directory of volume ${quote(holder.name)} (${intent.location.subDir}); ` +
+          'give each volume its own directory (e.g. include ${pv.metadata.name} in subDir)',
+      );
+    }
+    const outcome = await ensureVolumeDirectory(store, share, intent, {
+      name,
+      adoptExisting: Boolean(existing),
+      now: now(),
+    });
     if (!existing)
       await writeNameRecord(store, root, { name, volumeId: intent.volumeId, capacityBytes, parameters });
     ctx.log.info({ volumeId: intent.volumeId, location: intent.location, outcome }, 'volume directory ready');
@@ -187,7 +198,7 @@ export function makeControllerService(deps: ControllerDeps) {
         onDelete: volume.onDelete,
         onlyIfEmpty: false,
         volumeId,
-        ...(named ? { legacy: {} } : {}),
+        ...(named ? { name: named.name, legacy: {} } : {}),
       },
       now(),
     );

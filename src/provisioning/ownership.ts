@@ -8,6 +8,8 @@ import { locationDigest } from './volume-id.ts';
 
 export interface OwnershipRecord {
   volumeId: string;
+  /** The volume's name where the front door has one (the PV name; the CSI volume name). */
+  name?: string;
   location: VolumeLocation;
   /** Warren made the directory; false when it was already there (handed out, never removed). */
   created: boolean;
@@ -56,10 +58,15 @@ export async function readOwnership(
  */
 export function judgeOwnership(
   record: OwnershipRecord | undefined,
-  volume: { volumeId: string; location: VolumeLocation; legacy?: LegacyEvidence | undefined },
+  volume: {
+    volumeId: string;
+    name?: string | undefined;
+    location: VolumeLocation;
+    legacy?: LegacyEvidence | undefined;
+  },
   era: Date | undefined,
 ): { owned: true } | { owned: false; why: string } {
-  const { volumeId, location, legacy } = volume;
+  const { volumeId, name, location, legacy } = volume;
   if (!record) {
     if (!legacy)
       return { owned: false, why: 'Warren holds no record of creating this directory for this volume' };
@@ -77,6 +84,9 @@ export function judgeOwnership(
   }
   if (record.volumeId !== volumeId) {
     return { owned: false, why: `the directory was created for another volume (${record.volumeId})` };
+  }
+  if (name !== undefined && record.name !== undefined && record.name !== name) {
+    return { owned: false, why: `the directory was created for volume ${record.name}, not ${name}` };
   }
   if (!record.created) {
     return { owned: false, why: 'the directory existed before Warren provisioned this volume' };

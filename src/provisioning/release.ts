@@ -23,6 +23,8 @@ export interface ReleaseRequest {
   onlyIfEmpty: boolean;
   /** The volume the directory must have been created for. */
   volumeId: string;
+  /** Its name, where the caller knows it (the PV's name): must match the ownership record's. */
+  name?: string;
   /**
    * What Warren recorded about this volume before ownership records existed (the claim watcher's
    * finalizer, onDelete annotation and matching handle; the CSI name record): a directory with no

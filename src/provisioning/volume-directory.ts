@@ -45,21 +45,28 @@ export async function ensureVolumeDirectory(
   store: VolumeStore,
   share: ShareRoot,
   intent: VolumeIntent,
-  adoptExisting: boolean,
-  now: Date,
+  owner: { name: string; adoptExisting: boolean; now: Date },
 ): Promise<'created' | 'existed'> {
   const { location, volumeId } = intent;
-  const owner = await readOwnership(store.backend, share.recordRoot, location);
-  if (owner && owner.volumeId !== volumeId) {
+  const recorded = await readOwnership(store.backend, share.recordRoot, location);
+  if (
+    recorded &&
+    (recorded.volumeId !== volumeId || (recorded.name !== undefined && recorded.name !== owner.name))
+  ) {
     throw failedPrecondition(
-      `directory ${location.subDir} on ${location.server}:${location.share} belongs to volume ${owner.volumeId}; ` +
+      `directory ${location.subDir} on ${location.server}:${location.share} belongs to volume ${recorded.name ?? recorded.volumeId}; ` +
         'give each volume its own directory (e.g. include ${pv.metadata.name} in subDir)',
     );
   }
-  if (!owner) {
-    await ownershipEra(store.backend, share.recordRoot, now);
+  if (!recorded) {
+    await ownershipEra(store.backend, share.recordRoot, owner.now);
     const present = await store.backend.exists(share.root, location.subDir);
-    const record: OwnershipRecord = { volumeId, location, created: !present || adoptExisting };
+    const record: OwnershipRecord = {
+      volumeId,
+      name: owner.name,
+      location,
+      created: !present || owner.adoptExisting,
+    };
     await store.backend.putRecord(share.recordRoot, ownerKey(location), record);
   }
   if (intent.idForm === 'digest') {

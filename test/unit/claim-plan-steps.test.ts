@@ -111,6 +111,7 @@ describe('planClaim: abandon', () => {
           onDelete: 'delete',
           onlyIfEmpty: true,
           volumeId: intent.volumeId,
+          name: pvName,
         },
         unlessVolume: pvName,
       },

@@ -72,7 +72,7 @@ describe('reconcileClaim: provisioning', () => {
       { op: 'getRecord', args: [root, 'ownership-since'] },
       { op: 'putRecord', args: [root, 'ownership-since', { since: now.toISOString() }] },
       { op: 'exists', args: [root, subDir] },
-      { op: 'putRecord', args: [root, owner, { volumeId, location, created: true }] },
+      { op: 'putRecord', args: [root, owner, { volumeId, name: pvName, location, created: true }] },
       { op: 'ensureDirectory', args: [root, subDir, { mode: 0o777 }] },
     ]);
     expect(h.backend.entries.get(dir)).toStrictEqual({

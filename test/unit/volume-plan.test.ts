@@ -292,6 +292,7 @@ describe('planVolume', () => {
         onDelete: 'archive',
         onlyIfEmpty: false,
         volumeId: encodeVolumeId(location, 'archive'),
+        name: 'pvc-1',
         legacy: { createdAt: new Date('2025-01-01T00:00:00Z') },
       },
     });
