@@ -1,0 +1,216 @@
+// The copy engine of clones: copies a directory tree into another, keeping contents, modes, owners,
+// timestamps, symbolic links as links (never followed), hard links as hard links and holes as holes.
+// Every entry is written under a temporary name and renamed into place, so a copy cut off part-way
+// can simply be run again over what it left (it converges to the source); it never removes anything.
+import { randomBytes } from 'node:crypto';
+import { constants, type Stats } from 'node:fs';
+import {
+  chmod,
+  lchown,
+  link,
+  lstat,
+  lutimes,
+  mkdir,
+  open,
+  opendir,
+  readlink,
+  rename,
+  symlink,
+  unlink,
+  utimes,
+} from 'node:fs/promises';
+import { join } from 'node:path';
+import { failedPrecondition, notFound, unavailable, WarrenError } from '../errors.ts';
+import { errnoCode, quote } from '../text.ts';
+
+export interface CopyStats {
+  directories: number;
+  files: number;
+  symlinks: number;
+  /** Entries written as a hard link to a file copied before (same inode in the source). */
+  hardLinks: number;
+  /** Bytes of file data written (holes are not written). */
+  bytes: number;
+  /** Sockets, FIFOs and device nodes: not copied, listed relative to the source. */
+  skipped: string[];
+  /** Owners that could not be set (a non-root controller, or a squashing export). */
+  ownersNotKept: number;
+}
+
+export interface TreeCopier {
+  /** Copies the tree below `source` into the existing directory `target` (its own attributes too). */
+  copy(source: string, target: string, onBytes?: (bytes: number) => void): Promise<CopyStats>;
+}
+
+const chunkBytes = 1 << 20;
+const blockBytes = 4096;
+const zeroBlock = Buffer.alloc(blockBytes);
+const temporaryName = () => `.warren-copy-${randomBytes(6).toString('hex')}`;
+
+function copyError(err: unknown, action: string, path: string): WarrenError {
+  if (err instanceof WarrenError) return err;
+  const code = errnoCode(err) ?? 'unknown';
+  const message = `cannot ${action} ${quote(path)} while copying: ${code}`;
+  if (code === 'ENOSPC' || code === 'EDQUOT') return failedPrecondition(`${message}; the share is full`);
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS')
+    return failedPrecondition(`${message}; no permission (root_squash? read-only?)`);
+  if (code === 'EIO' || code === 'ESTALE' || code === 'ETIMEDOUT') return unavailable(message, err);
+  return new WarrenError('Internal', message, { cause: err });
+}
+
+export function createFsTreeCopier(): TreeCopier {
+  return { copy: copyTree };
+}
+
+export async function copyTree(
+  source: string,
+  target: string,
+  onBytes: (bytes: number) => void = () => {},
+): Promise<CopyStats> {
+  const stats: CopyStats = {
+    directories: 0,
+    files: 0,
+    symlinks: 0,
+    hardLinks: 0,
+    bytes: 0,
+    skipped: [],
+    ownersNotKept: 0,
+  };
+  const top = await lstat(source).catch((err: unknown) => {
+    if (errnoCode(err) === 'ENOENT') throw notFound(`source directory ${quote(source)} does not exist`);
+    throw copyError(err, 'inspect', source);
+  });
+  if (!top.isDirectory()) throw failedPrecondition(`source ${quote(source)} is not a directory`);
+  const linked = new Map<string, string>();
+
+  async function setOwner(path: string, info: Stats): Promise<void> {
+    try {
+      await lchown(path, info.uid, info.gid);
+    } catch (err) {
+      const code = errnoCode(err);
+      if (code !== 'EPERM' && code !== 'EINVAL') throw err;
+      stats.ownersNotKept++;
+    }
+  }
+
+  async function copyFile(from: string, to: string, info: Stats): Promise<void> {
+    const key = `${info.dev}:${info.ino}`;
+    const first = info.nlink > 1 ? linked.get(key) : undefined;
+    const temporary = join(to, '..', temporaryName());
+    try {
+      if (first) {
+        await link(first, temporary);
+        await rename(temporary, to);
+        stats.hardLinks++;
+        return;
+      }
+      await copyContents(from, temporary, info);
+      await setOwner(temporary, info);
+      await chmod(temporary, info.mode & 0o7777); // after chown, which clears set-id bits
+      await utimes(temporary, info.atime, info.mtime);
+      await rename(temporary, to);
+      if (info.nlink > 1) linked.set(key, to);
+      stats.files++;
+    } catch (err) {
+      await unlink(temporary).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async function copyContents(from: string, to: string, info: Stats): Promise<void> {
+    const input = await open(from, constants.O_RDONLY | constants.O_NOFOLLOW);
+    try {
+      const output = await open(to, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+      try {
+        const buffer = Buffer.allocUnsafe(chunkBytes);
+        let position = 0;
+        for (;;) {
+          const { bytesRead } = await input.read(buffer, 0, chunkBytes, position);
+          if (bytesRead === 0) break;
+          // Only blocks holding data are written: holes (and zero blocks) stay holes in the copy.
+          for (let offset = 0; offset < bytesRead; ) {
+            const end = Math.min(offset + blockBytes, bytesRead);
+            if (buffer.subarray(offset, end).equals(zeroBlock.subarray(0, end - offset))) {
+              offset = end;
+              continue;
+            }
+            let runEnd = end;
+            while (runEnd < bytesRead) {
+              const next = Math.min(runEnd + blockBytes, bytesRead);
+              if (buffer.subarray(runEnd, next).equals(zeroBlock.subarray(0, next - runEnd))) break;
+              runEnd = next;
+            }
+            await output.write(buffer, offset, runEnd - offset, position + offset);
+            stats.bytes += runEnd - offset;
+            onBytes(runEnd - offset);
+            offset = runEnd;
+          }
+          position += bytesRead;
+        }
+        await output.truncate(info.size);
+      } finally {
+        await output.close();
+      }
+    } finally {
+      await input.close();
+    }
+  }
+
+  async function copySymlink(from: string, to: string, info: Stats): Promise<void> {
+    const temporary = join(to, '..', temporaryName());
+    try {
+      await symlink(await readlink(from), temporary);
+      await setOwner(temporary, info);
+      await lutimes(temporary, info.atime, info.mtime);
+      await rename(temporary, to);
+      stats.symlinks++;
+    } catch (err) {
+      await unlink(temporary).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async function copyDirectory(from: string, to: string, relative: string): Promise<void> {
+    const dir = await opendir(from).catch((err: unknown) => {
+      throw copyError(err, 'read', from);
+    });
+    for await (const entry of dir) {
+      const src = join(from, entry.name);
+      const dst = join(to, entry.name);
+      const rel = relative ? `${relative}/${entry.name}` : entry.name;
+      const info = await lstat(src).catch((err: unknown) => {
+        throw copyError(err, 'inspect', src);
+      });
+      try {
+        if (info.isDirectory()) {
+          await mkdir(dst, { mode: 0o700 }).catch((err: unknown) => {
+            if (errnoCode(err) !== 'EEXIST') throw err;
+          });
+          const existing = await lstat(dst);
+          if (!existing.isDirectory() || existing.isSymbolicLink()) {
+            throw failedPrecondition(`${quote(dst)} exists and is not a directory; the copy cannot go on`);
+          }
+          await copyDirectory(src, dst, rel);
+          await applyDirectory(dst, info);
+          stats.directories++;
+        } else if (info.isFile()) await copyFile(src, dst, info);
+        else if (info.isSymbolicLink()) await copySymlink(src, dst, info);
+        else stats.skipped.push(rel);
+      } catch (err) {
+        throw copyError(err, 'copy', src);
+      }
+    }
+  }
+
+  async function applyDirectory(path: string, info: Stats): Promise<void> {
+    await setOwner(path, info);
+    await chmod(path, info.mode & 0o7777);
+    await utimes(path, info.atime, info.mtime);
+  }
+
+  await copyDirectory(source, target, '');
+  await applyDirectory(target, top).catch((err: unknown) => {
+    throw copyError(err, 'set the attributes of', target);
+  });
+  return stats;
+}
