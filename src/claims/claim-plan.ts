@@ -11,6 +11,7 @@ import { parseClassParameters } from '../provisioning/parameters.ts';
 import type { ReleaseRequest } from '../provisioning/release.ts';
 import type { ClaimFacts } from '../provisioning/types.ts';
 import { serializeIntent, type VolumeIntent, volumeIntentFor } from '../provisioning/volume-intent.ts';
+import { type CloneSource, clonedFromAnnotation, cloneSource, unsupportedDataSource } from './clone-plan.ts';
 import {
   betaStorageProvisionerAnnotation,
   directoryFinalizer,
@@ -46,6 +47,8 @@ export interface ProvisionPlan {
   replacesIntent?: string;
   /** The PV to create once the directory exists. */
   volume: V1PersistentVolume;
+  /** A clone: the claim whose data is copied in before the PV exists, and whether that is done. */
+  clone?: CloneSource & { copied: boolean };
 }
 
 /** After a claim was deleted mid-provisioning: release its directory, or keep it and say why. */
@@ -54,6 +57,8 @@ export type AbandonPlan =
       release: ReleaseRequest;
       /** Released only if this PV does not exist after all (a live read; the cache can lag). */
       unlessVolume: string;
+      /** A clone: its partial copy (if the share's record marks one) is discarded first. */
+      discardCopy: boolean;
     }
   | { keep: string };
 
@@ -74,6 +79,8 @@ export interface ClaimInput {
   pvExists: boolean;
   /** Every PV in the cache: no two volumes may share, contain or lie inside one directory. */
   volumes: readonly V1PersistentVolume[];
+  /** A clone's source claim and its PV, from the caches. */
+  source?: { claim?: V1PersistentVolumeClaim; volume?: V1PersistentVolume };
   /** The PV a bound claim names, from the cache (for a resize). */
   boundVolume?: V1PersistentVolume;
   now?: Date;
@@ -171,13 +178,8 @@ export function decideClaim(input: Omit<ClaimInput, 'volumes'>): ClaimDecision {
       reason: 'volumeMode Block is not supported by an NFS volume; use volumeMode Filesystem',
     };
   }
-  const source = claim.spec?.dataSourceRef ?? claim.spec?.dataSource;
-  if (source) {
-    return {
-      action: 'reject',
-      reason: `cloning or restoring from a data source (${source.kind} ${source.name}) is not supported; remove spec.dataSource`,
-    };
-  }
+  const unsupported = unsupportedDataSource(claim);
+  if (unsupported) return { action: 'reject', reason: unsupported };
   if (storageClass.volumeBindingMode === 'WaitForFirstConsumer' && !annotations[selectedNodeAnnotation]) {
     return { action: 'wait', reason: 'WaitForFirstConsumer: no node selected yet' };
   }
@@ -202,7 +204,21 @@ function planProvision(input: ClaimInput, storageClass: V1StorageClass): Provisi
   const serializedIntent = serializeIntent(intent);
   const recorded = claim.metadata?.annotations?.[intentAnnotation];
   const holdsFinalizer = claim.metadata?.finalizers?.includes(directoryFinalizer) ?? false;
+  let clone: ProvisionPlan['clone'];
+  if (claim.spec?.dataSourceRef ?? claim.spec?.dataSource) {
+    const source = cloneSource({
+      claim,
+      provisioner,
+      source: input.source?.claim,
+      sourceVolume: input.source?.volume,
+    });
+    if (source instanceof WarrenError) throw source;
+    const copied =
+      claim.metadata?.annotations?.[clonedFromAnnotation] === `${source.namespace}/${source.name}`;
+    clone = { ...source, copied };
+  }
   return {
+    ...(clone ? { clone } : {}),
     intent,
     serializedIntent,
     recordIntent: recorded !== serializedIntent || !holdsFinalizer,
@@ -240,6 +256,7 @@ function planAbandon(input: ClaimInput): AbandonPlan {
       name: pvNameFor(claim),
     },
     unlessVolume: pvNameFor(claim),
+    discardCopy: Boolean(claim.spec?.dataSourceRef ?? claim.spec?.dataSource),
   };
 }
 

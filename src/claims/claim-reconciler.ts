@@ -1,7 +1,7 @@
 // Carries out the plan for one claim (claim-plan.ts decides everything): provision its directory
 // and PV, finish the hand-over, or release the directory of a claim deleted mid-flight.
 import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
-import { releaseDirectory } from '../provisioning/release.ts';
+import { discardPartialCopy, releaseDirectory } from '../provisioning/release.ts';
 import { ensureVolumeDirectory, openShare } from '../provisioning/volume-directory.ts';
 import {
   type AbandonPlan,
@@ -11,6 +11,8 @@ import {
   pvNameFor,
   volumeConflict,
 } from './claim-plan.ts';
+import { copyForClone, releaseCloneSource } from './clone-copy.ts';
+import { dataSourceOf } from './clone-plan.ts';
 import type { ReconcileDeps } from './deps.ts';
 import { reportFailure } from './report-failure.ts';
 import { resize } from './resize-reconciler.ts';
@@ -31,6 +33,7 @@ export async function reconcileClaim(deps: ReconcileDeps, namespace: string, nam
     provisioner: deps.provisioner,
     pvExists: Boolean(deps.volumes.get(pvNameFor(claim))),
     volumes: deps.volumes.list(),
+    ...sourceOf(deps, claim),
     ...(claim.spec?.volumeName ? { boundVolume: deps.volumes.get(claim.spec.volumeName) } : {}),
     now: deps.now(),
   });
@@ -55,6 +58,7 @@ export async function reconcileClaim(deps: ReconcileDeps, namespace: string, nam
         });
       case 'finish':
         await deps.writes.clearIntent(claim);
+        await releaseSourceOf(deps, claim);
         return 'done';
       case 'abandon':
         return abandon(deps, claim, plan.plan, log);
@@ -95,12 +99,21 @@ async function provision(
       claim = await deps.writes.recordIntent(claim, plan.serializedIntent);
       deps.crashPoint('after-intent');
     }
-    // An intent recorded by an earlier attempt may have made the directory before ownership records existed.
-    const made = await ensureVolumeDirectory(deps.store, share, intent, {
+    const owner = {
       name: plan.volume.metadata?.name ?? '',
+      // An intent recorded by an earlier attempt may have made the directory before ownership records existed.
       adoptExisting: !plan.recordIntent,
       now: deps.now(),
-    });
+    };
+    let made: string;
+    if (plan.clone) {
+      const copy = await copyForClone(deps, claim, plan, share, owner, log);
+      if (copy.step === 'copying') return 'done'; // the lane re-queues the claim when the copy settles
+      claim = copy.claim;
+      made = `copied from claim ${plan.clone.namespace}/${plan.clone.name}`;
+    } else {
+      made = await ensureVolumeDirectory(deps.store, share, intent, owner);
+    }
     deps.crashPoint('after-directory');
     const created = await deps.writes.createVolume(plan.volume);
     const conflict = created.result === 'exists' ? volumeConflict(created.existing, claim) : undefined;
@@ -120,6 +133,7 @@ async function provision(
     }
     deps.crashPoint('after-volume');
     await deps.writes.clearIntent(claim);
+    if (plan.clone) await releaseCloneSource(deps, claim, plan.clone);
     log.info({ pv: pvName, subDir: location.subDir, directory: made, seconds }, 'provisioned');
     return 'done';
   } catch (err) {
@@ -149,6 +163,11 @@ async function abandon(
         'claim deleted mid-provisioning, but its PV exists; leaving the directory to it',
       );
     } else {
+      if (plan.discardCopy) {
+        const { location, volumeId, name } = plan.release;
+        const discarded = await discardPartialCopy(deps.store, { location, volumeId, name: name ?? '' });
+        log.info({ discarded }, 'clone deleted mid-copy; partial copy handled');
+      }
       const outcome = await releaseDirectory(deps.store, plan.release, deps.now());
       log.info(
         { subDir: plan.release.location.subDir, ...outcome },
@@ -156,8 +175,26 @@ async function abandon(
       );
     }
     await deps.writes.clearIntent(claim);
+    await releaseSourceOf(deps, claim);
     return 'done';
   } catch (err) {
     return reportFailure(deps, log, { step: { operation: 'abandon' }, object: claimRef(claim), err });
   }
+}
+
+/** A clone's source claim and its PV from the caches, for the plan. */
+function sourceOf(deps: ReconcileDeps, claim: V1PersistentVolumeClaim) {
+  const source = dataSourceOf(claim);
+  if (source?.kind !== 'PersistentVolumeClaim') return {};
+  const sourceClaim = deps.claims.get(source.name, source.namespace);
+  const volumeName = sourceClaim?.spec?.volumeName;
+  return {
+    source: { claim: sourceClaim, volume: volumeName ? deps.volumes.get(volumeName) : undefined },
+  };
+}
+
+/** A clone that needs its source no more lets it go (if no other clone still copies it). */
+async function releaseSourceOf(deps: ReconcileDeps, claim: V1PersistentVolumeClaim): Promise<void> {
+  const source = dataSourceOf(claim);
+  if (source?.kind === 'PersistentVolumeClaim') await releaseCloneSource(deps, claim, source);
 }

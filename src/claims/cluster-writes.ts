@@ -9,6 +9,7 @@ import {
   type V1PersistentVolumeClaim,
 } from '@kubernetes/client-node';
 import { WarrenError } from '../errors.ts';
+import { clonedFromAnnotation } from './clone-plan.ts';
 import { directoryFinalizer, intentAnnotation } from './object-names.ts';
 import type { ResizeStatusPatch } from './resize-plan.ts';
 
@@ -25,6 +26,10 @@ export interface ClusterWrites {
   readVolume(name: string): Promise<V1PersistentVolume | undefined>;
   removeVolumeFinalizer(pv: V1PersistentVolume): Promise<void>;
   deleteVolume(name: string): Promise<void>;
+  /** Adds (hold) or removes a finalizer on a claim (a clone's source); no-op if already so or gone. */
+  setClaimFinalizer(claim: V1PersistentVolumeClaim, finalizer: string, hold: boolean): Promise<void>;
+  /** Records on a clone that its copy from `from` (namespace/name) is complete. */
+  markCloned(claim: V1PersistentVolumeClaim, from: string): Promise<V1PersistentVolumeClaim>;
   /** Merge-patches the claim's status (resize fields); Aborted if the claim changed meanwhile. */
   patchClaimStatus(
     claim: V1PersistentVolumeClaim,
@@ -151,6 +156,51 @@ export function makeClusterWrites(core: CoreV1Api): ClusterWrites {
           if (httpCode(err) !== 404) throw err;
         }
       });
+    },
+    async setClaimFinalizer(claim, finalizer, hold) {
+      let current: V1PersistentVolumeClaim | undefined = claim;
+      for (let attempt = 1; current; attempt++) {
+        const meta: V1ObjectMeta = current.metadata ?? {};
+        const has = meta.finalizers?.includes(finalizer) ?? false;
+        if (has === hold) return;
+        const finalizers = hold
+          ? [...(meta.finalizers ?? []), finalizer]
+          : (meta.finalizers ?? []).filter((f) => f !== finalizer);
+        try {
+          await core.patchNamespacedPersistentVolumeClaim(
+            {
+              name: meta.name ?? '',
+              namespace: meta.namespace ?? '',
+              body: { metadata: { resourceVersion: meta.resourceVersion, finalizers } },
+            },
+            mergePatch,
+          );
+          return;
+        } catch (err) {
+          const code = httpCode(err);
+          if (code === 404) return;
+          if (code !== 409 || attempt >= 5) throw translate('set the finalizer of the source claim', err);
+        }
+        current = await readClaim(meta.namespace ?? '', meta.name ?? '');
+      }
+    },
+    async markCloned(claim, from) {
+      const meta = claim.metadata ?? {};
+      return call('record the completed copy on the claim', () =>
+        core.patchNamespacedPersistentVolumeClaim(
+          {
+            name: meta.name ?? '',
+            namespace: meta.namespace ?? '',
+            body: {
+              metadata: {
+                resourceVersion: meta.resourceVersion,
+                annotations: { [clonedFromAnnotation]: from },
+              },
+            },
+          },
+          mergePatch,
+        ),
+      );
     },
     async patchClaimStatus(claim, status) {
       const meta = claim.metadata ?? {};

@@ -6,8 +6,10 @@ import type {
   V1StorageClass,
 } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import type { TreeCopier } from '../provisioning/tree-copy.ts';
 import type { VolumeStore } from '../provisioning/volume-directory.ts';
 import type { ClusterWrites } from './cluster-writes.ts';
+import type { CopyLane } from './copy-lane.ts';
 import type { EventRecorder } from './event-recorder.ts';
 import type { Metrics } from './metrics.ts';
 
@@ -19,6 +21,9 @@ export interface ReconcileDeps {
   writes: ClusterWrites;
   events: EventRecorder;
   store: VolumeStore;
+  /** Clones: the copy engine and the lane its copies run in. */
+  copier: TreeCopier;
+  copies: CopyLane;
   metrics: Metrics;
   log: Logger;
   now: () => Date;
@@ -32,4 +37,5 @@ export type CrashPoint =
   | 'after-volume'
   | 'after-release'
   | 'after-resize-started'
-  | 'after-volume-capacity';
+  | 'after-volume-capacity'
+  | 'after-copy';

@@ -35,6 +35,22 @@ export function makeMetrics() {
       buckets: durationBuckets,
       registers: [registry],
     }),
+    cloneBytes: new Counter({
+      name: 'warren_clone_copied_bytes_total',
+      help: 'Bytes of file data copied into clones (holes are not copied).',
+      registers: [registry],
+    }),
+    clones: new Counter({
+      name: 'warren_clone_total',
+      help: 'Clone copies, by result (success, failed).',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
+    copiesRunning: new Gauge({
+      name: 'warren_clone_copies_running',
+      help: 'Clone copies running now in the copy lane.',
+      registers: [registry],
+    }),
     resizes: new Counter({
       name: 'warren_resize_total',
       help: 'Claim resizes handled, by result (success, refused, failed).',

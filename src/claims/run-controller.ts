@@ -17,8 +17,10 @@ import type { Logger } from 'pino';
 import type { controllerFlags } from '../config/controller-flags.ts';
 import type { Parsed } from '../config/flags.ts';
 import { createFsDirectoryBackend } from '../provisioning/fs-directory-backend.ts';
+import { createFsTreeCopier } from '../provisioning/tree-copy.ts';
 import { reconcileClaim } from './claim-reconciler.ts';
 import { makeClusterWrites } from './cluster-writes.ts';
+import { makeCopyLane } from './copy-lane.ts';
 import { crashPointFromEnv } from './crash-points.ts';
 import type { ReconcileDeps } from './deps.ts';
 import { makeEventRecorder } from './event-recorder.ts';
@@ -113,6 +115,8 @@ export async function runController(
       writes: makeClusterWrites(core),
       events: makeEventRecorder({ api: core, component: config.provisioner, log }),
       store: { shares: config.shares, backend: createFsDirectoryBackend() },
+      copier: createFsTreeCopier(),
+      copies: makeCopyLane({ concurrency: config.copyWorkers, onSettled: (key) => q.add(key) }),
       metrics,
       log,
       now: () => new Date(),

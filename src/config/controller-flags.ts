@@ -44,6 +44,13 @@ export const controllerFlags = {
     help: 'Claims and volumes reconciled in parallel (one at a time per object).',
     parse: one(integer(1, 256), 16),
   },
+  copyWorkers: {
+    name: 'copy-workers',
+    env: 'WARREN_COPY_WORKERS',
+    defaultText: '2',
+    help: 'Clone copies run at once, in a lane of their own (a long copy never holds a --workers slot).',
+    parse: one(integer(1, 64), 2),
+  },
   resync: {
     name: 'resync-period',
     env: 'WARREN_RESYNC_PERIOD',

@@ -8,7 +8,10 @@
 //   - archive renames to a fresh name and never replaces anything;
 //   - a directory is deleted or archived only when Warren recorded creating it for this volume
 //     (ownership.ts); otherwise it is left as it is, and the outcome says why;
+//   - a clone's partial copy is removed only while the share's record marks it as one, and only
+//     when Warren recorded creating its directory for that clone;
 //   - the ownership and location records go once the directory is handled, not before.
+import { partialCopyKey } from './clone-directory.ts';
 import type { DirectoryBackend } from './directory-backend.ts';
 import { judgeOwnership, type LegacyEvidence, ownerKey, ownershipEra, readOwnership } from './ownership.ts';
 import { localRootFor } from './paths.ts';
@@ -97,4 +100,28 @@ async function applyOnDelete(
 async function forgetLocation(backend: DirectoryBackend, root: string, location: VolumeLocation) {
   await backend.deleteRecord(root, locationDigest(location));
   await backend.deleteRecord(root, ownerKey(location));
+}
+
+/**
+ * Removes a clone's copy that did not complete (it ran out of space, or its claim was deleted
+ * mid-copy), only while the share's record marks that directory as a partial copy; then the mark.
+ */
+export async function discardPartialCopy(
+  store: VolumeStore,
+  volume: { location: VolumeLocation; volumeId: string; name: string },
+): Promise<'removed' | 'not-a-partial-copy' | { notOurs: string }> {
+  const { location } = volume;
+  const share = await openShare(store, location.server, location.share);
+  const key = partialCopyKey(location);
+  if (!(await store.backend.getRecord(share.recordRoot, key))) return 'not-a-partial-copy';
+  const judged = judgeOwnership(
+    await readOwnership(store.backend, share.recordRoot, location),
+    volume,
+    undefined,
+  );
+  if (!judged.owned) return { notOurs: judged.why };
+  await store.backend.removeDirectory(share.root, location.subDir);
+  await forgetLocation(store.backend, share.recordRoot, location);
+  await store.backend.deleteRecord(share.recordRoot, key);
+  return 'removed';
 }

@@ -1,8 +1,9 @@
 // The copy engine of clones: copies a directory tree into another, keeping contents, modes, owners,
 // timestamps, symbolic links as links (never followed), hard links as hard links and holes as holes.
+// Timestamps are kept to within a microsecond (utimes takes seconds as a double).
 // Every entry is written under a temporary name and renamed into place, so a copy cut off part-way
 // can simply be run again over what it left (it converges to the source); it never removes anything.
-import { randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { constants, type Stats } from 'node:fs';
 import {
   chmod,
@@ -43,9 +44,16 @@ export interface TreeCopier {
 }
 
 const chunkBytes = 1 << 20;
+/** Entries copied at once (file system calls in flight); directories are walked as they come. */
+const parallelEntries = 16;
 const blockBytes = 4096;
 const zeroBlock = Buffer.alloc(blockBytes);
-const temporaryName = () => `.warren-copy-${randomBytes(6).toString('hex')}`;
+/**
+ * The temporary an entry is written under before its rename: the same name for the same entry on
+ * every run, so a run cut off mid-entry leaves nothing the next run does not replace.
+ */
+export const temporaryFor = (to: string) =>
+  join(to, '..', `.warren-copy-${createHash('sha256').update(to).digest('hex').slice(0, 24)}`);
 
 function copyError(err: unknown, action: string, path: string): WarrenError {
   if (err instanceof WarrenError) return err;
@@ -81,7 +89,9 @@ export async function copyTree(
     throw copyError(err, 'inspect', source);
   });
   if (!top.isDirectory()) throw failedPrecondition(`source ${quote(source)} is not a directory`);
-  const linked = new Map<string, string>();
+  /** The first copy of each multiply-linked source inode (undefined if its copy failed). */
+  const linked = new Map<string, Promise<string | undefined>>();
+  const limit = slots(parallelEntries);
 
   async function setOwner(path: string, info: Stats): Promise<void> {
     try {
@@ -96,10 +106,14 @@ export async function copyTree(
   async function copyFile(from: string, to: string, info: Stats): Promise<void> {
     const key = `${info.dev}:${info.ino}`;
     const first = info.nlink > 1 ? linked.get(key) : undefined;
-    const temporary = join(to, '..', temporaryName());
+    const temporary = temporaryFor(to);
+    let copied: (path: string | undefined) => void = () => {};
+    if (info.nlink > 1 && !first) linked.set(key, new Promise((r) => (copied = r)));
+    await unlink(temporary).catch(() => undefined); // what a run cut off here left
     try {
-      if (first) {
-        await link(first, temporary);
+      const target = first ? await first : undefined;
+      if (target) {
+        await link(target, temporary);
         await rename(temporary, to);
         stats.hardLinks++;
         return;
@@ -107,11 +121,12 @@ export async function copyTree(
       await copyContents(from, temporary, info);
       await setOwner(temporary, info);
       await chmod(temporary, info.mode & 0o7777); // after chown, which clears set-id bits
-      await utimes(temporary, info.atime, info.mtime);
+      await utimes(temporary, info.atimeMs / 1000, info.mtimeMs / 1000);
       await rename(temporary, to);
-      if (info.nlink > 1) linked.set(key, to);
+      copied(to);
       stats.files++;
     } catch (err) {
+      copied(undefined);
       await unlink(temporary).catch(() => undefined);
       throw err;
     }
@@ -157,11 +172,12 @@ export async function copyTree(
   }
 
   async function copySymlink(from: string, to: string, info: Stats): Promise<void> {
-    const temporary = join(to, '..', temporaryName());
+    const temporary = temporaryFor(to);
+    await unlink(temporary).catch(() => undefined);
     try {
       await symlink(await readlink(from), temporary);
       await setOwner(temporary, info);
-      await lutimes(temporary, info.atime, info.mtime);
+      await lutimes(temporary, info.atimeMs / 1000, info.mtimeMs / 1000);
       await rename(temporary, to);
       stats.symlinks++;
     } catch (err) {
@@ -174,38 +190,67 @@ export async function copyTree(
     const dir = await opendir(from).catch((err: unknown) => {
       throw copyError(err, 'read', from);
     });
+    const pending: Promise<void>[] = [];
+    // Subdirectories one after another, after this directory's other entries: open directories
+    // stay as few as the depth, while up to parallelEntries files are copied at once.
+    const subdirectories: Array<[string, string, string]> = [];
     for await (const entry of dir) {
       const src = join(from, entry.name);
       const dst = join(to, entry.name);
       const rel = relative ? `${relative}/${entry.name}` : entry.name;
-      const info = await lstat(src).catch((err: unknown) => {
-        throw copyError(err, 'inspect', src);
-      });
-      try {
-        if (info.isDirectory()) {
-          await mkdir(dst, { mode: 0o700 }).catch((err: unknown) => {
-            if (errnoCode(err) !== 'EEXIST') throw err;
-          });
-          const existing = await lstat(dst);
-          if (!existing.isDirectory() || existing.isSymbolicLink()) {
-            throw failedPrecondition(`${quote(dst)} exists and is not a directory; the copy cannot go on`);
-          }
-          await copyDirectory(src, dst, rel);
-          await applyDirectory(dst, info);
-          stats.directories++;
-        } else if (info.isFile()) await copyFile(src, dst, info);
-        else if (info.isSymbolicLink()) await copySymlink(src, dst, info);
-        else stats.skipped.push(rel);
-      } catch (err) {
-        throw copyError(err, 'copy', src);
+      if (entry.isDirectory()) {
+        subdirectories.push([src, dst, rel]);
+        continue;
       }
+      pending.push(
+        limit(async () => {
+          const info = await lstat(src).catch((err: unknown) => {
+            throw copyError(err, 'inspect', src);
+          });
+          try {
+            if (info.isDirectory()) subdirectories.push([src, dst, rel]);
+            else if (info.isFile()) await copyFile(src, dst, info);
+            else if (info.isSymbolicLink()) await copySymlink(src, dst, info);
+            else stats.skipped.push(rel);
+          } catch (err) {
+            throw copyError(err, 'copy', src);
+          }
+        }),
+      );
     }
+    const results = await Promise.allSettled(pending);
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    for (const [src, dst, rel] of subdirectories) await copySubdirectory(src, dst, rel);
+  }
+
+  async function copySubdirectory(src: string, dst: string, rel: string): Promise<void> {
+    const info = await lstat(src).catch((err: unknown) => {
+      throw copyError(err, 'inspect', src);
+    });
+    if (!info.isDirectory()) throw failedPrecondition(`${quote(src)} changed while being copied`);
+    try {
+      await mkdir(dst, { mode: 0o700 }).catch((err: unknown) => {
+        if (errnoCode(err) !== 'EEXIST') throw err;
+      });
+      const existing = await lstat(dst);
+      if (!existing.isDirectory() || existing.isSymbolicLink()) {
+        throw failedPrecondition(`${quote(dst)} exists and is not a directory; the copy cannot go on`);
+      }
+    } catch (err) {
+      throw copyError(err, 'copy', src);
+    }
+    await copyDirectory(src, dst, rel);
+    await applyDirectory(dst, info).catch((err: unknown) => {
+      throw copyError(err, 'set the attributes of', dst);
+    });
+    stats.directories++;
   }
 
   async function applyDirectory(path: string, info: Stats): Promise<void> {
     await setOwner(path, info);
     await chmod(path, info.mode & 0o7777);
-    await utimes(path, info.atime, info.mtime);
+    await utimes(path, info.atimeMs / 1000, info.mtimeMs / 1000);
   }
 
   await copyDirectory(source, target, '');
@@ -213,4 +258,21 @@ export async function copyTree(
     throw copyError(err, 'set the attributes of', target);
   });
   return stats;
+}
+
+/** Runs at most `n` of the functions given to it at once. */
+function slots(n: number): <T>(run: () => Promise<T>) => Promise<T> {
+  let free = n;
+  const waiting: Array<() => void> = [];
+  return async (run) => {
+    if (free === 0) await new Promise<void>((r) => waiting.push(r));
+    else free--;
+    try {
+      return await run();
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else free++;
+    }
+  };
 }

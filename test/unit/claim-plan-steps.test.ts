@@ -114,6 +114,7 @@ describe('planClaim: abandon', () => {
           name: pvName,
         },
         unlessVolume: pvName,
+        discardCopy: false,
       },
     });
   });

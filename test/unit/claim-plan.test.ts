@@ -16,7 +16,7 @@ interface ClaimShape {
   volumeName?: string;
   volumeMode?: string;
   dataSource?: { kind: string; name: string };
-  dataSourceRef?: { kind: string; name: string };
+  dataSourceRef?: { kind: string; name: string; namespace?: string };
 }
 
 function claim(shape: ClaimShape = {}): V1PersistentVolumeClaim {
@@ -175,12 +175,17 @@ describe('decideClaim', () => {
       expected: { action: 'provision' },
     },
     {
-      name: 'dataSource (clone): reject',
+      name: 'dataSource (clone) in its own namespace: provision (the source is checked by the plan)',
       claim: claim({ dataSource: { kind: 'PersistentVolumeClaim', name: 'source' } }),
+      expected: { action: 'provision' },
+    },
+    {
+      name: 'dataSourceRef to a claim in another namespace: reject',
+      claim: claim({ dataSourceRef: { kind: 'PersistentVolumeClaim', name: 'source', namespace: 'team-b' } }),
       expected: {
         action: 'reject',
         reason:
-          'cloning or restoring from a data source (PersistentVolumeClaim source) is not supported; remove spec.dataSource',
+          "data source claim team-b/source is in another namespace; a clone's source must be in the claim's own namespace (team-a)",
       },
     },
     {
@@ -189,7 +194,7 @@ describe('decideClaim', () => {
       expected: {
         action: 'reject',
         reason:
-          'cloning or restoring from a data source (VolumeSnapshot snap-1) is not supported; remove spec.dataSource',
+          'data source VolumeSnapshot snap-1 is not supported; Warren clones PersistentVolumeClaims (dataSource kind PersistentVolumeClaim)',
       },
     },
     {

@@ -9,7 +9,9 @@ import type {
 } from '@kubernetes/client-node';
 import type { Counter } from 'prom-client';
 import { claimFacts, pvNameFor } from '../../src/claims/claim-plan.ts';
+import { clonedFromAnnotation } from '../../src/claims/clone-plan.ts';
 import type { ClusterWrites } from '../../src/claims/cluster-writes.ts';
+import { makeCopyLane } from '../../src/claims/copy-lane.ts';
 import type { CrashPoint, ReconcileDeps } from '../../src/claims/deps.ts';
 import type { EventRecorder, EventType } from '../../src/claims/event-recorder.ts';
 import { makeMetrics } from '../../src/claims/metrics.ts';
@@ -21,6 +23,7 @@ import {
   createMemoryDirectoryBackend,
   type MemoryDirectoryBackend,
 } from '../fakes/memory-directory-backend.ts';
+import { createMemoryTreeCopier, type MemoryTreeCopier } from '../fakes/memory-tree-copier.ts';
 import { captureLog } from './csi-log-capture.ts';
 
 export const provisioner = 'nfs.warren.dev';
@@ -210,6 +213,29 @@ function fakeWrites(cluster: Omit<FakeCluster, 'failNext'>, failures: Map<WriteO
         metadata: { ...stored.metadata, finalizers: withoutOurFinalizer(stored.metadata?.finalizers) },
       });
     },
+    async setClaimFinalizer(c, finalizer, hold) {
+      record('setClaimFinalizer', claimKey(c));
+      const stored = cluster.claims.get(claimKey(c));
+      if (!stored) return;
+      const others = (stored.metadata?.finalizers ?? []).filter((f) => f !== finalizer);
+      cluster.claims.set(claimKey(c), {
+        ...stored,
+        metadata: { ...stored.metadata, finalizers: hold ? [...others, finalizer] : others },
+      });
+    },
+    async markCloned(c, from) {
+      record('markCloned', claimKey(c));
+      const stored = cluster.claims.get(claimKey(c)) ?? c;
+      const updated = {
+        ...stored,
+        metadata: {
+          ...stored.metadata,
+          annotations: { ...stored.metadata?.annotations, [clonedFromAnnotation]: from },
+        },
+      };
+      cluster.claims.set(claimKey(c), updated);
+      return updated;
+    },
     async patchClaimStatus(c, patch) {
       record('patchClaimStatus', claimKey(c));
       const stored = cluster.claims.get(claimKey(c));
@@ -269,6 +295,9 @@ export interface Harness {
   cluster: FakeCluster;
   backend: MemoryDirectoryBackend;
   crashPoints: CrashPoint[];
+  copier: MemoryTreeCopier;
+  /** Keys the copy lane re-queued, in order. */
+  settled: string[];
   /** Every log line of the run, parsed. */
   logs(): Array<Record<string, unknown>>;
 }
@@ -295,6 +324,8 @@ export function harness(
   };
   const backend = createMemoryDirectoryBackend([root]);
   const crashPoints: CrashPoint[] = [];
+  const settled: string[] = [];
+  const copier = createMemoryTreeCopier(backend);
   const captured = captureLog('debug');
   const deps: ReconcileDeps = {
     provisioner,
@@ -304,12 +335,14 @@ export function harness(
     writes: fakeWrites(cluster, failures),
     events: fakeEvents(cluster.events),
     store: { shares: [{ server, share: '/export', localDir: root }], backend },
+    copier,
+    copies: makeCopyLane({ concurrency: 1, onSettled: (key) => settled.push(key) }),
     metrics: makeMetrics(),
     log: captured.log,
     now: () => now,
     crashPoint: (point) => void crashPoints.push(point),
   };
-  return { deps, cluster, backend, crashPoints, logs: captured.records };
+  return { deps, cluster, backend, crashPoints, copier, settled, logs: captured.records };
 }
 
 /** A counter's values by their labels joined with `,` (e.g. `{ fast: 1 }`, `{ 'delete,success': 1 }`). */

@@ -22,7 +22,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { copyTree } from '../../src/provisioning/tree-copy.ts';
+import { copyTree, temporaryFor } from '../../src/provisioning/tree-copy.ts';
 import { expectWarrenRejection } from './expect-warren-error.ts';
 
 const isRoot = process.getuid?.() === 0;
@@ -153,6 +153,7 @@ describe('copyTree', () => {
     // What a copy cut off part-way leaves: some entries, one of them stale.
     mkdirSync(join(target, 'a'));
     writeFileSync(join(target, 'plain.txt'), 'half');
+    writeFileSync(temporaryFor(join(target, 'exec.sh')), 'cut off mid-write');
     writeFileSync(join(target, 'first'), 'stale');
     await copyTree(source, target);
     expect(describeTree(target)).toStrictEqual(describeTree(source));

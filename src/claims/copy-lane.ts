@@ -1,0 +1,63 @@
+// The lane clones are copied in: at most `concurrency` copies at once, apart from the work queue's
+// workers, so a long copy never holds a worker an ordinary claim needs. A settled copy re-queues
+// its claim, whose reconcile then takes the result.
+import type { CopyStats } from '../provisioning/tree-copy.ts';
+
+export type CopyState =
+  | { state: 'queued' | 'running' }
+  | { state: 'done'; stats: CopyStats; seconds: number }
+  | { state: 'failed'; error: unknown };
+
+export interface CopyLane {
+  /** The copy of `key`, if the lane knows one. */
+  peek(key: string): CopyState | undefined;
+  /** Starts (or queues) the copy of `key`; a key already known is left as it is. */
+  submit(key: string, copy: () => Promise<CopyStats>): void;
+  /** Forgets a settled copy once its result is used. */
+  forget(key: string): void;
+  readonly running: number;
+}
+
+export function makeCopyLane(options: { concurrency: number; onSettled: (key: string) => void }): CopyLane {
+  const states = new Map<string, CopyState>();
+  const waiting: Array<{ key: string; copy: () => Promise<CopyStats> }> = [];
+  let running = 0;
+
+  function next(): void {
+    while (running < options.concurrency && waiting.length > 0) {
+      const job = waiting.shift() as (typeof waiting)[number];
+      running++;
+      states.set(job.key, { state: 'running' });
+      const started = performance.now();
+      void job
+        .copy()
+        .then(
+          (stats) =>
+            states.set(job.key, { state: 'done', stats, seconds: (performance.now() - started) / 1000 }),
+          (error: unknown) => states.set(job.key, { state: 'failed', error }),
+        )
+        .finally(() => {
+          running--;
+          options.onSettled(job.key);
+          next();
+        });
+    }
+  }
+
+  return {
+    peek: (key) => states.get(key),
+    submit(key, copy) {
+      if (states.has(key)) return;
+      states.set(key, { state: 'queued' });
+      waiting.push({ key, copy });
+      next();
+    },
+    forget(key) {
+      const s = states.get(key)?.state;
+      if (s === 'done' || s === 'failed') states.delete(key);
+    },
+    get running() {
+      return running;
+    },
+  };
+}
