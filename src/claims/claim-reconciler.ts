@@ -47,7 +47,12 @@ export async function reconcileClaim(deps: ReconcileDeps, namespace: string, nam
         return 'done';
       case 'reject':
         deps.metrics.provisions.inc({ result: 'rejected' });
-        await deps.events.record(claimRef(claim), 'Warning', 'ProvisioningFailed', plan.reason);
+        await deps.events.record(
+          claimRef(claim),
+          'Warning',
+          'ProvisioningFailed',
+          `${plan.reason}. Warren will not retry this claim: create it again as the message says`,
+        );
         log.info({ reason: plan.reason }, 'claim rejected');
         return 'done';
       case 'fail':

@@ -19,6 +19,19 @@ const eventReasons = {
   release: 'VolumeFailedDelete',
   resize: 'VolumeResizeFailed',
 } as const;
+/**
+ * What the Event adds so that `kubectl describe` tells the whole story: whether and when Warren
+ * tries again (the work queue's backoffs in run-controller.ts: fast 0.25-30 s, slow 15 s-5 min).
+ */
+export const retryNotes = {
+  fast: 'Warren retries automatically within 30 s',
+  slow: 'Warren retries with growing pauses, at most 5 minutes apart, until this is fixed',
+} as const;
+
+/** The Event text for a failure: what happened and what to change (the error's own words), then the retry. */
+export const failureText = (err: unknown): string =>
+  `${errorMessage(err).replace(/[.\s]+$/, '')}. ${retryNotes[rulesFor(err).retry]}`;
+
 const logLines = {
   provision: 'provisioning failed; will retry',
   release: 'release failed; will retry',
@@ -43,7 +56,7 @@ export async function reportFailure(
     deps.metrics.resizes.inc({ result: 'failed' });
   }
   if (step.operation !== 'abandon' && rules.warn) {
-    await deps.events.record(object, 'Warning', eventReasons[step.operation], errorMessage(err));
+    await deps.events.record(object, 'Warning', eventReasons[step.operation], failureText(err));
   }
   log.warn({ err: errorMessage(err), kind: errorKind(err) }, logLines[step.operation]);
   return retryFor(err);

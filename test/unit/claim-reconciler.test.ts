@@ -131,7 +131,7 @@ describe('reconcileClaim: provisioning', () => {
       storageClass: storageClass({ colour: 'blue' }),
       outcome: 'retry-slow',
       message:
-        'unknown StorageClass parameter "colour"; known parameters: server, share, subDir, onDelete, mode, uid, gid (names are case-insensitive)',
+        'unknown StorageClass parameter "colour"; known parameters: server, share, subDir, onDelete, mode, uid, gid (names are case-insensitive). Warren retries with growing pauses, at most 5 minutes apart, until this is fixed',
       writes: [],
       backendOps: [],
     },
@@ -141,7 +141,7 @@ describe('reconcileClaim: provisioning', () => {
       outcome: 'retry-slow',
       message:
         'no --share flag covers nfs.example.com:/elsewhere; start the controller with --share nfs.example.com:/elsewhere=/some/local/dir ' +
-        'and mount that export there (configured: nfs.example.com:/export)',
+        'and mount that export there (configured: nfs.example.com:/export). Warren retries with growing pauses, at most 5 minutes apart, until this is fixed',
       writes: [],
       backendOps: [],
     },
@@ -174,7 +174,7 @@ describe('reconcileClaim: provisioning', () => {
     expect(h.cluster.writes).toStrictEqual([{ op: 'recordIntent', key: claimKey }]);
     expect(h.cluster.events.map((e) => [e.reason, e.message])).toStrictEqual([
       ['Provisioning', `creating directory ${subDir} on nfs.example.com:/export`],
-      ['ProvisioningFailed', 'stale file handle'],
+      ['ProvisioningFailed', 'stale file handle. Warren retries automatically within 30 s'],
     ]);
     expect(await counts(h.deps.metrics.retries)).toStrictEqual({ fast: 1 });
   });
@@ -206,7 +206,7 @@ describe('reconcileClaim: provisioning', () => {
 
     expect(h.cluster.writes.map((w) => w.op)).toStrictEqual(['recordIntent', 'createVolume']);
     expect(h.cluster.events.at(-1)?.message).toBe(
-      `PersistentVolume ${pvName} exists but is bound to another claim; delete it or the claim`,
+      `PersistentVolume ${pvName} exists but is bound to another claim; delete it or the claim. Warren retries with growing pauses, at most 5 minutes apart, until this is fixed`,
     );
     expect(await counts(h.deps.metrics.retries)).toStrictEqual({ slow: 1 });
   });
@@ -238,8 +238,14 @@ describe('reconcileClaim: nothing or little to do', () => {
 
     expect(await run(h)).toBe('done');
 
-    expect(h.cluster.events.map((e) => [e.type, e.reason])).toStrictEqual([
-      ['Warning', 'ProvisioningFailed'],
+    // What happened, what to change, and that Warren will not try again.
+    expect(h.cluster.events.map((e) => [e.type, e.reason, e.message])).toStrictEqual([
+      [
+        'Warning',
+        'ProvisioningFailed',
+        'volumeMode Block is not supported by an NFS volume; use volumeMode Filesystem. ' +
+          'Warren will not retry this claim: create it again as the message says',
+      ],
     ]);
     expect(await counts(h.deps.metrics.provisions)).toStrictEqual({ rejected: 1 });
     expect(await counts(h.deps.metrics.retries)).toStrictEqual({});

@@ -101,7 +101,9 @@ describe('reconcileClaim: resize', () => {
     const h = harness({ claims: [bound('3Gi', '1Gi')], classes: [expandable], volumes: [pvOf('1Gi')] });
     h.cluster.failNext('setVolumeCapacity', new WarrenError('Unavailable', 'apiserver away'));
     expect(await run(h)).toBe('retry-fast');
-    expect(h.cluster.events.at(-1)).toStrictEqual(onClaim('Warning', 'VolumeResizeFailed', 'apiserver away'));
+    expect(h.cluster.events.at(-1)).toStrictEqual(
+      onClaim('Warning', 'VolumeResizeFailed', 'apiserver away. Warren retries automatically within 30 s'),
+    );
     expect(await run(h)).toBe('done');
     expect(h.cluster.writes.map((w) => w.op)).toStrictEqual([
       'patchClaimStatus',

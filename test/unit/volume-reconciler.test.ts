@@ -278,7 +278,7 @@ describe('reconcileVolume: failures', () => {
       name: 'the share does not answer',
       fail: (h) => h.backend.failNext('removeDirectory', unavailable('stale file handle')),
       outcome: 'retry-fast',
-      event: 'stale file handle',
+      event: `stale file handle. Warren retries automatically within 30 s`,
       backendOps: ['getRecord', 'getRecord', 'putRecord', 'removeDirectory'],
       writes: ['readVolume'],
     },
@@ -290,7 +290,7 @@ describe('reconcileVolume: failures', () => {
       outcome: 'retry-slow',
       event:
         'no --share flag covers nfs.example.com:/export; start the controller with --share nfs.example.com:/export=/some/local/dir ' +
-        'and mount that export there (configured: none)',
+        'and mount that export there (configured: none). Warren retries with growing pauses, at most 5 minutes apart, until this is fixed',
       backendOps: [],
       writes: ['readVolume'],
     },
@@ -307,7 +307,7 @@ describe('reconcileVolume: failures', () => {
       outcome: 'retry-slow',
       event:
         `PV ${pvName}: volumeAttributes (server/share/subDir/onDelete) do not match volumeHandle ` +
-        `1#d#nfs.example.com#/export#${subDir}; refusing to touch any directory`,
+        `1#d#nfs.example.com#/export#${subDir}; refusing to touch any directory. Warren retries with growing pauses, at most 5 minutes apart, until this is fixed`,
       backendOps: [],
       writes: ['readVolume'],
     },
