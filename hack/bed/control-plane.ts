@@ -15,7 +15,12 @@ export interface ControlPlane {
   readyMs: { etcd: number; apiserver: number; controllerManager: number };
 }
 
-/** The controllers our tests rely on: PV/PVC binding and the protection finalizers. */
+/**
+ * The controllers our tests rely on: PV/PVC binding and the protection finalizers; for real pods
+ * on the node guest also workloads (StatefulSet, DaemonSet, Deployment, ReplicaSet), their garbage
+ * collection, generic ephemeral volumes, and what every pod needs (the default ServiceAccount
+ * and the kube-root-ca.crt ConfigMap its token volume projects).
+ */
 export const controllers = [
   'persistentvolume-binder-controller',
   'persistentvolume-protection-controller',
@@ -23,6 +28,14 @@ export const controllers = [
   'namespace-controller',
   // Expansion: for a CSI volume it only says an external controller expands it (warren controller).
   'persistentvolume-expander-controller',
+  'statefulset-controller',
+  'daemonset-controller',
+  'deployment-controller',
+  'replicaset-controller',
+  'garbage-collector-controller',
+  'ephemeral-volume-controller',
+  'serviceaccount-controller',
+  'root-ca-certificate-publisher-controller',
 ];
 
 /** The apiserver's audit log (JSON lines) in a bed's runtime directory (WARREN_BED_DIR). */

@@ -1,5 +1,6 @@
 // Certificates for a throwaway control plane: one CA, the apiserver's serving cert for
-// 127.0.0.1, an admin client cert in system:masters, and the service-account key pair.
+// 127.0.0.1, an admin client cert in system:masters, and the service-account key pair; later,
+// client certs signed by the same CA (a node's kubelet).
 
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -16,6 +17,8 @@ export interface Pki {
   serviceAccountPub: string;
 }
 
+const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+
 export async function makePki(dir: string): Promise<Pki> {
   const p = (name: string) => join(dir, name);
   const pki: Pki = {
@@ -28,7 +31,6 @@ export async function makePki(dir: string): Promise<Pki> {
     serviceAccountKey: p('sa.key'),
     serviceAccountPub: p('sa.pub'),
   };
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
   await openssl([
     'req',
     '-x509',
@@ -43,12 +45,13 @@ export async function makePki(dir: string): Promise<Pki> {
     '/CN=warren-bed-ca',
   ]);
   await signed(
+    dir,
     pki,
     'apiserver',
     '/CN=kube-apiserver',
     'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth',
   );
-  await signed(pki, 'admin', '/O=system:masters/CN=warren-admin', 'extendedKeyUsage=clientAuth');
+  await signed(dir, pki, 'admin', '/O=system:masters/CN=warren-admin', 'extendedKeyUsage=clientAuth');
   await openssl([
     'genpkey',
     '-algorithm',
@@ -60,31 +63,48 @@ export async function makePki(dir: string): Promise<Pki> {
   ]);
   await openssl(['pkey', '-in', pki.serviceAccountKey, '-pubout', '-out', pki.serviceAccountPub]);
   return pki;
+}
 
-  async function signed(ca: Pki, name: string, subject: string, extensions: string): Promise<void> {
-    const csr = p(`${name}.csr`);
-    await openssl(['req', ...ec, '-keyout', p(`${name}.key`), '-out', csr, '-subj', subject]);
-    const extfile = p(`${name}.ext`);
-    await writeFile(extfile, `${extensions}\n`);
-    const crt = p(`${name}.crt`);
-    await openssl([
-      'x509',
-      '-req',
-      '-in',
-      csr,
-      '-CA',
-      ca.caCert,
-      '-CAkey',
-      ca.caKey,
-      '-CAcreateserial',
-      '-days',
-      '30',
-      '-out',
-      crt,
-      '-extfile',
-      extfile,
-    ]);
-  }
+/** A client certificate (clientAuth) for SUBJECT signed by the bed's CA: DIR/NAME.crt and .key. */
+export async function makeClientCert(
+  dir: string,
+  ca: Pick<Pki, 'caCert' | 'caKey'>,
+  name: string,
+  subject: string,
+): Promise<{ cert: string; key: string }> {
+  await signed(dir, ca, name, subject, 'extendedKeyUsage=clientAuth');
+  return { cert: join(dir, `${name}.crt`), key: join(dir, `${name}.key`) };
+}
+
+async function signed(
+  dir: string,
+  ca: Pick<Pki, 'caCert' | 'caKey'>,
+  name: string,
+  subject: string,
+  extensions: string,
+): Promise<void> {
+  const p = (file: string) => join(dir, file);
+  const csr = p(`${name}.csr`);
+  await openssl(['req', ...ec, '-keyout', p(`${name}.key`), '-out', csr, '-subj', subject]);
+  const extfile = p(`${name}.ext`);
+  await writeFile(extfile, `${extensions}\n`);
+  await openssl([
+    'x509',
+    '-req',
+    '-in',
+    csr,
+    '-CA',
+    ca.caCert,
+    '-CAkey',
+    ca.caKey,
+    '-CAcreateserial',
+    '-days',
+    '30',
+    '-out',
+    p(`${name}.crt`),
+    '-extfile',
+    extfile,
+  ]);
 }
 
 async function openssl(args: string[]): Promise<void> {

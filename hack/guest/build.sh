@@ -8,7 +8,8 @@ source "$(dirname "$0")/../lib/common.sh"
 
 start=$SECONDS
 # The guest needs these modules; their dependencies are added from modules.dep.
-WANTED_MODULES=(virtio_pci virtio_net 9pnet_virtio 9p overlay nfsv3 nfsv4)
+# bridge and veth are for pods on the node guest (the bridge CNI plugin).
+WANTED_MODULES=(virtio_pci virtio_net 9pnet_virtio 9p overlay nfsv3 nfsv4 bridge veth)
 
 ensure_packages() {
   bash "$(dirname "$0")/../lib/apt-install.sh" qemu-system-x86 busybox-static nfs-common xz-utils

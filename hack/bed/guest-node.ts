@@ -1,0 +1,380 @@
+// A real Kubernetes node in the qemu guest: containerd, runc, the bridge CNI and kubelet run in the
+// guest as node `guest-0` against the bed's apiserver; kube-scheduler runs on the host. The
+// Warren node plugin runs in the guest too and registers with kubelet itself (--registration-dir).
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import type { BedEnv } from './bed.ts';
+import { type Daemon, startDaemon, stopDaemon, waitReady } from './daemon.ts';
+import { bootGuest, type Guest } from './guest.ts';
+import { probe } from './http-probe.ts';
+import { makeClientCert } from './pki.ts';
+import { freePort } from './ports.ts';
+
+export const nodeName = 'guest-0';
+export const driverName = 'nfs.warren.dev';
+const repoRoot = join(import.meta.dirname, '..', '..');
+const nodeBin = join(repoRoot, 'node_modules', '.bin', 'node');
+const guestScript = join(repoRoot, 'hack', 'node', 'guest-node.sh');
+/** Where kubelet finds the plugin's CSI socket, and where the plugin tells kubelet it is. */
+export const pluginSocket = `/var/lib/kubelet/plugins/${driverName}/csi.sock`;
+
+export interface NodeTools {
+  kubelet: string;
+  kubeScheduler: string;
+  kubectl: string;
+  kubeNodeBinDir: string;
+  containerdBinDir: string;
+  runc: string;
+  cniBinDir: string;
+}
+
+export interface NodeImages {
+  archives: string[];
+  busyboxImage: string;
+  pauseImage: string;
+}
+
+export interface GuestNode {
+  guest: Guest;
+  kubectl(args: string[], input?: string): Promise<string>;
+  /** A shell command in the guest (as root, in the node's mount namespace). */
+  sh(script: string, timeoutMs?: number): Promise<{ code: number; stdout: string; stderr: string }>;
+  images: NodeImages;
+  /** From qemu start to the Node's Ready condition. */
+  readyMs: number;
+  startPlugin(): Promise<void>;
+  stopPlugin(): Promise<void>;
+  restartKubelet(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+function keyValues(text: string): Record<string, string> {
+  return Object.fromEntries(
+    text
+      .split('\n')
+      .filter((l) => l.includes('='))
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
+}
+
+/** Builds (cached by version) kubelet, kube-scheduler, kubectl, containerd, runc, CNI plugins. */
+export async function ensureNodeTools(): Promise<NodeTools> {
+  const script = join(repoRoot, 'hack', 'tools.sh');
+  await execa('bash', [script, 'node'], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const paths = keyValues((await execa('bash', [script, 'paths'])).stdout);
+  const need = (k: string) => {
+    const v = paths[k];
+    if (!v) throw new Error(`hack/tools.sh paths printed no ${k}`);
+    return v;
+  };
+  const kubeNodeBinDir = need('KUBE_NODE_BIN_DIR');
+  return {
+    kubelet: join(kubeNodeBinDir, 'kubelet'),
+    kubeScheduler: join(kubeNodeBinDir, 'kube-scheduler'),
+    kubectl: join(kubeNodeBinDir, 'kubectl'),
+    kubeNodeBinDir,
+    containerdBinDir: need('CONTAINERD_BIN_DIR'),
+    runc: need('RUNC_BIN'),
+    cniBinDir: need('CNI_BIN_DIR'),
+  };
+}
+
+export async function ensureNodeImages(): Promise<NodeImages> {
+  const out = keyValues(
+    (await execa('bash', [join(repoRoot, 'hack', 'node', 'images.sh')], { stderr: 'inherit' })).stdout,
+  );
+  if (!out.busybox || !out.pause || !out.busyboxImage || !out.pauseImage)
+    throw new Error('hack/node/images.sh printed no image paths');
+  return { archives: [out.busybox, out.pause], busyboxImage: out.busyboxImage, pauseImage: out.pauseImage };
+}
+
+/** Pure: containerd's config (version 3): CRI with runc, cgroupfs, the local sandbox image, CNI. */
+export function containerdConfig(tools: NodeTools, pauseImage: string): string {
+  return `version = 3
+root = "/var/lib/containerd"
+state = "/run/containerd"
+disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.blockfile", "io.containerd.snapshotter.v1.erofs", "io.containerd.tracing.processor.v1.otlp", "io.containerd.internal.v1.tracing"]
+
+[grpc]
+  address = "/run/containerd/containerd.sock"
+
+[plugins.'io.containerd.cri.v1.images']
+  snapshotter = "overlayfs"
+  [plugins.'io.containerd.cri.v1.images'.pinned_images]
+    sandbox = "${pauseImage}"
+
+[plugins.'io.containerd.cri.v1.runtime']
+  [plugins.'io.containerd.cri.v1.runtime'.containerd]
+    default_runtime_name = "runc"
+    [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]
+        BinaryName = "${tools.runc}"
+        SystemdCgroup = false
+  [plugins.'io.containerd.cri.v1.runtime'.cni]
+    bin_dirs = ["${tools.cniBinDir}"]
+    conf_dir = "/etc/cni/net.d"
+`;
+}
+
+/** Pure: one bridge network for the node's pods, addresses from host-local. */
+export function cniConfig(): string {
+  return `${JSON.stringify(
+    {
+      cniVersion: '1.0.0',
+      name: 'warren-pods',
+      plugins: [
+        {
+          type: 'bridge',
+          bridge: 'cni0',
+          isGateway: true,
+          ipMasq: false,
+          ipam: {
+            type: 'host-local',
+            ranges: [[{ subnet: '10.88.0.0/24' }]],
+            routes: [{ dst: '0.0.0.0/0' }],
+          },
+        },
+      ],
+    },
+    null,
+    2,
+  )}\n`;
+}
+
+/**
+ * Pure: the KubeletConfiguration. Eviction and image GC are off (the node's disks are tmpfs in
+ * guest memory); the apiserver cannot reach the kubelet (user-mode network), so its API is
+ * authenticated by client cert and otherwise unused.
+ */
+export function kubeletConfig(caFile: string): string {
+  return `apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+authentication:
+  anonymous: { enabled: false }
+  webhook: { enabled: false }
+  x509: { clientCAFile: ${caFile} }
+authorization: { mode: AlwaysAllow }
+cgroupDriver: cgroupfs
+containerRuntimeEndpoint: unix:///run/containerd/containerd.sock
+failSwapOn: false
+readOnlyPort: 0
+healthzBindAddress: 127.0.0.1
+healthzPort: 10248
+resolvConf: ""
+rotateCertificates: false
+localStorageCapacityIsolation: false
+evictionHard: { memory.available: "1Mi", nodefs.available: "0%", imagefs.available: "0%", nodefs.inodesFree: "0%" }
+imageGCHighThresholdPercent: 100
+imageGCLowThresholdPercent: 99
+`;
+}
+
+function kubeconfigFor(server: string, ca: Buffer, cert: Buffer, key: Buffer, user: string): string {
+  const b64 = (b: Buffer) => b.toString('base64');
+  return `apiVersion: v1
+kind: Config
+clusters:
+- name: warren-bed
+  cluster: { server: ${server}, certificate-authority-data: ${b64(ca)} }
+users:
+- name: ${user}
+  user: { client-certificate-data: ${b64(cert)}, client-key-data: ${b64(key)} }
+contexts:
+- name: node
+  context: { cluster: warren-bed, user: ${user} }
+current-context: node
+`;
+}
+
+// kubelet authenticates as system:node:<name> in system:nodes; this bed's apiserver authorizes by
+// RBAC only (no Node authorizer), so the group gets the built-in system:node role.
+const nodeRbac = `apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: { name: warren-bed-nodes }
+roleRef: { apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: system:node }
+subjects:
+- { apiGroup: rbac.authorization.k8s.io, kind: Group, name: system:nodes }
+`;
+
+/** kube-scheduler on the host, as a daemon of the bed (stopped with it). */
+export async function startScheduler(bed: BedEnv, tools: NodeTools): Promise<Daemon> {
+  const port = await freePort();
+  const scheduler = startDaemon(
+    'kube-scheduler',
+    [
+      tools.kubeScheduler,
+      `--kubeconfig=${bed.KUBECONFIG}`,
+      `--authentication-kubeconfig=${bed.KUBECONFIG}`,
+      `--authorization-kubeconfig=${bed.KUBECONFIG}`,
+      '--leader-elect=false',
+      '--bind-address=127.0.0.1',
+      `--secure-port=${port}`,
+      '--v=1',
+    ],
+    { logFile: join(bed.WARREN_BED_DIR, 'kube-scheduler.log') },
+  );
+  await waitReady(scheduler, () => probe(`https://127.0.0.1:${port}/healthz`, { insecure: true }), {
+    timeoutMs: 60_000,
+    what: 'healthy (/healthz)',
+  });
+  return scheduler;
+}
+
+export async function startGuestNode(
+  bed: BedEnv,
+  opts: { logFile: string; memoryMiB?: number; log?: (line: string) => void },
+): Promise<GuestNode> {
+  const say = opts.log ?? ((line: string) => console.error(`[warren] ${line}`));
+  const [tools, images] = await Promise.all([ensureNodeTools(), ensureNodeImages()]);
+  const kubectl = async (args: string[], input?: string) =>
+    (await execa(tools.kubectl, [`--kubeconfig=${bed.KUBECONFIG}`, ...args], { input })).stdout;
+
+  // Everything the guest reads is written before it boots (it caches the host's files it has seen).
+  const dir = await mkdtemp(join(tmpdir(), 'warren-node-'));
+  const pkiDir = join(bed.WARREN_BED_DIR, 'pki');
+  const ca = { caCert: join(pkiDir, 'ca.crt'), caKey: join(pkiDir, 'ca.key') };
+  const cert = await makeClientCert(dir, ca, 'kubelet', `/O=system:nodes/CN=system:node:${nodeName}`);
+  const apiPort = Number(new URL(bed.WARREN_APISERVER).port);
+  await writeFile(
+    join(dir, 'kubelet.kubeconfig'),
+    kubeconfigFor(
+      bed.WARREN_APISERVER,
+      await readFile(ca.caCert),
+      await readFile(cert.cert),
+      await readFile(cert.key),
+      `system:node:${nodeName}`,
+    ),
+    { mode: 0o600 },
+  );
+  await writeFile(join(dir, 'kubelet.yaml'), kubeletConfig(ca.caCert));
+  await writeFile(join(dir, 'containerd.toml'), containerdConfig(tools, images.pauseImage));
+  await writeFile(join(dir, '10-warren.conflist'), cniConfig());
+  await writeFile(
+    join(dir, 'node.env'),
+    [
+      `NODE_NAME=${nodeName}`,
+      `KUBE_NODE_BIN_DIR=${tools.kubeNodeBinDir}`,
+      `CONTAINERD_BIN_DIR=${tools.containerdBinDir}`,
+      `IMAGES="${images.archives.join(' ')}"`,
+      '',
+    ].join('\n'),
+  );
+  await kubectl(['apply', '-f', '-'], nodeRbac);
+  await kubectl(['apply', '-f', join(repoRoot, 'deploy', 'csidriver.yaml')]);
+
+  const mountPort = Number(bed.WARREN_MOUNT_PORT);
+  const started = Date.now();
+  const guest = await bootGuest({
+    memoryMiB: opts.memoryMiB ?? 2048,
+    relays: [
+      { listen: apiPort, port: apiPort },
+      { listen: 2049, port: Number(bed.WARREN_NFS_PORT) },
+      { listen: mountPort, port: mountPort },
+    ],
+    logFile: opts.logFile,
+  });
+  const sh = (script: string, timeoutMs = 60_000) =>
+    guest.exec(['sh', '-c', `export NODE_DIR=${dir}\n${script}`], { timeoutMs });
+  const node = async (command: string, timeoutMs = 120_000) => {
+    const r = await sh(`sh ${guestScript} ${command}`, timeoutMs);
+    if (r.code !== 0)
+      throw new Error(`guest-node.sh ${command} failed (${r.code}):\n${r.stdout}\n${r.stderr}`);
+    say(r.stdout.trim());
+  };
+  const stop = async () => {
+    await guest.stop();
+    await kubectl(['delete', 'node', nodeName, '--ignore-not-found', '--wait=false']).catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    await node('setup');
+    await waitNodeReady(kubectl, sh, 300_000);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  const readyMs = Date.now() - started;
+  say(`node ${nodeName} Ready ${readyMs} ms after qemu started`);
+
+  let pluginPid: string | undefined;
+  return {
+    guest,
+    kubectl,
+    sh,
+    images,
+    readyMs,
+    async startPlugin() {
+      const r = await sh(
+        `cd ${repoRoot} && NODE_NAME=${nodeName} setsid ${nodeBin} src/cli.ts node --endpoint=unix://${pluginSocket}` +
+          ` --driver-name=${driverName} --registration-dir=/var/lib/kubelet/plugins_registry --log-level=debug` +
+          ' >> /var/log/warren-node/plugin.log 2>&1 < /dev/null & echo $!',
+      );
+      pluginPid = r.stdout.trim();
+      await waitFor(
+        async () => {
+          const out = await kubectl([
+            'get',
+            'csinode',
+            nodeName,
+            '-o',
+            'jsonpath={.spec.drivers[*].name}',
+          ]).catch(() => '');
+          return out.split(' ').includes(driverName);
+        },
+        120_000,
+        async () =>
+          `CSINode ${nodeName} does not list ${driverName}:\n${(await sh('tail -n 30 /var/log/warren-node/plugin.log')).stdout}`,
+      );
+    },
+    async stopPlugin() {
+      if (pluginPid)
+        await sh(`kill ${pluginPid}; while kill -0 ${pluginPid} 2>/dev/null; do sleep 0.2; done`);
+      pluginPid = undefined;
+    },
+    async restartKubelet() {
+      await node('stop-kubelet');
+      await node('start-kubelet');
+      // The Node stays Ready while kubelet is away (no node-lifecycle controller runs): ask kubelet.
+      const healthy = await sh(
+        'n=0; until wget -qO- http://127.0.0.1:10248/healthz; do n=$((n+1)); [ $n -lt 600 ] || exit 1; sleep 0.2; done',
+        180_000,
+      );
+      if (healthy.code !== 0)
+        throw new Error(`kubelet did not become healthy after its restart: ${healthy.stderr}`);
+    },
+    stop,
+  };
+}
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs: number, why: () => Promise<string>) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(await why());
+    await new Promise((r) => setTimeout(r, 1_000));
+  }
+}
+
+async function waitNodeReady(
+  kubectl: (args: string[]) => Promise<string>,
+  sh: (s: string) => Promise<{ stdout: string }>,
+  timeoutMs: number,
+) {
+  await waitFor(
+    async () =>
+      (await kubectl([
+        'get',
+        'node',
+        nodeName,
+        '-o',
+        'jsonpath={.status.conditions[?(@.type=="Ready")].status}',
+      ]).catch(() => '')) === 'True',
+    timeoutMs,
+    async () =>
+      `node ${nodeName} not Ready:\n${(await sh('tail -n 40 /var/log/warren-node/kubelet.log')).stdout}`,
+  );
+}
+
+export { stopDaemon };
