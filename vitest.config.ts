@@ -21,6 +21,9 @@ export default defineConfig({
       // Two cores: the bed, the guest and the code under test already keep them busy.
       integration('integration', ['test/integration/**/*.test.ts'], 2),
       integration('disruptive', ['test/disruptive/**/*.test.ts'], 1),
+      // A real node (kubelet + containerd in the guest) with real pods: minutes under TCG, so a run
+      // of its own (hack/test.sh --project node), on a bed of its own.
+      integration('node', ['test/node/**/*.test.ts'], 1),
     ],
   },
 });

@@ -8,6 +8,7 @@
 set -euo pipefail
 # shellcheck source=hack/lib/common.sh
 source "$(dirname "$0")/lib/common.sh"
+HACK_DIR=$(cd "$(dirname "$0")" && pwd)
 
 KUBE_VERSION=${WARREN_KUBE_VERSION:-v1.34.4}
 ETCD_VERSION=${WARREN_ETCD_VERSION:-v3.6.16}
@@ -84,10 +85,11 @@ build_containerd() {
     "$pkg/cmd/ctr@$CONTAINERD_VERSION"
 }
 
-# runc needs cgo (its nsenter part is C); without the seccomp tag it needs no libseccomp headers
-# (the node runs pods Unconfined, kubelet's default).
+# runc needs cgo (its nsenter part is C) and, with the seccomp tag, libseccomp's headers:
+# containerd gives every pod sandbox a seccomp profile, and deploy/ asks for RuntimeDefault.
 build_runc() {
-  CGO_ENABLED=1 GOBIN="$(cd .. && pwd)" go install -trimpath \
+  bash "$HACK_DIR/lib/apt-install.sh" gcc libseccomp-dev
+  CGO_ENABLED=1 GOBIN="$(cd .. && pwd)" go install -trimpath -tags seccomp \
     -ldflags "-s -w -X main.version=${RUNC_VERSION#v}" "github.com/opencontainers/runc@$RUNC_VERSION"
 }
 
@@ -100,7 +102,7 @@ build_cni_plugins() {
 
 build_node_parts() {
   build_once containerd "$CACHE_DIR/containerd-$CONTAINERD_VERSION" build_containerd
-  build_once runc "$CACHE_DIR/runc-$RUNC_VERSION" build_runc
+  build_once runc "$CACHE_DIR/runc-$RUNC_VERSION-seccomp" build_runc
   build_once cni-plugins "$CACHE_DIR/cni-plugins-$CNI_PLUGINS_VERSION" build_cni_plugins
   build_once kubelet "$CACHE_DIR/kube-node-$KUBE_VERSION" build_kube_node
 }
@@ -169,7 +171,7 @@ case $what in
          echo "HELM_BIN=$CACHE_DIR/helm-$HELM_VERSION/helm"
          echo "KUBE_NODE_BIN_DIR=$CACHE_DIR/kube-node-$KUBE_VERSION"
          echo "CONTAINERD_BIN_DIR=$CACHE_DIR/containerd-$CONTAINERD_VERSION"
-         echo "RUNC_BIN=$CACHE_DIR/runc-$RUNC_VERSION/runc"
+         echo "RUNC_BIN=$CACHE_DIR/runc-$RUNC_VERSION-seccomp/runc"
          echo "CNI_BIN_DIR=$CACHE_DIR/cni-plugins-$CNI_PLUGINS_VERSION"
          echo "EXTERNAL_PROVISIONER_BIN=$CACHE_DIR/external-provisioner-$EXTERNAL_PROVISIONER_VERSION/csi-provisioner" ;;
   *) die "usage: hack/tools.sh [all|kube|etcd|csi-sanity|kustomize|helm|external-provisioner|node|paths]" ;;

@@ -30,6 +30,7 @@ export const controllers = [
   'persistentvolume-expander-controller',
   'statefulset-controller',
   'daemonset-controller',
+  'node-lifecycle-controller',
   'deployment-controller',
   'replicaset-controller',
   'garbage-collector-controller',

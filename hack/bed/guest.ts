@@ -43,6 +43,7 @@ export const guestNfsHost = '10.0.2.2';
 
 const AGENT_PORT = 7070;
 const READY_TIMEOUT_MS = 120_000;
+const KVM_INIT_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 10_000;
 const DEFAULT_EXEC_TIMEOUT_MS = 60_000;
 const CONSOLE_TAIL_LINES = 40;
@@ -228,9 +229,11 @@ async function bootWith(opts: BootOptions, repoRoot: string, img: GuestImage, ac
   console.error(`[warren] booting the test guest (pid ${qemu.pid}): qemu-system-x86_64 ${args.join(' ')}`);
   let agentPrinted = false;
   let kvmFailed = false; // qemu pauses the VM after a KVM internal error instead of exiting
+  let initPrinted = false;
   const serial = watchConsole(qemu, opts.logFile, (line) => {
     agentPrinted ||= line.includes('WARREN-AGENT-READY');
     kvmFailed ||= line.includes('KVM internal error');
+    initPrinted ||= line.includes('WARREN-GUEST-READY');
   });
   const cleanup = async () => {
     if (!hasExited(qemu) && !spawnError) qemu.kill('SIGKILL');
@@ -248,6 +251,9 @@ async function bootWith(opts: BootOptions, repoRoot: string, img: GuestImage, ac
       giveUpIf: () => {
         if (spawnError) return `setpriv/qemu did not start: ${spawnError.message}`;
         if (kvmFailed) throw new KvmFailure(`KVM internal error booting ${img.kernel}`);
+        // A PVM host's KVM can also hang silently after SeaBIOS; a working KVM reaches init in seconds.
+        if (accel === 'kvm' && !initPrinted && Date.now() - started > KVM_INIT_TIMEOUT_MS)
+          throw new KvmFailure(`KVM boot hung before init (${KVM_INIT_TIMEOUT_MS / 1000} s) with ${img.kernel}`);
         if (hasExited(qemu)) return `qemu exited (${qemu.exitCode ?? qemu.signalCode})`;
         return undefined;
       },

@@ -12,7 +12,7 @@ BUSYBOX_IMAGE=warren.local/busybox:1.35
 PAUSE_IMAGE=warren.local/pause:3.10
 
 bash "$(dirname "$0")/../lib/apt-install.sh" busybox-static
-script_hash=$(sha256sum "$0" /bin/busybox | sha256sum | cut -c1-12)
+script_hash=$(cat "$0" /bin/busybox | sha256sum | cut -c1-12)
 DIR=$CACHE_DIR/node-images-$script_hash
 
 sha() { sha256sum "$1" | cut -d' ' -f1; }

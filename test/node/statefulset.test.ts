@@ -1,0 +1,220 @@
+// The seed scenario with real pods: kubelet and containerd in the qemu guest (node guest-0), the
+// scheduler and `warren controller` on the host, Warren's node plugin registered with kubelet by
+// `warren node --registration-dir`. A StatefulSet writes through Warren volumes; the host reads
+// the export directly.
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { Daemon } from '../../hack/bed/daemon.ts';
+import {
+  driverName,
+  ensureNodeTools,
+  type GuestNode,
+  nodeName,
+  startGuestNode,
+  startScheduler,
+  stopDaemon,
+} from '../../hack/bed/guest-node.ts';
+import { type ControllerProcess, startController } from '../integration/controller-process.ts';
+
+const repoRoot = join(import.meta.dirname, '..', '..');
+const resultsDir = join(repoRoot, 'test-results');
+const ns = 'scenario';
+const className = 'warren-node';
+let node: GuestNode;
+let scheduler: Daemon;
+let controller: ControllerProcess;
+const timings: Record<string, number> = {};
+
+const exportPath = (...parts: string[]) => join(inject('bed').WARREN_EXPORT_DIR, 'node', ...parts);
+
+async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 300_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) {
+      const pods = await node.kubectl(['get', 'pods,pvc', '-n', ns, '-o', 'wide']).catch((e) => String(e));
+      throw new Error(`timed out waiting for ${what} (${String(last ?? '')})\n${pods}`);
+    }
+    await new Promise((r) => setTimeout(r, 2_000));
+  }
+}
+
+const kubectlJson = async (args: string[]) => JSON.parse(await node.kubectl([...args, '-o', 'json']));
+
+async function readyPods(selector: string): Promise<string[]> {
+  const list = await kubectlJson(['get', 'pods', '-n', ns, '-l', selector]);
+  return (
+    list.items as Array<{
+      metadata: { name: string };
+      status: { conditions?: Array<{ type: string; status: string }> };
+    }>
+  )
+    .filter((p) => p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
+    .map((p) => p.metadata.name)
+    .sort();
+}
+
+const statefulSet = (replicas: number) => `apiVersion: apps/v1
+kind: StatefulSet
+metadata: { name: web, namespace: ${ns} }
+spec:
+  serviceName: web
+  replicas: ${replicas}
+  podManagementPolicy: Parallel
+  selector: { matchLabels: { app: web } }
+  template:
+    metadata: { labels: { app: web } }
+    spec:
+      terminationGracePeriodSeconds: 5
+      containers:
+        - name: web
+          image: warren.local/busybox:1.35
+          # Keeps the first hostname it wrote; counts its starts.
+          command: [sh, -c, "[ -f /data/hostname ] || hostname > /data/hostname; echo start >> /data/starts; trap 'exit 0' TERM; sleep 3600 & wait"]
+          volumeMounts: [{ name: data, mountPath: /data }]
+  volumeClaimTemplates:
+    - metadata: { name: data }
+      spec:
+        accessModes: [ReadWriteOnce]
+        storageClassName: ${className}
+        resources: { requests: { storage: 1Mi } }
+`;
+
+async function waitWeb(count: number): Promise<void> {
+  const want = Array.from({ length: count }, (_, i) => `web-${i}`);
+  await until(`pods ${want.join(', ')} Ready`, async () =>
+    JSON.stringify(await readyPods('app=web')) === JSON.stringify(want) ? true : undefined,
+  );
+}
+
+const starts = (pod: string) =>
+  readFileSync(exportPath(`data-${pod}`, 'starts'), 'utf8')
+    .trim()
+    .split('\n').length;
+
+beforeAll(async () => {
+  mkdirSync(resultsDir, { recursive: true });
+  const bed = inject('bed');
+  const tools = await ensureNodeTools();
+  scheduler = await startScheduler(bed, tools);
+  controller = await startController({
+    provisioner: driverName,
+    logFile: join(resultsDir, 'node-controller.log'),
+  });
+  node = await startGuestNode(bed, { logFile: join(resultsDir, 'node-guest-console.log') });
+  timings.nodeReadyMs = node.readyMs;
+  await node.startPlugin();
+  await node.kubectl(
+    ['apply', '-f', '-'],
+    `apiVersion: v1
+kind: Namespace
+metadata: { name: ${ns} }
+---
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata: { name: ${className} }
+provisioner: ${driverName}
+parameters: { server: 127.0.0.1, share: ${bed.WARREN_NFS_SHARE}, subDir: 'node/\${pvc.metadata.name}', onDelete: retain }
+mountOptions: [vers=4.1]
+reclaimPolicy: Delete
+volumeBindingMode: WaitForFirstConsumer
+`,
+  );
+  await until('the default ServiceAccount', async () =>
+    (await node.kubectl(['get', 'sa', 'default', '-n', ns]).catch(() => '')) ? true : undefined,
+  );
+}, 900_000);
+
+afterAll(async () => {
+  if (node) {
+    const logs = await node.sh(
+      'tail -n 200 /var/log/warren-node/kubelet.log; tail -n 100 /var/log/warren-node/plugin.log',
+    );
+    console.error(
+      `[warren] node timings: ${JSON.stringify(timings)}\n--- kubelet and plugin logs (tail) ---\n${logs.stdout.slice(-20_000)}`,
+    );
+  }
+  await node?.stop();
+  await controller?.stop();
+  if (scheduler) await stopDaemon(scheduler);
+}, 120_000);
+
+describe(`node ${nodeName}`, () => {
+  it('is registered by Warren itself: CSINode lists the driver with the node id', async () => {
+    const csinode = await kubectlJson(['get', 'csinode', nodeName]);
+    expect(csinode.spec.drivers).toEqual([expect.objectContaining({ name: driverName, nodeID: nodeName })]);
+  });
+
+  it('runs StatefulSet web x3; each pod writes its hostname into its own volume', async () => {
+    const t0 = Date.now();
+    await node.kubectl(['apply', '-f', '-'], statefulSet(3));
+    await waitWeb(3);
+    timings.statefulSet3ReadyMs = Date.now() - t0;
+    for (const pod of ['web-0', 'web-1', 'web-2']) {
+      expect(readFileSync(exportPath(`data-${pod}`, 'hostname'), 'utf8')).toBe(`${pod}\n`);
+      expect(starts(pod)).toBe(1);
+    }
+  }, 900_000);
+
+  it('brings the pods back with the same data after the pods, the plugin and kubelet restart', async () => {
+    const t0 = Date.now();
+    await node.kubectl(['delete', 'pods', '-n', ns, '-l', 'app=web', '--wait=false']);
+    await node.stopPlugin();
+    await node.restartKubelet();
+    await node.startPlugin();
+    await until('all three pods restarted', async () => {
+      const pods = await readyPods('app=web');
+      return pods.length === 3 && ['web-0', 'web-1', 'web-2'].every((p) => starts(p) === 2)
+        ? true
+        : undefined;
+    });
+    timings.restartMs = Date.now() - t0;
+    for (const pod of ['web-0', 'web-1', 'web-2'])
+      expect(readFileSync(exportPath(`data-${pod}`, 'hostname'), 'utf8')).toBe(`${pod}\n`);
+    // Nothing is left mounted for pods that are gone: every NFS mount belongs to a running pod.
+    const mounts = (await node.sh("grep ' nfs4 ' /proc/mounts | cut -d' ' -f2")).stdout.trim().split('\n');
+    expect(mounts).toHaveLength(3);
+  }, 900_000);
+
+  it('scales to 1 and back to 3, reusing the same claims and directories', async () => {
+    const claimsBefore = (await kubectlJson(['get', 'pvc', '-n', ns])).items.map(
+      (c: { metadata: { uid: string } }) => c.metadata.uid,
+    );
+    await node.kubectl(['scale', 'statefulset/web', '-n', ns, '--replicas=1']);
+    await waitWeb(1);
+    await until('web-1 and web-2 gone', async () =>
+      (await kubectlJson(['get', 'pods', '-n', ns, '-l', 'app=web'])).items.length === 1 ? true : undefined,
+    );
+    await node.kubectl(['scale', 'statefulset/web', '-n', ns, '--replicas=3']);
+    await waitWeb(3);
+    const claimsAfter = (await kubectlJson(['get', 'pvc', '-n', ns])).items.map(
+      (c: { metadata: { uid: string } }) => c.metadata.uid,
+    );
+    expect(claimsAfter.sort()).toEqual(claimsBefore.sort());
+    expect([starts('web-0'), starts('web-1'), starts('web-2')]).toEqual([2, 3, 3]);
+  }, 900_000);
+
+  it('keeps the directories when the claims are deleted (onDelete: retain)', async () => {
+    await node.kubectl(['delete', 'statefulset', 'web', '-n', ns]);
+    await until('the pods gone', async () =>
+      (await kubectlJson(['get', 'pods', '-n', ns, '-l', 'app=web'])).items.length === 0 ? true : undefined,
+    );
+    await node.kubectl(['delete', 'pvc', '--all', '-n', ns]);
+    await until('the PVs gone', async () =>
+      (await kubectlJson(['get', 'pv'])).items.length === 0 ? true : undefined,
+    );
+    for (const pod of ['web-0', 'web-1', 'web-2']) {
+      expect(existsSync(exportPath(`data-${pod}`))).toBe(true);
+      expect(readFileSync(exportPath(`data-${pod}`, 'hostname'), 'utf8')).toBe(`${pod}\n`);
+    }
+    const mounts = (await node.sh("grep -c ' nfs4 ' /proc/mounts || true")).stdout.trim();
+    expect(mounts).toBe('0');
+  }, 600_000);
+});
