@@ -2,9 +2,10 @@
 // scheduler and `warren controller` on the host, Warren's node plugin registered with kubelet by
 // `warren node --registration-dir`. A StatefulSet writes through Warren volumes; the host reads
 // the export directly.
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { readStateSync } from '../../hack/bed/bed.ts';
 import type { Daemon } from '../../hack/bed/daemon.ts';
 import {
   driverName,
@@ -73,6 +74,7 @@ spec:
     metadata: { labels: { app: web } }
     spec:
       terminationGracePeriodSeconds: 5
+      dnsPolicy: Default
       containers:
         - name: web
           image: warren.local/busybox:1.35
@@ -216,5 +218,131 @@ describe(`node ${nodeName}`, () => {
     }
     const mounts = (await node.sh("grep -c ' nfs4 ' /proc/mounts || true")).stdout.trim();
     expect(mounts).toBe('0');
+  }, 600_000);
+});
+
+/** A pod's container output, read from kubelet's log file in the guest (no kubectl logs here). */
+async function podOutput(pod: string): Promise<string> {
+  const r = await node.sh(`cat /var/log/pods/${ns}_${pod}_*/c/*.log 2>/dev/null`);
+  // CRI log lines: TIME STREAM TAG MESSAGE
+  return r.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.split(' ').slice(3).join(' '))
+    .join('\n');
+}
+
+const pod = (name: string, script: string, volumes: string, extra = '') => `apiVersion: v1
+kind: Pod
+metadata: { name: ${name}, namespace: ${ns} }
+spec:
+  restartPolicy: Never
+  dnsPolicy: Default
+  terminationGracePeriodSeconds: 5
+${extra}  containers:
+    - name: c
+      image: warren.local/busybox:1.35
+      command: [sh, -c, ${JSON.stringify(script)}]
+      volumeMounts: [{ name: v, mountPath: /data }]
+  volumes:
+${volumes}
+`;
+
+async function podPhase(name: string, phases: string[]): Promise<string> {
+  return until(`pod ${name} in ${phases.join('/')}`, async () => {
+    const p = await kubectlJson(['get', 'pod', name, '-n', ns]);
+    return phases.includes(p.status.phase) ? p.status.phase : undefined;
+  });
+}
+
+const claim = (name: string) => `apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: { name: ${name}, namespace: ${ns} }
+spec:
+  accessModes: [ReadWriteMany]
+  storageClassName: ${className}
+  resources: { requests: { storage: 1Mi } }
+`;
+
+describe('pod volumes as kubelet mounts them', () => {
+  it('applies fsGroup to the volume (fsGroupPolicy: File)', async () => {
+    await node.kubectl(['apply', '-f', '-'], claim('shared'));
+    await node.kubectl(
+      ['apply', '-f', '-'],
+      pod(
+        'fsgroup',
+        'touch /data/by-fsgroup-pod; stat -c %g /data; stat -c %g /data/by-fsgroup-pod',
+        '    - { name: v, persistentVolumeClaim: { claimName: shared } }',
+        '  securityContext: { runAsUser: 1000, fsGroup: 2345 }\n',
+      ),
+    );
+    expect(await podPhase('fsgroup', ['Succeeded', 'Failed'])).toBe('Succeeded');
+    expect(await podOutput('fsgroup')).toBe('2345\n2345');
+    expect(statSync(exportPath('shared')).gid).toBe(2345);
+  }, 600_000);
+
+  it('mounts a readOnly claim read-only: writes fail', async () => {
+    await node.kubectl(
+      ['apply', '-f', '-'],
+      pod(
+        'reader',
+        'cat /data/by-fsgroup-pod && echo read; if touch /data/x 2>/dev/null; then echo wrote; else echo refused; fi',
+        '    - { name: v, persistentVolumeClaim: { claimName: shared, readOnly: true } }',
+      ),
+    );
+    expect(await podPhase('reader', ['Succeeded', 'Failed'])).toBe('Succeeded');
+    expect(await podOutput('reader')).toBe('read\nrefused');
+    expect(existsSync(exportPath('shared', 'x'))).toBe(false);
+  }, 600_000);
+
+  it('mounts an inline ephemeral volume', async () => {
+    mkdirSync(exportPath('inline'), { recursive: true });
+    await node.kubectl(
+      ['apply', '-f', '-'],
+      pod(
+        'inline',
+        'echo inline > /data/written',
+        `    - name: v
+      csi: { driver: ${driverName}, volumeAttributes: { server: 127.0.0.1, share: ${inject('bed').WARREN_NFS_SHARE}, subDir: node/inline } }`,
+      ),
+    );
+    expect(await podPhase('inline', ['Succeeded', 'Failed'])).toBe('Succeeded');
+    expect(readFileSync(exportPath('inline', 'written'), 'utf8')).toBe('inline\n');
+  }, 600_000);
+});
+
+describe('a pod whose NFS server is frozen', () => {
+  it('is deleted within its grace period plus 30 s, and its mount is gone', async () => {
+    await node.kubectl(['apply', '-f', '-'], claim('frozen'));
+    await node.kubectl(
+      ['apply', '-f', '-'],
+      pod(
+        'frozen',
+        "echo up > /data/up; trap 'exit 0' TERM; sleep 3600 & wait",
+        '    - { name: v, persistentVolumeClaim: { claimName: frozen } }',
+      ),
+    );
+    expect(await podPhase('frozen', ['Running'])).toBe('Running');
+    const uid = (await kubectlJson(['get', 'pod', 'frozen', '-n', ns])).metadata.uid as string;
+    expect((await node.sh(`grep -c ${uid} /proc/mounts || true`)).stdout.trim()).toBe('1');
+    const ganesha = readStateSync(inject('bedStateDir'))?.daemons.find((d) => d.name === 'ganesha.nfsd');
+    if (!ganesha) throw new Error('no ganesha.nfsd in the bed');
+    process.kill(ganesha.pid, 'SIGSTOP');
+    try {
+      const t0 = Date.now();
+      await node.kubectl(['delete', 'pod', 'frozen', '-n', ns, '--wait=false']);
+      await until(
+        'pod frozen gone',
+        async () =>
+          (await node.kubectl(['get', 'pod', 'frozen', '-n', ns, '--ignore-not-found'])) === ''
+            ? true
+            : undefined,
+        (5 + 30) * 1000,
+      );
+      timings.frozenDeleteMs = Date.now() - t0;
+      expect((await node.sh(`grep -c ${uid} /proc/mounts || true`)).stdout.trim()).toBe('0');
+    } finally {
+      process.kill(ganesha.pid, 'SIGCONT');
+    }
   }, 600_000);
 });
