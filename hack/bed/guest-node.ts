@@ -5,10 +5,12 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { loadAll } from 'js-yaml';
 import type { BedEnv } from './bed.ts';
 import { type Daemon, startDaemon, stopDaemon, waitReady } from './daemon.ts';
 import { bootGuest, type Guest } from './guest.ts';
 import { probe } from './http-probe.ts';
+import { guestNodeObjects } from './node-daemonset.ts';
 import { makeClientCert } from './pki.ts';
 import { freePort } from './ports.ts';
 
@@ -19,6 +21,9 @@ const nodeBin = join(repoRoot, 'node_modules', '.bin', 'node');
 const guestScript = join(repoRoot, 'hack', 'node', 'guest-node.sh');
 /** Where kubelet finds the plugin's CSI socket, and where the plugin tells kubelet it is. */
 export const pluginSocket = `/var/lib/kubelet/plugins/${driverName}/csi.sock`;
+const pluginSelector = 'app.kubernetes.io/component=node';
+/** The plugin's log in the guest, as a process or as the DaemonSet's container. */
+export const pluginLogs = '/var/log/warren-node/plugin.log /var/log/pods/warren_warren-node-*/plugin/*.log';
 
 export interface NodeTools {
   kubelet: string;
@@ -79,6 +84,15 @@ export async function ensureNodeTools(): Promise<NodeTools> {
     runc: need('RUNC_BIN'),
     cniBinDir: need('CNI_BIN_DIR'),
   };
+}
+
+/** Warren's own image (hack/node/warren-image.sh), for the DaemonSet from deploy/. */
+export async function ensureWarrenImage(): Promise<{ archive: string; image: string }> {
+  const out = keyValues(
+    (await execa('bash', [join(repoRoot, 'hack', 'node', 'warren-image.sh')], { stderr: 'inherit' })).stdout,
+  );
+  if (!out.archive || !out.image) throw new Error('hack/node/warren-image.sh printed no archive');
+  return { archive: out.archive, image: out.image };
 }
 
 export async function ensureNodeImages(): Promise<NodeImages> {
@@ -225,10 +239,21 @@ export async function startScheduler(bed: BedEnv, tools: NodeTools): Promise<Dae
 
 export async function startGuestNode(
   bed: BedEnv,
-  opts: { logFile: string; memoryMiB?: number; log?: (line: string) => void },
+  opts: {
+    logFile: string;
+    memoryMiB?: number;
+    log?: (line: string) => void;
+    /** process: `warren node` from the repo (default); daemonset: deploy/'s DaemonSet with Warren's image. */
+    plugin?: 'daemonset' | 'process';
+  },
 ): Promise<GuestNode> {
   const say = opts.log ?? ((line: string) => console.error(`[warren] ${line}`));
-  const [tools, images] = await Promise.all([ensureNodeTools(), ensureNodeImages()]);
+  const mode = opts.plugin ?? 'process';
+  const [tools, images, warrenImage] = await Promise.all([
+    ensureNodeTools(),
+    ensureNodeImages(),
+    mode === 'daemonset' ? ensureWarrenImage() : undefined,
+  ]);
   const kubectl = async (args: string[], input?: string) =>
     (await execa(tools.kubectl, [`--kubeconfig=${bed.KUBECONFIG}`, ...args], { input })).stdout;
 
@@ -258,7 +283,7 @@ export async function startGuestNode(
       `NODE_NAME=${nodeName}`,
       `KUBE_NODE_BIN_DIR=${tools.kubeNodeBinDir}`,
       `CONTAINERD_BIN_DIR=${tools.containerdBinDir}`,
-      `IMAGES="${images.archives.join(' ')}"`,
+      `IMAGES="${[...images.archives, ...(warrenImage ? [warrenImage.archive] : [])].join(' ')}"`,
       '',
     ].join('\n'),
   );
@@ -269,6 +294,8 @@ export async function startGuestNode(
   const started = Date.now();
   const guest = await bootGuest({
     memoryMiB: opts.memoryMiB ?? 2048,
+    // The agent starts Node over 9p; on a busy 2-core host under TCG that has taken over 120 s.
+    readyTimeoutMs: 300_000,
     relays: [
       { listen: apiPort, port: apiPort },
       { listen: 2049, port: Number(bed.WARREN_NFS_PORT) },
@@ -307,12 +334,36 @@ export async function startGuestNode(
     images,
     readyMs,
     async startPlugin() {
-      const r = await sh(
-        `cd ${repoRoot} && NODE_NAME=${nodeName} setsid ${nodeBin} src/cli.ts node --endpoint=unix://${pluginSocket}` +
-          ` --driver-name=${driverName} --registration-dir=/var/lib/kubelet/plugins_registry --log-level=debug` +
-          ' >> /var/log/warren-node/plugin.log 2>&1 < /dev/null & echo $!',
-      );
-      pluginPid = r.stdout.trim();
+      if (mode === 'daemonset') {
+        const rendered = loadAll(await kubectl(['kustomize', join(repoRoot, 'deploy')])) as Array<
+          Record<string, unknown>
+        >;
+        const list = { apiVersion: 'v1', kind: 'List', items: guestNodeObjects(rendered, driverName) };
+        await kubectl(['apply', '-f', '-'], JSON.stringify(list));
+        await waitFor(
+          async () =>
+            (await kubectl([
+              'get',
+              'pods',
+              '-n',
+              'warren',
+              '-l',
+              pluginSelector,
+              '-o',
+              'jsonpath={.items[*].status.containerStatuses[*].ready}',
+            ])) === 'true',
+          300_000,
+          async () =>
+            `the warren-node pod is not ready:\n${await kubectl(['describe', 'pods', '-n', 'warren', '-l', pluginSelector]).catch((e) => String(e))}`,
+        );
+      } else {
+        const r = await sh(
+          `cd ${repoRoot} && NODE_NAME=${nodeName} setsid ${nodeBin} src/cli.ts node --endpoint=unix://${pluginSocket}` +
+            ` --driver-name=${driverName} --registration-dir=/var/lib/kubelet/plugins_registry --log-level=debug` +
+            ' >> /var/log/warren-node/plugin.log 2>&1 < /dev/null & echo $!',
+        );
+        pluginPid = r.stdout.trim();
+      }
       await waitFor(
         async () => {
           const out = await kubectl([
@@ -324,12 +375,17 @@ export async function startGuestNode(
           ]).catch(() => '');
           return out.split(' ').includes(driverName);
         },
-        120_000,
+        300_000,
         async () =>
-          `CSINode ${nodeName} does not list ${driverName}:\n${(await sh('tail -n 30 /var/log/warren-node/plugin.log')).stdout}`,
+          `CSINode ${nodeName} does not list ${driverName}:\n${(await sh(`tail -n 30 ${pluginLogs}`)).stdout}`,
       );
     },
+    /** process: stops it; daemonset: deletes the plugin's pod (the DaemonSet starts another). */
     async stopPlugin() {
+      if (mode === 'daemonset') {
+        await kubectl(['delete', 'pods', '-n', 'warren', '-l', pluginSelector, '--wait=false']);
+        return;
+      }
       if (pluginPid)
         await sh(`kill ${pluginPid}; while kill -0 ${pluginPid} 2>/dev/null; do sleep 0.2; done`);
       pluginPid = undefined;

@@ -31,6 +31,8 @@ export interface BootOptions {
   repoRoot?: string;
   /** Relays inside the guest: 127.0.0.1:listen in the guest reaches 127.0.0.1:port on the host. */
   relays?: Array<{ listen: number; port: number }>;
+  /** How long qemu may take until the agent answers (default 120 s). */
+  readyTimeoutMs?: number;
 }
 
 export interface GuestImage {
@@ -226,6 +228,7 @@ async function bootWith(opts: BootOptions, repoRoot: string, img: GuestImage, ac
   let spawnError: Error | undefined;
   qemu.on('error', (err) => (spawnError = err));
   const started = Date.now();
+  const readyTimeoutMs = opts.readyTimeoutMs ?? READY_TIMEOUT_MS;
   console.error(`[warren] booting the test guest (pid ${qemu.pid}): qemu-system-x86_64 ${args.join(' ')}`);
   let agentPrinted = false;
   let kvmFailed = false; // qemu pauses the VM after a KVM internal error instead of exiting
@@ -246,14 +249,16 @@ async function bootWith(opts: BootOptions, repoRoot: string, img: GuestImage, ac
     const healthUrl = `http://127.0.0.1:${agentPort}/health`;
     await pollUntil(async () => agentPrinted && (await probe(healthUrl, {}, 1_000)), {
       what: 'the test guest to start (its agent to answer)',
-      timeoutMs: READY_TIMEOUT_MS,
+      timeoutMs: readyTimeoutMs,
       intervalMs: 100,
       giveUpIf: () => {
         if (spawnError) return `setpriv/qemu did not start: ${spawnError.message}`;
         if (kvmFailed) throw new KvmFailure(`KVM internal error booting ${img.kernel}`);
         // A PVM host's KVM can also hang silently after SeaBIOS; a working KVM reaches init in seconds.
         if (accel === 'kvm' && !initPrinted && Date.now() - started > KVM_INIT_TIMEOUT_MS)
-          throw new KvmFailure(`KVM boot hung before init (${KVM_INIT_TIMEOUT_MS / 1000} s) with ${img.kernel}`);
+          throw new KvmFailure(
+            `KVM boot hung before init (${KVM_INIT_TIMEOUT_MS / 1000} s) with ${img.kernel}`,
+          );
         if (hasExited(qemu)) return `qemu exited (${qemu.exitCode ?? qemu.signalCode})`;
         return undefined;
       },

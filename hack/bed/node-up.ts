@@ -30,7 +30,10 @@ export async function nodeUp(stateDir: string, repoRoot: string): Promise<void> 
     );
     await addDaemons(stateDir, [controller]);
   }
-  const node = await startGuestNode(bed, { logFile: join(bed.WARREN_BED_DIR, 'guest-0-console.log') });
+  const node = await startGuestNode(bed, {
+    logFile: join(bed.WARREN_BED_DIR, 'guest-0-console.log'),
+    plugin: process.env.WARREN_NODE_PLUGIN === 'daemonset' ? 'daemonset' : 'process',
+  });
   await node.startPlugin();
   await node.kubectl(['apply', '-f', '-'], storageClassYaml(bed.WARREN_NFS_SHARE));
   console.log(

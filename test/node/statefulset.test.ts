@@ -12,12 +12,15 @@ import {
   ensureNodeTools,
   type GuestNode,
   nodeName,
+  pluginLogs,
   startGuestNode,
   startScheduler,
   stopDaemon,
 } from '../../hack/bed/guest-node.ts';
 import { type ControllerProcess, startController } from '../integration/controller-process.ts';
 
+/** WARREN_NODE_PLUGIN=daemonset runs the plugin as deploy/'s DaemonSet; the default is a process. */
+const pluginMode = () => (process.env.WARREN_NODE_PLUGIN === 'daemonset' ? 'daemonset' : 'process');
 const repoRoot = join(import.meta.dirname, '..', '..');
 const resultsDir = join(repoRoot, 'test-results');
 const ns = 'scenario';
@@ -110,7 +113,10 @@ beforeAll(async () => {
     provisioner: driverName,
     logFile: join(resultsDir, 'node-controller.log'),
   });
-  node = await startGuestNode(bed, { logFile: join(resultsDir, 'node-guest-console.log') });
+  node = await startGuestNode(bed, {
+    logFile: join(resultsDir, 'node-guest-console.log'),
+    plugin: pluginMode(),
+  });
   timings.nodeReadyMs = node.readyMs;
   await node.startPlugin();
   await node.kubectl(
@@ -136,9 +142,7 @@ volumeBindingMode: WaitForFirstConsumer
 
 afterAll(async () => {
   if (node) {
-    const logs = await node.sh(
-      'tail -n 200 /var/log/warren-node/kubelet.log; tail -n 100 /var/log/warren-node/plugin.log',
-    );
+    const logs = await node.sh(`tail -n 200 /var/log/warren-node/kubelet.log; tail -n 100 ${pluginLogs}`);
     console.error(
       `[warren] node timings: ${JSON.stringify(timings)}\n--- kubelet and plugin logs (tail) ---\n${logs.stdout.slice(-20_000)}`,
     );
@@ -324,7 +328,9 @@ describe('a pod whose NFS server is frozen', () => {
     );
     expect(await podPhase('frozen', ['Running'])).toBe('Running');
     const uid = (await kubectlJson(['get', 'pod', 'frozen', '-n', ns])).metadata.uid as string;
-    expect((await node.sh(`grep -c ${uid} /proc/mounts || true`)).stdout.trim()).toBe('1');
+    const nfsMountsOf = async (uid: string) =>
+      (await node.sh(`grep ' nfs4 ' /proc/mounts | grep -c ${uid} || true`)).stdout.trim();
+    expect(await nfsMountsOf(uid)).toBe('1');
     const ganesha = readStateSync(inject('bedStateDir'))?.daemons.find((d) => d.name === 'ganesha.nfsd');
     if (!ganesha) throw new Error('no ganesha.nfsd in the bed');
     process.kill(ganesha.pid, 'SIGSTOP');
@@ -340,7 +346,7 @@ describe('a pod whose NFS server is frozen', () => {
         (5 + 30) * 1000,
       );
       timings.frozenDeleteMs = Date.now() - t0;
-      expect((await node.sh(`grep -c ${uid} /proc/mounts || true`)).stdout.trim()).toBe('0');
+      expect(await nfsMountsOf(uid)).toBe('0');
     } finally {
       process.kill(ganesha.pid, 'SIGCONT');
     }
