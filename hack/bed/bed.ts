@@ -226,14 +226,6 @@ export async function restartDaemon(stateDir: string, name: string, downMs = 0):
   return fresh;
 }
 
-/** Records more daemons in a bed's state (so `down` stops them too). */
-export async function addDaemons(stateDir: string, daemons: Daemon[]): Promise<void> {
-  const state = await readState(stateDir);
-  if (!state) throw new Error(`no bed is recorded in ${stateDir}`);
-  state.daemons.push(...daemons);
-  await writeFile(stateFile(stateDir), `${JSON.stringify(state, null, 2)}\n`);
-}
-
 /** Synchronous last resort for process exit handlers: SIGKILL whatever is still ours. */
 export function killAllNow(daemons: Daemon[]): void {
   for (const d of daemons)

@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { readStateSync } from '../../hack/bed/bed.ts';
+import { type ControllerProcess, startController } from '../../hack/bed/controller.ts';
 import type { Daemon } from '../../hack/bed/daemon.ts';
 import {
   driverName,
@@ -17,7 +18,6 @@ import {
   startScheduler,
   stopDaemon,
 } from '../../hack/bed/guest-node.ts';
-import { type ControllerProcess, startController } from '../integration/controller-process.ts';
 
 /** WARREN_NODE_PLUGIN=daemonset runs the plugin as deploy/'s DaemonSet; the default is a process. */
 const pluginMode = () => (process.env.WARREN_NODE_PLUGIN === 'daemonset' ? 'daemonset' : 'process');
@@ -110,6 +110,7 @@ beforeAll(async () => {
   const tools = await ensureNodeTools();
   scheduler = await startScheduler(bed, tools);
   controller = await startController({
+    bed,
     provisioner: driverName,
     logFile: join(resultsDir, 'node-controller.log'),
   });
@@ -331,7 +332,7 @@ describe('a pod whose NFS server is frozen', () => {
     const nfsMountsOf = async (uid: string) =>
       (await node.sh(`grep ' nfs4 ' /proc/mounts | grep -c ${uid} || true`)).stdout.trim();
     expect(await nfsMountsOf(uid)).toBe('1');
-    const ganesha = readStateSync(inject('bedStateDir'))?.daemons.find((d) => d.name === 'ganesha.nfsd');
+    const ganesha = readStateSync(inject('bedStateDir'))?.nfsServer.ganesha;
     if (!ganesha) throw new Error('no ganesha.nfsd in the bed');
     process.kill(ganesha.pid, 'SIGSTOP');
     try {
