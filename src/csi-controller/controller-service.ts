@@ -13,10 +13,11 @@ import type { DeleteVolumeResponse } from '../csi/generated/csi/v1/DeleteVolumeR
 import type { ValidateVolumeCapabilitiesRequest__Output } from '../csi/generated/csi/v1/ValidateVolumeCapabilitiesRequest.ts';
 import type { ValidateVolumeCapabilitiesResponse } from '../csi/generated/csi/v1/ValidateVolumeCapabilitiesResponse.ts';
 import type { RpcHandler } from '../csi/pipeline.ts';
-import { alreadyExists, failedPrecondition, invalidArgument, notFound } from '../errors.ts';
+import { alreadyExists, failedPrecondition, invalidArgument, notFound, WarrenError } from '../errors.ts';
 import { parseClassParameters } from '../provisioning/parameters.ts';
 import { localRootFor } from '../provisioning/paths.ts';
 import { releaseDirectory } from '../provisioning/release.ts';
+import { createFsTreeCopier, type TreeCopier } from '../provisioning/tree-copy.ts';
 import type { ClassParameters, OnDelete, VolumeLocation } from '../provisioning/types.ts';
 import { writeVolumeAttributes } from '../provisioning/volume-attributes.ts';
 import {
@@ -29,6 +30,7 @@ import {
 import { parseVolumeId } from '../provisioning/volume-id.ts';
 import { volumeIntentFor } from '../provisioning/volume-intent.ts';
 import { quote } from '../text.ts';
+import { cloneInto, sourceVolumeId } from './volume-clone.ts';
 import {
   forgetVolumeName,
   nameRecordOfVolume,
@@ -48,6 +50,8 @@ import {
 export interface ControllerDeps {
   store: VolumeStore;
   now?: () => Date;
+  /** The copy engine for CreateVolume from a volume (default: the real one). */
+  copier?: TreeCopier;
 }
 
 const required = (field: string, value: string) => {
@@ -110,12 +114,17 @@ async function findNameRecord(store: VolumeStore, first: string, name: string, l
 }
 
 export const controllerCapabilities: ControllerGetCapabilitiesResponse = {
-  capabilities: [{ rpc: { type: 'CREATE_DELETE_VOLUME' } }, { rpc: { type: 'EXPAND_VOLUME' } }],
+  capabilities: [
+    { rpc: { type: 'CREATE_DELETE_VOLUME' } },
+    { rpc: { type: 'EXPAND_VOLUME' } },
+    { rpc: { type: 'CLONE_VOLUME' } },
+  ],
 };
 
 export function makeControllerService(deps: ControllerDeps) {
   const { store } = deps;
   const now = deps.now ?? (() => new Date());
+  const copier = deps.copier ?? createFsTreeCopier();
 
   const CreateVolume: RpcHandler<CreateVolumeRequest__Output, CreateVolumeResponse> = async (
     request,
@@ -123,11 +132,9 @@ export function makeControllerService(deps: ControllerDeps) {
   ) => {
     const name = required('name', request.name);
     requireCapabilities('volume_capabilities', request.volume_capabilities);
-    if (request.volume_content_source) {
-      throw invalidArgument(
-        'volume_content_source is not supported: Warren cannot clone volumes or restore snapshots',
-      );
-    }
+    const sourceId = request.volume_content_source
+      ? sourceVolumeId(request.volume_content_source)
+      : undefined;
     if (Object.keys(request.mutable_parameters).length > 0) {
       throw invalidArgument('mutable_parameters are not supported (Warren has no MODIFY_VOLUME capability)');
     }
@@ -162,11 +169,25 @@ export function makeControllerService(deps: ControllerDeps) {
           'give each volume its own directory (e.g. include ${pv.metadata.name} in subDir)',
       );
     }
-    const outcome = await ensureVolumeDirectory(store, share, intent, {
-      name,
-      adoptExisting: Boolean(existing),
-      now: now(),
-    });
+    const owner = { name, adoptExisting: Boolean(existing), now: now() };
+    let outcome: string;
+    if (sourceId !== undefined && !existing) {
+      // The name record is written only after the copy: a retry that finds it has nothing to copy.
+      const source = await requireExistingVolume(store, sourceId);
+      const sourceRecord = await nameRecordOfVolume(store, source.recordRoot, sourceId);
+      if (sourceRecord && BigInt(sourceRecord.capacityBytes) > BigInt(capacityBytes)) {
+        throw new WarrenError(
+          'OutOfRange',
+          `the clone's capacity ${capacityBytes} bytes is less than its source's ${sourceRecord.capacityBytes}; ask for at least that`,
+        );
+      }
+      outcome = await cloneInto(
+        { store, copier },
+        { share, intent, from: source.location, owner, log: ctx.log },
+      );
+    } else {
+      outcome = await ensureVolumeDirectory(store, share, intent, owner);
+    }
     if (!existing)
       await writeNameRecord(store, root, { name, volumeId: intent.volumeId, capacityBytes, parameters });
     ctx.log.info({ volumeId: intent.volumeId, location: intent.location, outcome }, 'volume directory ready');
@@ -175,6 +196,7 @@ export function makeControllerService(deps: ControllerDeps) {
         volume_id: intent.volumeId,
         capacity_bytes: capacityBytes,
         volume_context: writeVolumeAttributes(intent.location, intent.onDelete),
+        ...(request.volume_content_source ? { content_source: request.volume_content_source } : {}),
       },
     };
   };

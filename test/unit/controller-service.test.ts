@@ -9,14 +9,17 @@ import type { CreateVolumeRequest } from '../../src/csi/generated/csi/v1/CreateV
 import { type CsiServer, startCsiServer } from '../../src/csi/server.ts';
 import { makeControllerService } from '../../src/csi-controller/controller-service.ts';
 import { nameRecordKey } from '../../src/csi-controller/volume-name-records.ts';
+import { failedPrecondition } from '../../src/errors.ts';
 import { makeIdentityService, type Readiness } from '../../src/node/identity-service.ts';
 import { createMemoryDirectoryBackend } from '../fakes/memory-directory-backend.ts';
+import { createMemoryTreeCopier } from '../fakes/memory-tree-copier.ts';
 import { type CsiClients, call, csiClients, expectStatus } from './csi-grpc-client.ts';
 import { captureLog } from './csi-log-capture.ts';
 
 const root = '/exports/main';
 const secondRoot = '/exports/second';
 const backend = createMemoryDirectoryBackend([root, secondRoot]);
+const copier = createMemoryTreeCopier(backend);
 const shares = [
   { server: 'nfs.example.com', share: '/export', localDir: root },
   { server: 'nfs2.example.com', share: '/data', localDir: secondRoot },
@@ -41,7 +44,7 @@ beforeAll(async () => {
         servesController: true,
         probe: async () => readiness,
       }),
-      Controller: makeControllerService({ store: { shares, backend }, now: () => new Date(0) }),
+      Controller: makeControllerService({ store: { shares, backend }, now: () => new Date(0), copier }),
     },
   });
   c = csiClients(server.address);
@@ -105,9 +108,13 @@ describe('Identity', () => {
 });
 
 describe('Controller: capabilities and unimplemented RPCs', () => {
-  it('ControllerGetCapabilities lists exactly create/delete and expand', async () => {
+  it('ControllerGetCapabilities lists exactly create/delete, expand and clone', async () => {
     const caps = await call(c.controller.ControllerGetCapabilities.bind(c.controller), {});
-    expect(caps.capabilities.map((cap) => cap.rpc?.type)).toEqual(['CREATE_DELETE_VOLUME', 'EXPAND_VOLUME']);
+    expect(caps.capabilities.map((cap) => cap.rpc?.type)).toEqual([
+      'CREATE_DELETE_VOLUME',
+      'EXPAND_VOLUME',
+      'CLONE_VOLUME',
+    ]);
   });
 
   it('RPCs Warren does not implement answer UNIMPLEMENTED', async () => {
@@ -144,10 +151,75 @@ describe('CreateVolume', () => {
       createReq('v', { capacity_range: { required_bytes: 2, limit_bytes: 1 } }),
       'limit_bytes',
     ],
-    ['a content source', createReq('v', { volume_content_source: { volume: { volume_id: 'x' } } }), 'clone'],
+    [
+      'a snapshot content source',
+      createReq('v', { volume_content_source: { snapshot: { snapshot_id: 'x' } } }),
+      'snapshot is not supported',
+    ],
+    [
+      'a content source volume without an id',
+      createReq('v', { volume_content_source: { volume: { volume_id: '' } } }),
+      'volume_content_source.volume.volume_id is required',
+    ],
     ['a name with a slash', createReq('a/b'), '"/"'],
   ])('refuses %s with INVALID_ARGUMENT', async (_what, request, fragment) => {
     await expectStatus(create(request), status.INVALID_ARGUMENT, fragment);
+  });
+
+  it('clones a volume: its content copied before CreateVolume answers, the source echoed', async () => {
+    await create(createReq('clone-src', { capacity_range: { required_bytes: 2 * gib } }));
+    backend.plant(`${root}/clone-src/data.txt`, { kind: 'file', content: 'payload' });
+    const source = { volume: { volume_id: '1#d#nfs.example.com#/export#clone-src' } };
+    const { volume } = await create(
+      createReq('clone-dst', { capacity_range: { required_bytes: 2 * gib }, volume_content_source: source }),
+    );
+    expect(volume).toMatchObject({
+      volume_id: '1#d#nfs.example.com#/export#clone-dst',
+      content_source: { volume: { volume_id: source.volume.volume_id } },
+    });
+    expect(backend.entries.get(`${root}/clone-dst/data.txt`)).toStrictEqual({
+      kind: 'file',
+      content: 'payload',
+    });
+    // Idempotent: the same call again copies nothing more.
+    const calls = copier.calls.length;
+    await create(
+      createReq('clone-dst', { capacity_range: { required_bytes: 2 * gib }, volume_content_source: source }),
+    );
+    expect(copier.calls.length).toBe(calls);
+    // A clone smaller than its source is OUT_OF_RANGE, and nothing is made.
+    await expectStatus(
+      create(
+        createReq('clone-small', { capacity_range: { required_bytes: gib }, volume_content_source: source }),
+      ),
+      status.OUT_OF_RANGE,
+      'less than its source',
+    );
+    expect(has('clone-small')).toBe(false);
+  });
+
+  it('a clone whose copy fails leaves nothing behind', async () => {
+    await create(createReq('fail-src'));
+    backend.plant(`${root}/fail-src/a`, { kind: 'file', content: 'a' });
+    backend.plant(`${root}/fail-src/b`, { kind: 'file', content: 'b' });
+    copier.failNext(failedPrecondition('cannot write: ENOSPC; the share is full'));
+    const source = { volume: { volume_id: '1#d#nfs.example.com#/export#fail-src' } };
+    await expectStatus(
+      create(createReq('fail-dst', { volume_content_source: source })),
+      status.FAILED_PRECONDITION,
+      'the partial copy was removed',
+    );
+    expect(has('fail-dst')).toBe(false);
+  });
+
+  it('a clone of an unknown volume is NOT_FOUND', async () => {
+    const source = { volume: { volume_id: '1#d#nfs.example.com#/export#no-such-volume' } };
+    await expectStatus(
+      create(createReq('orphan', { volume_content_source: source })),
+      status.NOT_FOUND,
+      'does not exist',
+    );
+    expect(has('orphan')).toBe(false);
   });
 
   it('refuses a share no --share flag covers with FAILED_PRECONDITION', async () => {

@@ -1,0 +1,69 @@
+// CreateVolume from a volume_content_source volume: the source checked, the copy made by the same
+// engine and the same partial-copy record as the claim watcher's clones, before CreateVolume answers.
+import type { Logger } from 'pino';
+import type { VolumeContentSource__Output } from '../csi/generated/csi/v1/VolumeContentSource.ts';
+import { invalidArgument, WarrenError } from '../errors.ts';
+import { beginCopy, copyPaths, endCopy } from '../provisioning/clone-directory.ts';
+import { discardPartialCopy } from '../provisioning/release.ts';
+import type { TreeCopier } from '../provisioning/tree-copy.ts';
+import type { VolumeLocation } from '../provisioning/types.ts';
+import type { ShareRoot, VolumeStore } from '../provisioning/volume-directory.ts';
+import type { VolumeIntent } from '../provisioning/volume-intent.ts';
+import { quote } from '../text.ts';
+
+/** The source volume id of a content source, or an error for what Warren does not serve. */
+export function sourceVolumeId(source: VolumeContentSource__Output): string {
+  if (source.type === 'volume' && source.volume) {
+    if (source.volume.volume_id === '')
+      throw invalidArgument('volume_content_source.volume.volume_id is required');
+    return source.volume.volume_id;
+  }
+  throw invalidArgument(
+    'volume_content_source snapshot is not supported: Warren serves no snapshots (no CREATE_DELETE_SNAPSHOT capability); clone a volume instead',
+  );
+}
+
+/** Copies the source volume's directory into the new volume's, through the partial-copy record. */
+export async function cloneInto(
+  deps: { store: VolumeStore; copier: TreeCopier },
+  input: {
+    share: ShareRoot;
+    intent: VolumeIntent;
+    from: VolumeLocation;
+    owner: { name: string; adoptExisting: boolean; now: Date };
+    log: Logger;
+  },
+): Promise<'copied'> {
+  const { share, intent, from, owner, log } = input;
+  const { location } = intent;
+  if (from.server === location.server && from.share === location.share && from.subDir === location.subDir) {
+    throw invalidArgument(
+      `the clone's directory ${quote(location.subDir)} is its source's own; give it its own subDir`,
+    );
+  }
+  const paths = await copyPaths(deps.store, from, { share, location });
+  const begun = await beginCopy(deps.store, share, intent, from, owner);
+  try {
+    const stats = await deps.copier.copy(paths.source, paths.target);
+    await endCopy(deps.store, share, location);
+    log.info({ from, begun, ...stats, skipped: stats.skipped.length }, 'volume cloned');
+    return 'copied';
+  } catch (err) {
+    const discarded = await discardPartialCopy(deps.store, {
+      location,
+      volumeId: intent.volumeId,
+      name: owner.name,
+    });
+    log.warn({ from, discarded }, 'clone failed; partial copy handled');
+    if (err instanceof WarrenError) {
+      throw new WarrenError(
+        err.kind,
+        `copying volume ${from.subDir} failed (the partial copy was removed): ${err.message}`,
+        {
+          cause: err,
+        },
+      );
+    }
+    throw err;
+  }
+}
