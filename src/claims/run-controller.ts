@@ -6,7 +6,6 @@ import { hostname } from 'node:os';
 import {
   CoordinationV1Api,
   CoreV1Api,
-  KubeConfig,
   makeInformer,
   StorageV1Api,
   type V1PersistentVolume,
@@ -25,6 +24,7 @@ import { crashPointFromEnv } from './crash-points.ts';
 import type { ReconcileDeps } from './deps.ts';
 import { makeEventRecorder } from './event-recorder.ts';
 import { startHealthServer } from './health-server.ts';
+import { loadKubeConfig } from './kube-config.ts';
 import { runLeaderElection } from './leader-election.ts';
 import { makeMetrics } from './metrics.ts';
 import { claimKey, parseQueueKey, volumeKey } from './queue-keys.ts';
@@ -39,9 +39,7 @@ export async function runController(
   config: ControllerConfig,
   log: Logger,
 ): Promise<{ stop: () => Promise<void> }> {
-  const kc = new KubeConfig();
-  if (config.kubeconfig) kc.loadFromFile(config.kubeconfig);
-  else kc.loadFromCluster();
+  const kc = loadKubeConfig(config.kubeconfig);
   const core = kc.makeApiClient(CoreV1Api);
   const storage = kc.makeApiClient(StorageV1Api);
   const metrics = makeMetrics();
