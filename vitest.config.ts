@@ -9,7 +9,7 @@ const integration = (name: string, include: string[], maxWorkers: number) => ({
     include,
     globalSetup: ['test/integration/global-setup.ts'],
     testTimeout: 120_000,
-    hookTimeout: 180_000,
+    hookTimeout: 420_000,
     maxWorkers,
   },
 });

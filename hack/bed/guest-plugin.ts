@@ -53,7 +53,7 @@ export async function startGuestPlugin(
     const clients = csiClients(`127.0.0.1:${guest.hostPortFor(pluginPort)}`);
     await pollUntil(() => call(clients.identity.Probe.bind(clients.identity), {}).then(() => true), {
       what: 'warren node to answer in the guest',
-      timeoutMs: 90_000,
+      timeoutMs: 180_000, // Node 24 under TCG starts in ~50 s on a quiet machine; far longer on a busy one
       intervalMs: 250,
     }).catch(async (err) => {
       const log = await sh('tail -n 30 /tmp/warren-node.log');

@@ -44,7 +44,7 @@ export interface GuestImage {
 export const guestNfsHost = '10.0.2.2';
 
 const AGENT_PORT = 7070;
-const READY_TIMEOUT_MS = 120_000;
+const READY_TIMEOUT_MS = 240_000;
 const KVM_INIT_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 10_000;
 const DEFAULT_EXEC_TIMEOUT_MS = 60_000;
