@@ -185,4 +185,25 @@ describe('copyTree', () => {
     writeFileSync(join(target, 'd'), 'in the way');
     await expectWarrenRejection(copyTree(source, target), 'FailedPrecondition', 'is not a directory');
   });
+
+  it.skipIf(!isRoot)(
+    'a target that fills up mid-copy stops with FailedPrecondition naming a full share',
+    async () => {
+      // A real 1 MiB tmpfs as the target: the kernel answers ENOSPC part-way through the copy.
+      const tiny = join(base, 'tiny');
+      mkdirSync(tiny);
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', tiny]);
+      try {
+        for (let i = 0; i < 8; i++) writeFileSync(join(source, `big-${i}`), Buffer.alloc(256 * 1024, i + 1));
+        await expectWarrenRejection(
+          copyTree(source, tiny),
+          'FailedPrecondition',
+          'ENOSPC',
+          'the share is full',
+        );
+      } finally {
+        execFileSync('umount', [tiny]);
+      }
+    },
+  );
 });
