@@ -317,7 +317,8 @@ export async function startGuestNode(
     await rm(dir, { recursive: true, force: true });
   };
   try {
-    await node('setup');
+    // Importing Warren's image (about 230 MB) into containerd takes minutes under TCG.
+    await node('setup', mode === 'daemonset' ? 900_000 : 300_000);
     await waitNodeReady(kubectl, sh, 300_000);
   } catch (err) {
     await stop();
