@@ -1,58 +1,18 @@
-import { chmod, lstat, mkdir, mkdtemp, readdir, readlink, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createFsDirectoryBackend } from '../../src/provisioning/fs-directory-backend.ts';
-import { type BackendHarness, describeDirectoryBackendContract } from './directory-backend-contract.ts';
+import { describeDirectoryBackendContract } from './directory-backend-contract.ts';
 import { expectWarrenRejection } from './expect-warren-error.ts';
+import { makeFsHarness } from './fs-harness.ts';
 
-async function listTree(sandbox: string, dir = ''): Promise<string[]> {
-  const result: string[] = [];
-  for (const name of await readdir(join(sandbox, dir))) {
-    const path = dir === '' ? name : `${dir}/${name}`;
-    const info = await lstat(join(sandbox, path));
-    if (info.isSymbolicLink()) result.push(`${path} -> ${await readlink(join(sandbox, path))}`);
-    else if (info.isDirectory()) result.push(`${path}/`, ...(await listTree(sandbox, path)));
-    else result.push(path);
-  }
-  return result.sort();
-}
-
-async function makeFsHarness(): Promise<BackendHarness> {
-  const sandbox = await mkdtemp(join(tmpdir(), 'warren-fs-backend-'));
-  const root = join(sandbox, 'share');
-  const outside = join(sandbox, 'outside');
-  await mkdir(root);
-  await mkdir(outside, { mode: 0o755 });
-  await writeFile(join(outside, 'secret.txt'), 'keep me');
-  return {
-    backend: createFsDirectoryBackend(),
-    root,
-    outside,
-    canChown: process.getuid?.() === 0,
-    mkdir: async (path, mode) => {
-      await mkdir(join(sandbox, path), { recursive: true });
-      if (mode !== undefined) await chmod(join(sandbox, path), mode);
-    },
-    writeFile: (path, content) => writeFile(join(sandbox, path), content),
-    symlink: (path, target) => symlink(target, join(sandbox, path)),
-    tree: () => listTree(sandbox),
-    modeOf: async (path) => (await lstat(join(sandbox, path))).mode & 0o7777,
-    ownerOf: async (path) => {
-      const info = await lstat(join(sandbox, path));
-      return { uid: info.uid, gid: info.gid };
-    },
-    cleanup: () => rm(sandbox, { recursive: true, force: true }),
-  };
-}
-
-describeDirectoryBackendContract('fs directory backend', makeFsHarness);
+describeDirectoryBackendContract('fs directory backend', () => makeFsHarness(createFsDirectoryBackend()));
 
 describe('fs directory backend, real filesystem details', () => {
   const backend = createFsDirectoryBackend();
 
   it('applies the mode despite a restrictive umask', async () => {
-    const h = await makeFsHarness();
+    const h = await makeFsHarness(backend);
     const previous = process.umask(0o077);
     try {
       await backend.ensureDirectory(h.root, 'a/b', { mode: 0o777 });
@@ -65,7 +25,7 @@ describe('fs directory backend, real filesystem details', () => {
   });
 
   it('leaves the target of a symlink inside a volume intact, file contents included', async () => {
-    const h = await makeFsHarness();
+    const h = await makeFsHarness(backend);
     try {
       await h.mkdir('share/sibling');
       await h.writeFile('share/sibling/data', 'precious');
@@ -86,7 +46,7 @@ describe('fs directory backend, real filesystem details', () => {
   });
 
   it('writes records atomically, leaving no temporary files', async () => {
-    const h = await makeFsHarness();
+    const h = await makeFsHarness(backend);
     try {
       await Promise.all(Array.from({ length: 20 }, (_, n) => backend.putRecord(h.root, 'k', { n })));
       expect(await readdir(join(h.root, '.warren', 'index'))).toEqual(['k.json']);
@@ -98,7 +58,7 @@ describe('fs directory backend, real filesystem details', () => {
   });
 
   it('refuses a corrupt record and a record that is a symlink', async () => {
-    const h = await makeFsHarness();
+    const h = await makeFsHarness(backend);
     try {
       await h.mkdir('share/.warren/index');
       await h.writeFile('share/.warren/index/bad.json', '{not json');
@@ -121,7 +81,7 @@ describe('fs directory backend, real filesystem details', () => {
   });
 
   it('follows a symlinked root (the configured mount point), but nothing below it', async () => {
-    const h = await makeFsHarness();
+    const h = await makeFsHarness(backend);
     try {
       const linkedRoot = `${h.root}-link`;
       await symlink(h.root, linkedRoot);

@@ -1,0 +1,30 @@
+// DirectoryBackend that runs every operation in the lane of the share it touches (share-lanes.ts),
+// so that a share whose NFS server stops answering cannot stall the others or the process.
+import type { DirectoryBackend } from './directory-backend.ts';
+import { createShareLanes, type ShareLanes, type ShareLanesOptions } from './share-lanes.ts';
+import { startShareWorkerProcess } from './share-worker-process.ts';
+
+export function directoryBackendOver(lanes: ShareLanes): DirectoryBackend {
+  const run = <T>(root: string, op: keyof DirectoryBackend, args: unknown[]) =>
+    lanes.run(root, op, [root, ...args]) as Promise<T>;
+  return {
+    ensureDirectory: (root, subDir, perms) => run(root, 'ensureDirectory', [subDir, perms]),
+    removeDirectory: (root, subDir) => run(root, 'removeDirectory', [subDir]),
+    removeEmptyDirectory: (root, subDir) => run(root, 'removeEmptyDirectory', [subDir]),
+    archiveDirectory: (root, subDir, now) => run(root, 'archiveDirectory', [subDir, now]),
+    exists: (root, subDir) => run(root, 'exists', [subDir]),
+    checkPathBelow: (base, relative) => run(base, 'checkPathBelow', [relative]),
+    putRecord: (root, key, record) => run(root, 'putRecord', [key, record]),
+    getRecord: (root, key) => run(root, 'getRecord', [key]),
+    deleteRecord: (root, key) => run(root, 'deleteRecord', [key]),
+  };
+}
+
+/** The production wiring: one worker process per share. */
+export function createShareWorkerBackend(opts: Omit<ShareLanesOptions, 'startWorker'>): {
+  backend: DirectoryBackend;
+  lanes: ShareLanes;
+} {
+  const lanes = createShareLanes({ ...opts, startWorker: startShareWorkerProcess });
+  return { backend: directoryBackendOver(lanes), lanes };
+}

@@ -1,0 +1,83 @@
+// The real ShareWorker: a child process per share that runs the fs directory backend.
+//
+// Why a process and not a worker thread (measured with Node 24 on Linux, a FIFO standing in for a
+// frozen NFS server, /tmp/iso-exp in the change that added this file):
+// - libuv's threadpool (4 threads) is process-wide: `fs.promises` calls blocked in four worker
+//   threads left a `stat` on the main thread unanswered. Worker threads alone isolate nothing.
+// - Synchronous fs calls in a worker thread block only that thread, and the pool stays free; but
+//   such a thread cannot be stopped while it is in the kernel, and process.exit() then waits for
+//   it forever (the process hung at exit until killed from outside).
+// - A child process has a pool of its own: four of its calls stuck left the parent's fs calls
+//   answering at once, SIGKILL ended it in 3 ms (a hard NFS mount waits killably), and the parent
+//   exits without waiting for it. The cost is one Node process per share in use (~40 MiB RSS).
+import { type ChildProcess, fork } from 'node:child_process';
+import { type ErrorKind, WarrenError } from '../errors.ts';
+import type { ShareWorker } from './share-lanes.ts';
+
+export interface WorkerRequest {
+  id: number;
+  op: string;
+  args: unknown[];
+}
+
+export type WorkerReply =
+  | { id: number; ok: true; value: unknown }
+  | { id: number; ok: false; kind: ErrorKind; message: string };
+
+const entry = new URL('./share-worker-main.ts', import.meta.url);
+
+export function startShareWorkerProcess(share: string): ShareWorker {
+  const child: ChildProcess = fork(entry, [share], {
+    execArgv: ['--disable-warning=ExperimentalWarning'],
+    serialization: 'advanced',
+    // No pipes: a child stuck in the kernel then holds nothing the parent waits on.
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const calls = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
+  const exitListeners: Array<(why: string) => void> = [];
+  let nextId = 1;
+  let exitedWhy: string | undefined;
+  const exited = new Promise<void>((resolve) => {
+    const onGone = (why: string) => {
+      if (exitedWhy !== undefined) return;
+      exitedWhy = why;
+      for (const call of calls.values()) call.reject(new WarrenError('Unavailable', `share worker ${why}`));
+      calls.clear();
+      for (const listener of exitListeners) listener(why);
+      resolve();
+    };
+    child.once('exit', (code, signal) => onGone(signal ? `killed by ${signal}` : `exited with code ${code}`));
+    child.once('error', (err) => onGone(`failed: ${err.message}`));
+  });
+  child.on('message', (raw) => {
+    const reply = raw as WorkerReply;
+    const call = calls.get(reply.id);
+    if (!call) return;
+    calls.delete(reply.id);
+    if (reply.ok) call.resolve(reply.value);
+    else call.reject(new WarrenError(reply.kind, reply.message));
+  });
+  return {
+    call(op, args) {
+      if (exitedWhy !== undefined)
+        return Promise.reject(new WarrenError('Unavailable', `share worker ${exitedWhy}`));
+      const id = nextId++;
+      return new Promise((resolve, reject) => {
+        calls.set(id, { resolve, reject });
+        child.send({ id, op, args } satisfies WorkerRequest, (err) => {
+          if (!err || !calls.has(id)) return;
+          calls.delete(id);
+          reject(new WarrenError('Unavailable', `cannot reach the share worker: ${err.message}`));
+        });
+      });
+    },
+    abandon() {
+      exitListeners.length = 0; // an abandoned worker's end is expected, not a crash
+      if (exitedWhy === undefined) child.kill('SIGKILL');
+      return exited;
+    },
+    onExit(listener) {
+      if (exitedWhy === undefined) exitListeners.push(listener);
+    },
+  };
+}
