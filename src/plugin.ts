@@ -8,7 +8,7 @@ import { makeIdentityService } from './node/identity-service.ts';
 import { makeNodeService } from './node/node-service.ts';
 import { makeRealNodeDeps, probeNode } from './node/real-node-deps.ts';
 import { pluginInfo, startRegistrationServer } from './node/registration.ts';
-import { createFsDirectoryBackend } from './provisioning/fs-directory-backend.ts';
+import { createShareWorkerBackend } from './provisioning/share-worker-backend.ts';
 import { warrenVersion } from './version.ts';
 
 /** Calls in flight get this long after SIGTERM; the CLI exits hard at 10 s. */
@@ -32,9 +32,20 @@ export async function runCsiPlugin(
     }),
   );
   const services: Record<string, ServiceHandlers> = { Identity: identity, Node: node };
-  if (config.controller) {
+  // Share I/O in one worker process per share (see share-lanes.ts): a frozen export fails its own
+  // calls with UNAVAILABLE and leaves the other shares and the Node service answering.
+  const shareIo = config.controller
+    ? createShareWorkerBackend({
+        shares: config.shares,
+        onChange: (s) => {
+          if (s.available) log.info({ share: s.share }, 'share answers again');
+          else log.warn({ share: s.share, reason: s.reason }, 'share is not answering; its calls fail fast');
+        },
+      })
+    : undefined;
+  if (shareIo) {
     services.Controller = makeControllerService({
-      store: { shares: config.shares, backend: createFsDirectoryBackend() },
+      store: { shares: config.shares, backend: shareIo.backend },
     });
   }
   const server = await startCsiServer({ endpoint: config.endpoint, services, log });
@@ -60,6 +71,7 @@ export async function runCsiPlugin(
     stop: async () => {
       await registration?.stop();
       await server.stop(stopGraceMs);
+      await shareIo?.lanes.close();
     },
   };
 }

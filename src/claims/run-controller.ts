@@ -1,7 +1,6 @@
 // `warren controller`: informers feed a keyed queue; workers reconcile claims and volumes.
 // With leader election on, only the leader runs informers and workers.
 
-import { stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import {
   CoordinationV1Api,
@@ -15,7 +14,8 @@ import {
 import type { Logger } from 'pino';
 import type { controllerFlags } from '../config/controller-flags.ts';
 import type { Parsed } from '../config/flags.ts';
-import { createFsDirectoryBackend } from '../provisioning/fs-directory-backend.ts';
+import type { ShareLanes } from '../provisioning/share-lanes.ts';
+import { createShareWorkerBackend } from '../provisioning/share-worker-backend.ts';
 import { createFsTreeCopier } from '../provisioning/tree-copy.ts';
 import { reconcileClaim } from './claim-reconciler.ts';
 import { makeClusterWrites } from './cluster-writes.ts';
@@ -58,9 +58,18 @@ export async function runController(
       return { ok: synced, detail: synced ? 'leader, caches synced' : 'leader, caches syncing' };
     },
   });
-  const shareProbe = setInterval(() => void probeShares(config, metrics.shareAvailable), 30_000);
+  // Share I/O runs in one worker process per share: a frozen NFS server stalls only its own share.
+  const shareIo = createShareWorkerBackend({
+    shares: config.shares,
+    onChange: (s) => {
+      metrics.shareAvailable.set({ share: s.share }, s.available ? 1 : 0);
+      if (s.available) log.info({ share: s.share }, 'share answers again; resuming its work');
+      else log.warn({ share: s.share, reason: s.reason }, 'share is not answering; its work waits');
+    },
+  });
+  const shareProbe = setInterval(() => void probeShares(config, shareIo.lanes, metrics), 30_000);
   shareProbe.unref();
-  void probeShares(config, metrics.shareAvailable);
+  void probeShares(config, shareIo.lanes, metrics);
 
   function startWork(): void {
     metrics.leader.set(1);
@@ -112,7 +121,7 @@ export async function runController(
       volumes: volumes.cache,
       writes: makeClusterWrites(core),
       events: makeEventRecorder({ api: core, component: config.provisioner, log }),
-      store: { shares: config.shares, backend: createFsDirectoryBackend() },
+      store: { shares: config.shares, backend: shareIo.backend },
       copier: createFsTreeCopier(),
       copies: makeCopyLane({ concurrency: config.copyWorkers, onSettled: (key) => q.add(key) }),
       metrics,
@@ -172,6 +181,7 @@ export async function runController(
       await Promise.all(informers.map((i) => i.stop()));
       await election?.stop();
       clearInterval(shareProbe);
+      await shareIo.lanes.close();
       await new Promise<void>((r) => health.close(() => r()));
     },
   };
@@ -184,20 +194,16 @@ async function reconcileKey(deps: ReconcileDeps, key: string) {
     : reconcileVolume(deps, parsed.name);
 }
 
+/** Probes every share in its own lane, all at once: a frozen share delays no other share's answer. */
 async function probeShares(
   config: ControllerConfig,
-  gauge: ReturnType<typeof makeMetrics>['shareAvailable'],
+  lanes: ShareLanes,
+  metrics: ReturnType<typeof makeMetrics>,
 ): Promise<void> {
-  for (const share of config.shares) {
-    const label = `${share.server}:${share.share}`;
-    const timeout = new Promise<false>((r) => setTimeout(() => r(false), 5_000).unref());
-    const ok = await Promise.race([
-      stat(share.localDir).then(
-        (s) => s.isDirectory(),
-        () => false,
-      ),
-      timeout,
-    ]);
-    gauge.set({ share: label }, ok ? 1 : 0);
-  }
+  await Promise.all(
+    config.shares.map(async (share) => {
+      const { ok } = await lanes.probe(share.localDir);
+      metrics.shareAvailable.set({ share: `${share.server}:${share.share}` }, ok ? 1 : 0);
+    }),
+  );
 }
