@@ -3,54 +3,22 @@
 // as kubelet makes them). The other share keeps provisioning and releasing; the frozen one fails
 // fast with UNAVAILABLE naming it, holds at most one stuck worker, and works again by itself once
 // its server answers. Nothing outside the volumes' directories changes on either export.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { lstat, mkdtemp, readdir, readlink, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ServiceError, status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stopAll } from '../../hack/bed/bed.ts';
-import { type Daemon, isRunning, startDaemon, stopDaemon } from '../../hack/bed/daemon.ts';
-import { bootGuest, type Guest, guestNfsHost } from '../../hack/bed/guest.ts';
 import { repoRoot } from '../../hack/bed/guest-plugin.ts';
-import { type NfsServer, startNfsServer } from '../../hack/bed/nfs-server.ts';
 import { type CsiClients, call, csiClients } from '../unit/csi-grpc-client.ts';
+import { guestNode, resultsDir, type Share, startTwoShares, type TwoShares } from './two-shares.ts';
 
 const pluginPort = 10000;
 const freezeMs = 65_000;
-const resultsDir = join(repoRoot, 'test-results');
-const node = join(repoRoot, 'node_modules', '.bin', 'node');
-
-interface Share {
-  name: 'a' | 'b';
-  server: string;
-  nfs: NfsServer;
-  mountPoint: string;
-}
-
-let workDir: string;
-const daemons: Daemon[] = [];
-let guest: Guest;
+let bed: TwoShares;
 let clients: CsiClients;
-const shares: Record<'a' | 'b', Share> = {} as never;
+let shares: TwoShares['shares'];
 const before: Record<string, string[]> = {};
 /** Every volume created, by share: all of them are deleted by the end. */
 const created: Record<'a' | 'b', Set<string>> = { a: new Set(), b: new Set() };
-
-const sh = (script: string, timeoutMs = 60_000) => guest.exec(['sh', '-c', script], { timeoutMs });
-
-async function listTree(dir: string, prefix = ''): Promise<string[]> {
-  const out: string[] = [];
-  for (const name of (await readdir(join(dir, prefix))).sort()) {
-    const path = prefix ? `${prefix}/${name}` : name;
-    const info = await lstat(join(dir, path));
-    if (info.isSymbolicLink()) out.push(`${path} -> ${await readlink(join(dir, path))}`);
-    else if (info.isDirectory())
-      out.push(`${path}/ ${(info.mode & 0o7777).toString(8)}`, ...(await listTree(dir, path)));
-    else out.push(`${path} ${info.size}`);
-  }
-  return out;
-}
 
 function createRequest(share: Share, name: string) {
   return {
@@ -93,13 +61,7 @@ const deleteVolume = (share: Share, volumeId: string) =>
     return res;
   });
 
-/** Share worker processes of `server` in the guest that have not exited (zombies and this shell excluded). */
-async function workersOf(server: string): Promise<number> {
-  const r = await sh(
-    `for p in /proc/[0-9]*; do [ "$p" = /proc/$$ ] && continue; c=$(tr '\\0' ' ' < $p/cmdline 2>/dev/null); case "$c" in *share-worker-main*" ${server}:/export"*) s=$(cut -d' ' -f3 < $p/stat); [ "$s" != Z ] && echo "$s";; esac; done`,
-  );
-  return r.stdout.split('\n').filter(Boolean).length;
-}
+const workersOf = (server: string) => bed.workersOf(server);
 
 /** Retries like a CO would (doubling pauses up to 8 s) until the call succeeds or `ms` pass. */
 async function eventually(run: () => Promise<Attempt>, ms: number): Promise<Attempt & { tries: number }> {
@@ -168,34 +130,14 @@ function summary(
 }
 
 beforeAll(async () => {
-  mkdirSync(resultsDir, { recursive: true });
-  workDir = await mkdtemp(join(tmpdir(), 'warren-share-freeze-'));
-  for (const name of ['a', 'b'] as const) {
-    mkdirSync(join(workDir, name));
-    const nfs = await startNfsServer(join(workDir, name), daemons);
-    // What Warren must never touch, and the parent of every volume (made by the admin).
-    mkdirSync(join(nfs.exportDir, 'keep', 'deeper'), { recursive: true });
-    writeFileSync(join(nfs.exportDir, 'keep', 'deeper', 'data'), `share ${name}`);
-    mkdirSync(join(nfs.exportDir, 'vols'), { mode: 0o755 });
-    shares[name] = { name, server: `nfs-${name}`, nfs, mountPoint: `/exports/${name}` };
-  }
-  guest = await bootGuest({ forwards: [pluginPort], logFile: join(resultsDir, 'share-freeze-console.log') });
-  const mounts = Object.values(shares).map(
-    (s) =>
-      `mkdir -p ${s.mountPoint} && mount -t nfs -o vers=4.1,port=${s.nfs.nfsPort} ${guestNfsHost}:/export ${s.mountPoint}`,
+  bed = await startTwoShares({ forwards: [pluginPort], logName: 'share-freeze' });
+  shares = bed.shares;
+  const setup = await bed.sh(
+    `cd ${repoRoot} && NODE_NAME=guest-node setsid ${guestNode} src/cli.ts node --endpoint=tcp://0.0.0.0:${pluginPort}` +
+      ` --controller${bed.shareFlags} --log-level=debug > /tmp/warren-node.log 2>&1 < /dev/null &`,
   );
-  const flags = Object.values(shares).map((s) => ` --share=${s.server}:/export=${s.mountPoint}`);
-  const setup = await sh(
-    [
-      'set -e',
-      ...mounts,
-      `cd ${repoRoot}`,
-      `NODE_NAME=guest-node setsid ${node} src/cli.ts node --endpoint=tcp://0.0.0.0:${pluginPort} --controller${flags.join('')}` +
-        ' --log-level=debug > /tmp/warren-node.log 2>&1 < /dev/null &',
-    ].join('\n'),
-  );
-  if (setup.code !== 0) throw new Error(`guest setup failed: ${setup.stderr}`);
-  clients = csiClients(`127.0.0.1:${guest.hostPortFor(pluginPort)}`);
+  if (setup.code !== 0) throw new Error(`starting warren node in the guest failed: ${setup.stderr}`);
+  clients = csiClients(`127.0.0.1:${bed.guest.hostPortFor(pluginPort)}`);
   const deadline = Date.now() + 90_000;
   for (;;) {
     try {
@@ -206,19 +148,14 @@ beforeAll(async () => {
       await new Promise((r) => setTimeout(r, 250));
     }
   }
-  for (const s of Object.values(shares)) before[s.name] = await listTree(s.nfs.exportDir);
+  for (const name of ['a', 'b'] as const) before[name] = await bed.tree(name);
 }, 300_000);
 
 afterAll(async () => {
-  for (const d of daemons) if (isRunning(d)) process.kill(d.pid, 'SIGCONT');
   clients?.close();
-  if (guest) {
-    const log = await sh('cp /tmp/warren-node.log /dev/stdout', 10_000).catch(() => undefined);
-    if (log) writeFileSync(join(resultsDir, 'share-freeze-warren.log'), log.stdout);
-    await guest.stop();
-  }
-  await stopAll(daemons); // rpcbind stays while another bed's ganesha uses it
-  if (workDir) await rm(workDir, { recursive: true, force: true });
+  const log = await bed?.sh('cat /tmp/warren-node.log', 10_000).catch(() => undefined);
+  if (log) writeFileSync(join(resultsDir, 'share-freeze-warren.log'), log.stdout);
+  await bed?.stop();
 }, 120_000);
 
 /** Healthy rate on share B: sequential CreateVolume calls per second. */
@@ -278,13 +215,9 @@ describe('one NFS server stops answering under the CSI Controller service in the
   it('killed (SIGKILL) and restarted 30 s later: the same', async () => {
     const aVolume = await createVolume(shares.a, 'a-before-kill');
     expect(aVolume).toMatchObject({ ok: true });
-    const old = shares.a.nfs.ganesha;
-    process.kill(old.pid, 'SIGKILL');
-    await stopDaemon(old); // returns once it is gone
+    const restart = await bed.killA();
     const r = await whileDown(30_000, aVolume.ok ? aVolume.volumeId : '');
-    const fresh = startDaemon(old.name, old.argv, { logFile: old.logFile });
-    daemons.splice(daemons.indexOf(old), 1, fresh);
-    shares.a.nfs.ganesha = fresh;
+    restart();
     summary('A killed', r, 30, baseline);
     expectDownOutcomes(r);
     await expectRecovered(aVolume.ok ? aVolume.volumeId : '');
@@ -297,7 +230,7 @@ describe('one NFS server stops answering under the CSI Controller service in the
           ok: true,
         });
       }
-      const after = await listTree(shares[name].nfs.exportDir);
+      const after = await bed.tree(name);
       // Warren's own records live in .warren/; every volume was deleted again.
       expect(after.filter((e) => !e.startsWith('.warren'))).toEqual(
         before[name]?.filter((e) => !e.startsWith('.warren')),
