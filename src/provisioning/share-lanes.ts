@@ -5,6 +5,8 @@ import type { ShareMount } from './types.ts';
 
 /** What a lane asks of a worker; the real one is a child process (share-worker-process.ts). */
 export interface ShareWorker {
+  /** Resolves once the worker takes calls; deadlines start only then (starting Node takes seconds on a slow machine). */
+  ready: Promise<void>;
   /** Runs one operation; rejects with a WarrenError for what the operation itself refused. */
   call(op: string, args: unknown[]): Promise<unknown>;
   /** Never used again: ends the worker; resolves once it is gone (its stuck call returned or was killed). */
@@ -20,6 +22,8 @@ export interface ProbeResult {
 }
 
 export interface LaneTimings {
+  /** A worker must be ready within this. */
+  startDeadlineMs: number;
   /** A call still running after this long makes the lane probe its share at once. */
   suspectAfterMs: number;
   /** A probe (statfs and stat of the root, a round trip to the server) must answer within this. */
@@ -34,6 +38,7 @@ export interface LaneTimings {
 }
 
 export const defaultLaneTimings: LaneTimings = {
+  startDeadlineMs: 60_000,
   suspectAfterMs: 2_000,
   probeDeadlineMs: 5_000,
   callDeadlineMs: 60_000,
@@ -135,6 +140,12 @@ export function createShareLanes(opts: ShareLanesOptions): ShareLanes {
     worker.onExit((why) => {
       if (lane.worker === worker) writeOff(lane, `its worker ended (${why})`);
     });
+    const started = setTimeout(() => {
+      if (lane.worker === worker)
+        writeOff(lane, `its worker did not start within ${seconds(t.startDeadlineMs)}`);
+    }, t.startDeadlineMs);
+    started.unref();
+    void worker.ready.then(() => clearTimeout(started));
     return worker;
   }
 
@@ -197,28 +208,32 @@ export function createShareLanes(opts: ShareLanesOptions): ShareLanes {
         lane.pending.delete(entry);
       };
       lane.pending.add(entry);
-      if (deadlineMs > 0) {
-        timers.push(
-          setTimeout(() => {
-            if (lane.worker === worker) writeOff(lane, `${op} took longer than ${seconds(deadlineMs)}`);
-          }, deadlineMs),
-        );
-        if (op !== 'probe' && deadlineMs > t.suspectAfterMs) {
-          timers.push(setTimeout(() => void probeLane(lane), t.suspectAfterMs));
+      // Deadlines count from the moment the worker can take the call, not from its start.
+      void worker.ready.then(() => {
+        if (!lane.pending.has(entry)) return;
+        if (deadlineMs > 0) {
+          timers.push(
+            setTimeout(() => {
+              if (lane.worker === worker) writeOff(lane, `${op} took longer than ${seconds(deadlineMs)}`);
+            }, deadlineMs),
+          );
+          if (op !== 'probe' && deadlineMs > t.suspectAfterMs) {
+            timers.push(setTimeout(() => void probeLane(lane), t.suspectAfterMs));
+          }
         }
-      }
-      worker.call(op, args).then(
-        (value) => {
-          if (!lane.pending.has(entry)) return;
-          settle();
-          resolve(value);
-        },
-        (err: unknown) => {
-          if (!lane.pending.has(entry)) return;
-          settle();
-          reject(err);
-        },
-      );
+        worker.call(op, args).then(
+          (value) => {
+            if (!lane.pending.has(entry)) return;
+            settle();
+            resolve(value);
+          },
+          (err: unknown) => {
+            if (!lane.pending.has(entry)) return;
+            settle();
+            reject(err);
+          },
+        );
+      });
     });
   }
 

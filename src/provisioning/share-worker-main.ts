@@ -61,3 +61,5 @@ process.on('message', (raw) => {
 });
 // The parent is gone: nothing else will ever read an answer.
 process.on('disconnect', () => process.exit(0));
+// Calls are sent only after this: a message that arrived before the listener above would be lost.
+process.send?.({ ready: true } satisfies WorkerReply);

@@ -21,6 +21,7 @@ export interface WorkerRequest {
 }
 
 export type WorkerReply =
+  | { ready: true }
   | { id: number; ok: true; value: unknown }
   | { id: number; ok: false; kind: ErrorKind; message: string };
 
@@ -37,6 +38,10 @@ export function startShareWorkerProcess(share: string): ShareWorker {
   const exitListeners: Array<(why: string) => void> = [];
   let nextId = 1;
   let exitedWhy: string | undefined;
+  let markReady: () => void = () => {};
+  const ready = new Promise<void>((resolve) => {
+    markReady = resolve;
+  });
   const exited = new Promise<void>((resolve) => {
     const onGone = (why: string) => {
       if (exitedWhy !== undefined) return;
@@ -51,6 +56,7 @@ export function startShareWorkerProcess(share: string): ShareWorker {
   });
   child.on('message', (raw) => {
     const reply = raw as WorkerReply;
+    if ('ready' in reply) return markReady();
     const call = calls.get(reply.id);
     if (!call) return;
     calls.delete(reply.id);
@@ -58,6 +64,7 @@ export function startShareWorkerProcess(share: string): ShareWorker {
     else call.reject(new WarrenError(reply.kind, reply.message));
   });
   return {
+    ready,
     call(op, args) {
       if (exitedWhy !== undefined)
         return Promise.reject(new WarrenError('Unavailable', `share worker ${exitedWhy}`));

@@ -11,6 +11,8 @@ interface FakeServer {
   unkillable: boolean;
   /** Probes answer not-ok (the export is not mounted) while set. */
   unmounted: boolean;
+  /** Workers take this long to become ready (Number.POSITIVE_INFINITY: never). */
+  startMs: number;
   parked: Array<() => void>;
 }
 
@@ -24,7 +26,7 @@ interface FakeWorker extends ShareWorker {
 
 function fakeFleet(shares: string[]) {
   const servers = new Map<string, FakeServer>(
-    shares.map((s) => [s, { frozen: false, unkillable: false, unmounted: false, parked: [] }]),
+    shares.map((s) => [s, { frozen: false, unkillable: false, unmounted: false, startMs: 0, parked: [] }]),
   );
   const workers: FakeWorker[] = [];
   const server = (share: string) => {
@@ -46,6 +48,12 @@ function fakeFleet(shares: string[]) {
       return `${op} done`;
     };
     const worker: FakeWorker = {
+      ready:
+        srv.startMs === Number.POSITIVE_INFINITY
+          ? new Promise(() => {})
+          : srv.startMs > 0
+            ? new Promise((r) => setTimeout(r, srv.startMs))
+            : Promise.resolve(),
       share,
       ops: [],
       abandoned: false,
@@ -101,6 +109,9 @@ function fakeFleet(shares: string[]) {
     },
     setUnmounted: (share: string, value: boolean) => {
       server(share).unmounted = value;
+    },
+    setStartMs: (share: string, ms: number) => {
+      server(share).startMs = ms;
     },
     workersOf: (share: string) => workers.filter((w) => w.share === share),
     /** Workers of `share` that still exist (not exited). */
@@ -316,6 +327,20 @@ describe('share lanes', () => {
     expect((call.error as WarrenError).message).toContain('its worker ended (killed by SIGSEGV)');
     expect(changes.map((c) => c.available)).toEqual([false, true]);
     expect(await lanes.run('/exports/a', 'exists', [])).toBe('exists done');
+  });
+
+  it('counts deadlines from when a worker is ready, and writes off one that never starts', async () => {
+    const { fleet, lanes, changes } = setup();
+    fleet.setStartMs(A, 20_000);
+    const slowStart = track(lanes.run('/exports/a', 'exists', []));
+    await vi.advanceTimersByTimeAsync(20_000);
+    expect(slowStart.value).toBe('exists done');
+    expect(changes).toEqual([]);
+    fleet.setStartMs(B, Number.POSITIVE_INFINITY);
+    const never = track(lanes.run('/exports/b', 'exists', []));
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect((never.error as WarrenError).message).toContain('its worker did not start within 60 s');
+    expect(changes).toEqual([{ share: B, available: false, reason: 'its worker did not start within 60 s' }]);
   });
 
   it('routes roots outside every share to one lane and refuses calls after close', async () => {
