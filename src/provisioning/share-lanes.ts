@@ -91,7 +91,8 @@ interface Lane {
   /** Calls running in the current worker. */
   pending: Set<Pending>;
   state: LaneState;
-  probing: boolean;
+  /** The probe running in the lane's worker, which later probes share. */
+  probing?: Promise<ProbeResult>;
   recovering: boolean;
 }
 
@@ -115,7 +116,6 @@ export function createShareLanes(opts: ShareLanesOptions): ShareLanes {
         probeRoot: mount?.localDir ?? root,
         pending: new Set(),
         state: { share, available: true, reason: '', since: now() },
-        probing: false,
         recovering: false,
       };
       lanes.set(share, lane);
@@ -237,19 +237,21 @@ export function createShareLanes(opts: ShareLanesOptions): ShareLanes {
     });
   }
 
-  /** One probe at a time per lane; a probe that misses its deadline writes the lane off. */
-  async function probeLane(lane: Lane, root = lane.probeRoot): Promise<ProbeResult> {
-    if (!lane.state.available) return { ok: false, detail: lane.state.reason };
-    if (lane.probing) return { ok: true, detail: 'a probe is already running' };
-    lane.probing = true;
-    try {
-      const worker = workerOf(lane);
-      return (await callIn(lane, worker, 'probe', [root], t.probeDeadlineMs)) as ProbeResult;
-    } catch (err) {
-      return { ok: false, detail: (err as Error).message };
-    } finally {
-      lane.probing = false;
-    }
+  /** One probe of the mount point at a time per lane; a probe that misses its deadline writes the lane off. */
+  function probeLane(lane: Lane, root = lane.probeRoot): Promise<ProbeResult> {
+    if (!lane.state.available) return Promise.resolve({ ok: false, detail: lane.state.reason });
+    const shared = root === lane.probeRoot;
+    if (shared && lane.probing) return lane.probing;
+    const probe = callIn(lane, workerOf(lane), 'probe', [root], t.probeDeadlineMs).then(
+      (r) => r as ProbeResult,
+      (err: Error) => ({ ok: false, detail: err.message }),
+    );
+    if (!shared) return probe;
+    lane.probing = probe;
+    void probe.then(() => {
+      if (lane.probing === probe) lane.probing = undefined;
+    });
+    return probe;
   }
 
   return {

@@ -125,7 +125,7 @@ it('provisions and releases on the healthy share while the other is frozen, then
       while (Date.now() - frozenAt < freezeMs - 5_000) {
         aWorkers.push(await bed.workersOf(bed.shares.a.server));
         gaugeWhileFrozen.push(await available('a'));
-        await new Promise((r) => setTimeout(r, 5_000));
+        await new Promise((r) => setTimeout(r, 10_000));
       }
     })();
     const names: string[] = [];
@@ -170,7 +170,7 @@ it('provisions and releases on the healthy share while the other is frozen, then
   );
   // The healthy share kept working: claims kept being provisioned (none could be, before share I/O
   // had processes of its own, once four calls on the frozen share held libuv's threads).
-  expect(during.names.length).toBeGreaterThanOrEqual(5);
+  expect(during.names.length).toBeGreaterThanOrEqual(3);
   // The frozen share: the gauge was 0 from 10 s on, one stuck worker at most,
   // and retries backed off: 5 keys doubling from 250 ms to 30 s retry ~9 times each in 65 s.
   expect(gaugeWhileFrozen.length).toBeGreaterThan(0);

@@ -93,8 +93,11 @@ export async function startTwoShares(
         .join(''),
       sh,
       async workersOf(server) {
+        // One grep over every cmdline: a fork per process would take the emulated CPU for seconds.
         const r = await sh(
-          `for p in /proc/[0-9]*; do [ "$p" = /proc/$$ ] && continue; c=$(tr '\\0' ' ' < $p/cmdline 2>/dev/null); case "$c" in *share-worker-main*" ${server}:/export"*) s=$(cut -d' ' -f3 < $p/stat); [ "$s" != Z ] && echo "$s";; esac; done`,
+          `for f in $(grep -l -a share-worker-main /proc/[0-9]*/cmdline 2>/dev/null); do p=\${f%/cmdline}; ` +
+            `[ "$p" = /proc/$$ ] && continue; grep -q -a -F '${server}:/export' $f 2>/dev/null || continue; ` +
+            `read -r _ _ s _ < $p/stat; [ "$s" != Z ] && echo "$s"; done`,
         );
         return r.stdout.split('\n').filter(Boolean).length;
       },

@@ -179,9 +179,15 @@ describe('share lanes', () => {
     const alsoStuck = track(lanes.run('/exports/a', 'exists', []));
     await vi.advanceTimersByTimeAsync(2_000); // suspected: the lane probes at once
     expect(fleet.workersOf(A)[0]?.ops).toEqual(['ensureDirectory', 'exists', 'probe']);
+    // A probe asked for meanwhile shares the running one's answer instead of adding a call.
+    const periodic = track(lanes.probe('/exports/a'));
     expect(await lanes.run('/exports/b', 'exists', [])).toBe('exists done');
     await vi.advanceTimersByTimeAsync(5_000); // the probe's deadline
     expect(stuck.settled && alsoStuck.settled).toBe(true);
+    expect(periodic.value).toEqual({
+      ok: false,
+      detail: expect.stringContaining('probe took longer than 5 s'),
+    });
     for (const r of [stuck, alsoStuck]) {
       expect(r.error).toBeInstanceOf(WarrenError);
       expect((r.error as WarrenError).kind).toBe('Unavailable');
