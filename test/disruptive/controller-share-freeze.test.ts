@@ -7,8 +7,9 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { metricValue } from '../../hack/bed/controller.ts';
 import { repoRoot } from '../../hack/bed/guest-plugin.ts';
-import { metricValue } from '../integration/controller-process.ts';
+import { poll } from '../../hack/lib/poll.ts';
 import {
   createClaim,
   createClass,
@@ -17,7 +18,7 @@ import {
   waitBound,
   waitGone,
 } from '../integration/fixtures.ts';
-import { bedClients, eventually, freshNamespace } from '../integration/kube.ts';
+import { bedClients, freshNamespace } from '../integration/kube.ts';
 import { guestNode, resultsDir, startTwoShares, type TwoShares } from './two-shares.ts';
 
 const metricsPort = 9090;
@@ -59,11 +60,10 @@ beforeAll(async () => {
   if (started.code !== 0)
     throw new Error(`starting warren controller in the guest failed: ${started.stderr}`);
   metricsUrl = `http://127.0.0.1:${bed.guest.hostPortFor(metricsPort)}`;
-  await eventually(
+  await poll(
     () => fetch(`${metricsUrl}/readyz`).then((r) => r.status),
     (s) => s === 200,
-    'the controller in the guest to be ready',
-    120_000,
+    { what: 'the controller in the guest to be ready', timeoutMs: 120_000, intervalMs: 1_000 },
   );
 }, 400_000);
 
@@ -185,11 +185,10 @@ it('provisions and releases on the healthy share while the other is frozen, then
     'PV of a-pre',
     120_000,
   );
-  await eventually(
+  await poll(
     () => available('a'),
     (v) => v === 1,
-    'share a to be available again',
-    60_000,
+    { what: 'share a to be available again', timeoutMs: 60_000 },
   );
 }, 600_000);
 

@@ -4,11 +4,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { lstat, mkdtemp, readdir, readlink, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stopAll } from '../../hack/bed/bed.ts';
 import { type Daemon, isRunning, startDaemon, stopDaemon } from '../../hack/bed/daemon.ts';
 import { type BootOptions, bootGuest, type Guest, guestNfsHost } from '../../hack/bed/guest.ts';
 import { repoRoot } from '../../hack/bed/guest-plugin.ts';
-import { type NfsServer, startNfsServer } from '../../hack/bed/nfs-server.ts';
+import { type NfsServer, startNfsServer, stopNfsServer } from '../../hack/bed/nfs-server.ts';
 
 export const resultsDir = join(repoRoot, 'test-results');
 export const guestNode = join(repoRoot, 'node_modules', '.bin', 'node');
@@ -58,9 +57,10 @@ export async function startTwoShares(
   const shares = {} as Record<'a' | 'b', Share>;
   let guest: Guest | undefined;
   const stop = async () => {
-    for (const d of daemons) if (isRunning(d)) process.kill(d.pid, 'SIGCONT');
+    const servers = Object.values(shares).map((s) => s.nfs);
+    for (const s of servers) if (isRunning(s.ganesha)) process.kill(s.ganesha.pid, 'SIGCONT');
     await guest?.stop();
-    await stopAll(daemons); // rpcbind stays while another bed's ganesha uses it
+    for (const s of servers) await stopNfsServer(s); // rpcbind stays while another bed's ganesha uses it
     await rm(workDir, { recursive: true, force: true });
   };
   try {
@@ -107,9 +107,7 @@ export async function startTwoShares(
         process.kill(old.pid, 'SIGKILL');
         await stopDaemon(old); // returns once it is gone
         return () => {
-          const fresh = startDaemon(old.name, old.argv, { logFile: old.logFile });
-          daemons.splice(daemons.indexOf(old), 1, fresh);
-          shares.a.nfs.ganesha = fresh;
+          shares.a.nfs.ganesha = startDaemon(old.name, old.argv, { logFile: old.logFile });
         };
       },
       stop,
