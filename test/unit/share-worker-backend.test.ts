@@ -1,11 +1,14 @@
 // The worker-process backend keeps the fs backend's rules (the same contract), and its probe and
 // crash handling work with real child processes.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { ShareLanes } from '../../src/provisioning/share-lanes.ts';
 import { createShareWorkerBackend } from '../../src/provisioning/share-worker-backend.ts';
 import { describeDirectoryBackendContract } from './directory-backend-contract.ts';
 import { expectWarrenRejection } from './expect-warren-error.ts';
 import { makeFsHarness } from './fs-harness.ts';
+
+// Every case starts a real Node process, which takes seconds on a busy machine.
+vi.setConfig({ testTimeout: 60_000, hookTimeout: 60_000 });
 
 async function workerHarness() {
   let lanes: ShareLanes | undefined;
