@@ -102,8 +102,13 @@ async function deleteClaimAndVolume(name: string, timeoutMs = 60_000) {
 }
 
 it('provisions and releases on the healthy share while the other is frozen, then catches up by itself', async () => {
-  expect(await available('a')).toBe(1);
-  expect(await available('b')).toBe(1);
+  // The gauges appear with the first probe, which starts each share's worker.
+  for (const name of ['a', 'b'] as const)
+    await poll(
+      () => available(name),
+      (v) => v === 1,
+      { what: `share ${name} to be available`, timeoutMs: 120_000 },
+    );
   const baseline = await provisionB('b-base', 8);
   await createClaim(core, ns, 'a-pre', cls('a'));
   const { pv: aPrePv } = await waitBound(core, ns, 'a-pre');
