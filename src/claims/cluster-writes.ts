@@ -51,60 +51,62 @@ export function makeClusterWrites(core: CoreV1Api): ClusterWrites {
     }
   }
 
+  /** Merge-patches the claim's metadata, guarded by the resourceVersion it was read at. */
+  function patchClaimMetadata(meta: V1ObjectMeta, metadata: Record<string, unknown>) {
+    return core.patchNamespacedPersistentVolumeClaim(
+      {
+        name: meta.name ?? '',
+        namespace: meta.namespace ?? '',
+        body: { metadata: { resourceVersion: meta.resourceVersion, ...metadata } },
+      },
+      mergePatch,
+    );
+  }
+
+  /**
+   * The claim changes under us (the binder, pvc-protection): `change` says what to patch given the
+   * claim as it is now (undefined: nothing left to do); on a conflict the claim is read again and
+   * the change decided again, up to five times. A claim that is gone needs nothing.
+   */
+  async function patchClaimUntilSettled(
+    claim: V1PersistentVolumeClaim,
+    what: string,
+    change: (meta: V1ObjectMeta) => Record<string, unknown> | undefined,
+  ): Promise<void> {
+    let current: V1PersistentVolumeClaim | undefined = claim;
+    for (let attempt = 1; current; attempt++) {
+      const meta: V1ObjectMeta = current.metadata ?? {};
+      const metadata = change(meta);
+      if (!metadata) return;
+      try {
+        await patchClaimMetadata(meta, metadata);
+        return;
+      } catch (err) {
+        const code = httpCode(err);
+        if (code === 404) return;
+        if (code !== 409 || attempt >= 5) throw translate(what, err);
+      }
+      current = await readClaim(meta.namespace ?? '', meta.name ?? '');
+    }
+  }
+
   return {
     async recordIntent(claim, intent) {
       const meta = claim.metadata ?? {};
       const finalizers = [...new Set([...(meta.finalizers ?? []), directoryFinalizer])];
       return call('record the intent on the claim', () =>
-        core.patchNamespacedPersistentVolumeClaim(
-          {
-            name: meta.name ?? '',
-            namespace: meta.namespace ?? '',
-            body: {
-              metadata: {
-                resourceVersion: meta.resourceVersion,
-                finalizers,
-                annotations: { [intentAnnotation]: intent },
-              },
-            },
-          },
-          mergePatch,
-        ),
+        patchClaimMetadata(meta, { finalizers, annotations: { [intentAnnotation]: intent } }),
       );
     },
     async clearIntent(claim) {
-      // The claim changes under us (the binder, pvc-protection): on a conflict, re-read and try again.
-      let current: V1PersistentVolumeClaim | undefined = claim;
-      for (let attempt = 1; current; attempt++) {
-        const meta: V1ObjectMeta = current.metadata ?? {};
-        if (
-          !meta.finalizers?.includes(directoryFinalizer) &&
-          meta.annotations?.[intentAnnotation] === undefined
-        )
-          return;
-        try {
-          await core.patchNamespacedPersistentVolumeClaim(
-            {
-              name: meta.name ?? '',
-              namespace: meta.namespace ?? '',
-              body: {
-                metadata: {
-                  resourceVersion: meta.resourceVersion,
-                  finalizers: (meta.finalizers ?? []).filter((f) => f !== directoryFinalizer),
-                  annotations: { [intentAnnotation]: null },
-                },
-              },
+      await patchClaimUntilSettled(claim, 'remove the finalizer from the claim', (meta) =>
+        !meta.finalizers?.includes(directoryFinalizer) && meta.annotations?.[intentAnnotation] === undefined
+          ? undefined
+          : {
+              finalizers: (meta.finalizers ?? []).filter((f) => f !== directoryFinalizer),
+              annotations: { [intentAnnotation]: null },
             },
-            mergePatch,
-          );
-          return;
-        } catch (err) {
-          const code = httpCode(err);
-          if (code === 404) return;
-          if (code !== 409 || attempt >= 5) throw translate('remove the finalizer from the claim', err);
-        }
-        current = await readClaim(meta.namespace ?? '', meta.name ?? '');
-      }
+      );
     },
     async createVolume(pv) {
       try {
@@ -158,48 +160,18 @@ export function makeClusterWrites(core: CoreV1Api): ClusterWrites {
       });
     },
     async setClaimFinalizer(claim, finalizer, hold) {
-      let current: V1PersistentVolumeClaim | undefined = claim;
-      for (let attempt = 1; current; attempt++) {
-        const meta: V1ObjectMeta = current.metadata ?? {};
-        const has = meta.finalizers?.includes(finalizer) ?? false;
-        if (has === hold) return;
+      await patchClaimUntilSettled(claim, 'set the finalizer of the source claim', (meta) => {
+        if ((meta.finalizers?.includes(finalizer) ?? false) === hold) return undefined;
         const finalizers = hold
           ? [...(meta.finalizers ?? []), finalizer]
           : (meta.finalizers ?? []).filter((f) => f !== finalizer);
-        try {
-          await core.patchNamespacedPersistentVolumeClaim(
-            {
-              name: meta.name ?? '',
-              namespace: meta.namespace ?? '',
-              body: { metadata: { resourceVersion: meta.resourceVersion, finalizers } },
-            },
-            mergePatch,
-          );
-          return;
-        } catch (err) {
-          const code = httpCode(err);
-          if (code === 404) return;
-          if (code !== 409 || attempt >= 5) throw translate('set the finalizer of the source claim', err);
-        }
-        current = await readClaim(meta.namespace ?? '', meta.name ?? '');
-      }
+        return { finalizers };
+      });
     },
     async markCloned(claim, from) {
       const meta = claim.metadata ?? {};
       return call('record the completed copy on the claim', () =>
-        core.patchNamespacedPersistentVolumeClaim(
-          {
-            name: meta.name ?? '',
-            namespace: meta.namespace ?? '',
-            body: {
-              metadata: {
-                resourceVersion: meta.resourceVersion,
-                annotations: { [clonedFromAnnotation]: from },
-              },
-            },
-          },
-          mergePatch,
-        ),
+        patchClaimMetadata(meta, { annotations: { [clonedFromAnnotation]: from } }),
       );
     },
     async patchClaimStatus(claim, status) {
