@@ -60,7 +60,6 @@ export class WarrenError extends Error {
 export const invalidArgument = (message: string) => new WarrenError('InvalidArgument', message);
 export const notFound = (message: string) => new WarrenError('NotFound', message);
 export const alreadyExists = (message: string) => new WarrenError('AlreadyExists', message);
-export const aborted = (message: string) => new WarrenError('Aborted', message);
 export const unavailable = (message: string, cause?: unknown) =>
   new WarrenError('Unavailable', message, { cause });
 export const failedPrecondition = (message: string) => new WarrenError('FailedPrecondition', message);
