@@ -8,6 +8,8 @@
 set -euo pipefail
 # shellcheck source=hack/lib/common.sh
 source "$(dirname "$0")/lib/common.sh"
+# shellcheck source=hack/lib/build-once.sh
+source "$(dirname "$0")/lib/build-once.sh"
 HACK_DIR=$(cd "$(dirname "$0")" && pwd)
 
 KUBE_VERSION=${WARREN_KUBE_VERSION:-v1.34.4}
@@ -19,31 +21,6 @@ CONTAINERD_VERSION=${WARREN_CONTAINERD_VERSION:-v2.2.9}
 RUNC_VERSION=${WARREN_RUNC_VERSION:-v1.3.7}
 CNI_PLUGINS_VERSION=${WARREN_CNI_PLUGINS_VERSION:-v1.9.1}
 EXTERNAL_PROVISIONER_VERSION=${WARREN_EXTERNAL_PROVISIONER_VERSION:-v6.4.0}
-
-# build_once NAME DIR CMD...: runs CMD in a scratch dir unless DIR/.complete exists; the
-# marker is written last, so a half-finished build is detected and redone.
-build_once() {
-  local name=$1 dir=$2; shift 2
-  if [[ -f $dir/.complete ]]; then return 0; fi
-  # Go is needed only to build; a warm cache runs without it. /usr/local/go/bin is where the
-  # machine's Go lives, which a non-login environment may leave off PATH.
-  command -v go >/dev/null 2>&1 || PATH="$PATH:/usr/local/go/bin"
-  need_cmd go "this machine should come with Go >= 1.24 (the Kubernetes, etcd and csi-sanity builds need it)"
-  rm -rf "$dir"; mkdir -p "$dir/src"
-  log "building $name into $dir (first run only; this takes minutes)"
-  local start=$SECONDS
-  ( while sleep 30; do log "  still building $name: $((SECONDS - start)) s"; done ) &
-  local ticker=$!
-  if ! ( cd "$dir/src" && "$@" ) >"$dir/build.log" 2>&1; then
-    kill "$ticker" 2>/dev/null || true
-    tail -n 30 "$dir/build.log" >&2
-    die "building $name failed; full log: $dir/build.log"
-  fi
-  kill "$ticker" 2>/dev/null || true
-  rm -rf "$dir/src"
-  touch "$dir/.complete"
-  log "built $name in $((SECONDS - start)) s"
-}
 
 # kube_wrapper_build CMD...: builds k8s.io/kubernetes/cmd/CMD... at KUBE_VERSION from a wrapper
 # module (k8s.io/kubernetes cannot be installed directly: it replaces its staging modules).
