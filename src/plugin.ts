@@ -46,6 +46,7 @@ export async function runCsiPlugin(
   if (shareIo) {
     services.Controller = makeControllerService({
       store: { shares: config.shares, backend: shareIo.backend },
+      copier: shareIo.copier,
     });
   }
   const server = await startCsiServer({ endpoint: config.endpoint, services, log });
@@ -71,7 +72,7 @@ export async function runCsiPlugin(
     stop: async () => {
       await registration?.stop();
       await server.stop(stopGraceMs);
-      await shareIo?.lanes.close();
+      await shareIo?.close();
     },
   };
 }

@@ -1,5 +1,6 @@
 // Carries out a clone's copy step before its PV is made: hold the source claim, mark and make the
-// target, copy in the copy lane (not in a worker), and on the claim's next reconcile take the result:
+// target, copy in the copy lane (not in a work-queue worker; the copier runs it in a copy worker
+// process, share-copies.ts), and on the claim's next reconcile take the result:
 // a failed copy is discarded (release.ts) and retried from the start, a complete one recorded.
 import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import { WarrenError } from '../errors.ts';

@@ -16,7 +16,6 @@ import type { controllerFlags } from '../config/controller-flags.ts';
 import type { Parsed } from '../config/flags.ts';
 import type { ShareLanes } from '../provisioning/share-lanes.ts';
 import { createShareWorkerBackend } from '../provisioning/share-worker-backend.ts';
-import { createFsTreeCopier } from '../provisioning/tree-copy.ts';
 import { reconcileClaim } from './claim-reconciler.ts';
 import { makeClusterWrites } from './cluster-writes.ts';
 import { makeCopyLane } from './copy-lane.ts';
@@ -122,7 +121,7 @@ export async function runController(
       writes: makeClusterWrites(core),
       events: makeEventRecorder({ api: core, component: config.provisioner, log }),
       store: { shares: config.shares, backend: shareIo.backend },
-      copier: createFsTreeCopier(),
+      copier: shareIo.copier,
       copies: makeCopyLane({ concurrency: config.copyWorkers, onSettled: (key) => q.add(key) }),
       metrics,
       log,
@@ -181,7 +180,7 @@ export async function runController(
       await Promise.all(informers.map((i) => i.stop()));
       await election?.stop();
       clearInterval(shareProbe);
-      await shareIo.lanes.close();
+      await shareIo.close();
       await new Promise<void>((r) => health.close(() => r()));
     },
   };

@@ -60,6 +60,8 @@ export interface ShareLanes {
   run(root: string, op: string, args: unknown[]): Promise<unknown>;
   /** statfs and stat of `root` in its share's lane (a written-off share answers false at once). */
   probe(root: string): Promise<ProbeResult>;
+  /** Probes the mount point of the share holding `root` (a written-off share answers false at once). */
+  probeShareOf(root: string): Promise<ProbeResult>;
   /** The share label (`server:/export`) whose lane serves `root`. */
   shareOf(root: string): string;
   states(): LaneState[];
@@ -265,6 +267,10 @@ export function createShareLanes(opts: ShareLanesOptions): ShareLanes {
     async probe(root) {
       if (closed) return { ok: false, detail: 'share I/O is shut down' };
       return probeLane(laneFor(root), root);
+    },
+    async probeShareOf(root) {
+      if (closed) return { ok: false, detail: 'share I/O is shut down' };
+      return probeLane(laneFor(root));
     },
     shareOf: (root) => laneFor(root).share,
     states: () => [...lanes.values()].map((l) => l.state),

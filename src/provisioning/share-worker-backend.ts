@@ -1,8 +1,9 @@
 // DirectoryBackend that runs every operation in the lane of the share it touches (share-lanes.ts),
 // so that a share whose NFS server stops answering cannot stall the others or the process.
 import type { DirectoryBackend } from './directory-backend.ts';
+import { type CopyTimings, createShareCopier, type ShareCopier } from './share-copies.ts';
 import { createShareLanes, type ShareLanes, type ShareLanesOptions } from './share-lanes.ts';
-import { startShareWorkerProcess } from './share-worker-process.ts';
+import { startCopyWorkerProcess, startShareWorkerProcess } from './share-worker-process.ts';
 
 export function directoryBackendOver(lanes: ShareLanes): DirectoryBackend {
   const run = <T>(root: string, op: keyof DirectoryBackend, args: unknown[]) =>
@@ -20,11 +21,27 @@ export function directoryBackendOver(lanes: ShareLanes): DirectoryBackend {
   };
 }
 
-/** The production wiring: one worker process per share. */
-export function createShareWorkerBackend(opts: Omit<ShareLanesOptions, 'startWorker'>): {
+export interface ShareIo {
   backend: DirectoryBackend;
   lanes: ShareLanes;
-} {
+  /** Clone copies, in copy workers of their own (share-copies.ts). */
+  copier: ShareCopier;
+  /** Ends every worker. */
+  close(): Promise<void>;
+}
+
+/** The production wiring: one worker process per share, and copy workers for clones. */
+export function createShareWorkerBackend(
+  opts: Omit<ShareLanesOptions, 'startWorker'> & { copyTimings?: Partial<CopyTimings> },
+): ShareIo {
   const lanes = createShareLanes({ ...opts, startWorker: startShareWorkerProcess });
-  return { backend: directoryBackendOver(lanes), lanes };
+  const copier = createShareCopier({ lanes, startWorker: startCopyWorkerProcess, timings: opts.copyTimings });
+  return {
+    backend: directoryBackendOver(lanes),
+    lanes,
+    copier,
+    close: async () => {
+      await Promise.all([copier.close(), lanes.close()]);
+    },
+  };
 }

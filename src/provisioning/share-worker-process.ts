@@ -1,4 +1,5 @@
-// The real ShareWorker: a child process per share that runs the fs directory backend.
+// The real ShareWorker: a child process per share that runs the fs directory backend; the same
+// machinery starts the copy workers of share-copies.ts (another entry, with progress reports).
 //
 // Why a process and not a worker thread (measured with Node 24 on Linux, a FIFO standing in for a
 // frozen NFS server, /tmp/iso-exp in the change that added this file):
@@ -12,6 +13,7 @@
 //   exits without waiting for it. The cost is one Node process per share in use (~40 MiB RSS).
 import { type ChildProcess, fork } from 'node:child_process';
 import { type ErrorKind, WarrenError } from '../errors.ts';
+import type { CopyWorker } from './share-copies.ts';
 import type { ShareWorker } from './share-lanes.ts';
 
 export interface WorkerRequest {
@@ -23,19 +25,35 @@ export interface WorkerRequest {
 export type WorkerReply =
   | { ready: true }
   | { id: number; ok: true; value: unknown }
-  | { id: number; ok: false; kind: ErrorKind; message: string };
+  | { id: number; ok: false; kind: ErrorKind; message: string }
+  /** Work done since the last report: file system calls started, and bytes per running call. */
+  | { progress: { calls: number; bytes: Array<[id: number, bytes: number]> } };
 
-const entry = new URL('./share-worker-main.ts', import.meta.url);
+const shareEntry = new URL('./share-worker-main.ts', import.meta.url);
+const copyEntry = new URL('./share-copy-worker-main.ts', import.meta.url);
 
 export function startShareWorkerProcess(share: string): ShareWorker {
-  const child: ChildProcess = fork(entry, [share], {
+  return startWorkerProcess(shareEntry, [share]);
+}
+
+/** A copy worker for the shares named in `key` (its command line says so, for `ps`). */
+export function startCopyWorkerProcess(key: string): CopyWorker {
+  return startWorkerProcess(copyEntry, [key]);
+}
+
+function startWorkerProcess(entry: URL, argv: string[]): CopyWorker {
+  const child: ChildProcess = fork(entry, argv, {
     execArgv: ['--disable-warning=ExperimentalWarning'],
     serialization: 'advanced',
     // No pipes: a child stuck in the kernel then holds nothing the parent waits on.
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  const calls = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
+  const calls = new Map<
+    number,
+    { resolve(v: unknown): void; reject(e: Error): void; onBytes?: (bytes: number) => void }
+  >();
   const exitListeners: Array<(why: string) => void> = [];
+  const progressListeners: Array<() => void> = [];
   let nextId = 1;
   let exitedWhy: string | undefined;
   let markReady: () => void = () => {};
@@ -57,6 +75,11 @@ export function startShareWorkerProcess(share: string): ShareWorker {
   child.on('message', (raw) => {
     const reply = raw as WorkerReply;
     if ('ready' in reply) return markReady();
+    if ('progress' in reply) {
+      for (const [id, bytes] of reply.progress.bytes) calls.get(id)?.onBytes?.(bytes);
+      for (const listener of progressListeners) listener();
+      return;
+    }
     const call = calls.get(reply.id);
     if (!call) return;
     calls.delete(reply.id);
@@ -65,12 +88,12 @@ export function startShareWorkerProcess(share: string): ShareWorker {
   });
   return {
     ready,
-    call(op, args) {
+    call(op, args, onBytes) {
       if (exitedWhy !== undefined)
         return Promise.reject(new WarrenError('Unavailable', `share worker ${exitedWhy}`));
       const id = nextId++;
       return new Promise((resolve, reject) => {
-        calls.set(id, { resolve, reject });
+        calls.set(id, { resolve, reject, onBytes });
         child.send({ id, op, args } satisfies WorkerRequest, (err) => {
           if (!err || !calls.has(id)) return;
           calls.delete(id);
@@ -80,11 +103,15 @@ export function startShareWorkerProcess(share: string): ShareWorker {
     },
     abandon() {
       exitListeners.length = 0; // an abandoned worker's end is expected, not a crash
+      progressListeners.length = 0;
       if (exitedWhy === undefined) child.kill('SIGKILL');
       return exited;
     },
     onExit(listener) {
       if (exitedWhy === undefined) exitListeners.push(listener);
+    },
+    onProgress(listener) {
+      progressListeners.push(listener);
     },
   };
 }

@@ -38,9 +38,20 @@ export interface CopyStats {
   ownersNotKept: number;
 }
 
+/**
+ * Options of one copy for the engine. They cross into a share's copy worker as they are
+ * (share-copies.ts), so they hold plain data only (what structured clone keeps).
+ */
+export type CopyOptions = Readonly<Record<string, unknown>>;
+
 export interface TreeCopier {
   /** Copies the tree below `source` into the existing directory `target` (its own attributes too). */
-  copy(source: string, target: string, onBytes?: (bytes: number) => void): Promise<CopyStats>;
+  copy(
+    source: string,
+    target: string,
+    onBytes?: (bytes: number) => void,
+    options?: CopyOptions,
+  ): Promise<CopyStats>;
 }
 
 const chunkBytes = 1 << 20;
@@ -74,6 +85,7 @@ export async function copyTree(
   source: string,
   target: string,
   onBytes: (bytes: number) => void = () => {},
+  _options: CopyOptions = {},
 ): Promise<CopyStats> {
   const stats: CopyStats = {
     directories: 0,
