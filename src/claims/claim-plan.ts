@@ -31,7 +31,7 @@ export type ClaimDecision =
   /** Ours, asking for something Warren does not do: tell the user, do not retry hot. */
   | { action: 'reject'; reason: string }
   | { action: 'provision' }
-  /** Our finalizer is on the claim and its PV exists: the hand-over is complete, drop the finalizer. */
+  /** Our finalizer is on the claim, its PV exists and the binder is done (Bound, or the claim is deleted): drop the finalizer and intent. */
   | { action: 'finish' }
   /** The claim is being deleted before its PV was made: release the directory, then drop the finalizer. */
   | { action: 'abandon' };
@@ -142,6 +142,43 @@ export function planClaim(input: ClaimInput): ClaimPlan {
   }
 }
 
+/*
+ * Crash safety, and why the claim is not written while the binder binds it.
+ *
+ * The steps, with a crash point after each (crash-points.ts):
+ *   1. record the intent: our finalizer and the intent annotation (the whole VolumeIntent: where the
+ *      directory goes, with which policy), in one resourceVersion-guarded patch of the claim;
+ *   2. make the directory (its ownership record on the share is written first);
+ *   3. create the PV `pvc-<claim uid>`;
+ *   4. wait until kube-controller-manager has bound the claim (phase Bound), or the claim is deleted;
+ *   5. finish: drop the finalizer and the intent from the claim.
+ * The claim is written twice, neither time while the binder is binding it: step 1 comes before any
+ * PV exists (nothing to bind yet), step 5 after the binder's last write (status Bound). Dropping the
+ * intent right after step 3, as Warren did before, raced the binder's own claim updates: 409s on
+ * one side or the other, and every extra claim update made the binder sync the claim and re-send
+ * its event, with kube-controller-manager's client limited to 20 writes/s.
+ *
+ * Intent before directory: no directory is made (2) before the claim names it (1), and while the
+ * finalizer is on the claim the claim cannot disappear, so the intent is readable until Warren
+ * lets it go. From step 3 on, the PV names the same directory too, and its own release path
+ * (volume-plan.ts) owns it once the PV is Released.
+ *
+ * No orphan: a restarted controller (or the replica that takes over the lease) finds every
+ * crash point's state and carries on from it:
+ *   after-intent    intent, no directory: provision again (same intent, same place);
+ *   after-directory directory, no PV: provision again; the directory is adopted, the PV created;
+ *   after-volume    PV, intent still on the claim, claim not yet Bound: wait for the binder, then
+ *                   finish; if the claim is deleted first, finish too, and the PV (Released
+ *                   without its claim) releases the directory by its own path;
+ *   after-bound     Bound, intent still on the claim: finish.
+ * A claim deleted before its PV exists is abandoned: its directory is released only if it matches
+ * the recorded intent, is empty, is no other volume's, and a live read (not the cache, which can
+ * lag) finds no PV for the claim; if the PV exists after all, the directory is left to the PV.
+ *
+ * No duplicate: the PV's name is the claim's uid, so a second create answers 409 and is checked to
+ * be this claim's; the directory is ensured (made or adopted) under its ownership record; and one
+ * reconcile runs per claim at a time, with leader election so one replica works at a time.
+ */
 export function decideClaim(input: Omit<ClaimInput, 'volumes'>): ClaimDecision {
   const { claim, storageClass, provisioner, pvExists } = input;
   const meta = claim.metadata ?? {};
@@ -149,7 +186,11 @@ export function decideClaim(input: Omit<ClaimInput, 'volumes'>): ClaimDecision {
   const holdsFinalizer = (meta.finalizers ?? []).includes(directoryFinalizer);
 
   if (holdsFinalizer) {
-    if (pvExists) return { action: 'finish' };
+    if (pvExists) {
+      const phase = claim.status?.phase;
+      if (meta.deletionTimestamp || phase === 'Bound' || phase === 'Lost') return { action: 'finish' };
+      return { action: 'wait', reason: 'volume exists; waiting for the binder to bind the claim' };
+    }
     if (meta.deletionTimestamp) return { action: 'abandon' };
   }
   if (meta.deletionTimestamp) return { action: 'ignore', reason: 'claim is being deleted' };

@@ -62,6 +62,7 @@ export async function reconcileClaim(deps: ReconcileDeps, namespace: string, nam
           err: plan.error,
         });
       case 'finish':
+        deps.crashPoint('after-bound');
         await deps.writes.clearIntent(claim);
         await releaseSourceOf(deps, claim);
         return 'done';
@@ -75,7 +76,7 @@ export async function reconcileClaim(deps: ReconcileDeps, namespace: string, nam
   });
 }
 
-/** Record the intent, make the directory, create the PV, drop the intent: a crash point between each. */
+/** Record the intent, make the directory, create the PV: a crash point after each. */
 async function provision(
   deps: ReconcileDeps,
   claim: V1PersistentVolumeClaim,
@@ -137,7 +138,7 @@ async function provision(
       );
     }
     deps.crashPoint('after-volume');
-    await deps.writes.clearIntent(claim);
+    // The intent stays on the claim until the binder has bound it ('finish'): see claim-plan.ts.
     if (plan.clone) await releaseCloneSource(deps, claim, plan.clone);
     log.info({ pv: pvName, subDir: location.subDir, directory: made, seconds }, 'provisioned');
     return 'done';

@@ -35,6 +35,7 @@ export type CrashPoint =
   | 'after-intent'
   | 'after-directory'
   | 'after-volume'
+  | 'after-bound'
   | 'after-release'
   | 'after-resize-started'
   | 'after-volume-capacity'

@@ -1,6 +1,6 @@
 // Crash safety: the controller SIGKILLs itself at named steps (WARREN_CRASH_AT); a restarted
 // controller must converge with exactly one PV and one directory per claim, and clean up a
-// directory whose claim was deleted before its PV was made.
+// directory whose claim was deleted before its PV was made or while its PV waited to be bound.
 import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -52,7 +52,7 @@ async function volumesOf(ns: string): Promise<string[]> {
 }
 
 describe('SIGKILL at each step, then restart', () => {
-  it.each(['after-intent', 'after-directory', 'after-volume'])(
+  it.each(['after-intent', 'after-directory', 'after-volume', 'after-bound'])(
     'converges after a crash %s',
     async (point) => {
       await ensureClass();
@@ -98,6 +98,31 @@ describe('SIGKILL at each step, then restart', () => {
     expect(existsSync(dir)).toBe(false);
     expect(existsSync(join(bed.WARREN_EXPORT_DIR, 'crash', ns))).toBe(true); // parents are never removed
     expect(await volumesOf(ns)).toEqual([]);
+  });
+
+  it('releases everything of a claim deleted while its PV existed and the controller was down', async () => {
+    await ensureClass();
+    const ns = await freshNamespace(core, 'crash');
+    // Killed right after creating the PV: the intent and finalizer are still on the claim.
+    const crashing = await controller('deleted-after-volume', 'after-volume');
+    await createClaim(core, ns, 'brief', className);
+    await crashing.exited;
+    const dir = join(bed.WARREN_EXPORT_DIR, 'crash', ns, 'brief');
+    expect(existsSync(dir)).toBe(true);
+    const held = await core.readNamespacedPersistentVolumeClaim({ namespace: ns, name: 'brief' });
+    expect(held.metadata?.finalizers).toContain('warren.dev/directory');
+    const pvName = `pvc-${held.metadata?.uid}`;
+    expect(await volumesOf(ns)).toEqual([pvName]);
+    await core.deleteNamespacedPersistentVolumeClaim({ namespace: ns, name: 'brief' });
+
+    await controller('deleted-after-volume-restart');
+    await waitGone(
+      () => core.readNamespacedPersistentVolumeClaim({ namespace: ns, name: 'brief' }),
+      'the deleted claim',
+    );
+    await waitGone(() => core.readPersistentVolume({ name: pvName }), 'its PV');
+    expect(existsSync(dir)).toBe(false);
+    expect(existsSync(join(bed.WARREN_EXPORT_DIR, 'crash', ns))).toBe(true);
   });
 
   it('finishes a release interrupted after the directory was deleted', async () => {

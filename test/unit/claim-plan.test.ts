@@ -14,6 +14,7 @@ interface ClaimShape {
   finalizers?: string[];
   deleting?: boolean;
   volumeName?: string;
+  phase?: string;
   volumeMode?: string;
   dataSource?: { kind: string; name: string };
   dataSourceRef?: { kind: string; name: string; namespace?: string };
@@ -38,6 +39,7 @@ function claim(shape: ClaimShape = {}): V1PersistentVolumeClaim {
       ...(shape.dataSource ? { dataSource: shape.dataSource } : {}),
       ...(shape.dataSourceRef ? { dataSourceRef: shape.dataSourceRef } : {}),
     },
+    ...(shape.phase ? { status: { phase: shape.phase } } : {}),
   };
 }
 
@@ -131,14 +133,30 @@ describe('decideClaim', () => {
       expected: { action: 'finish' },
     },
     {
-      name: 'our finalizer and the PV exists: finish',
+      name: 'our finalizer and the PV exists, claim not bound yet: wait (no claim write while the binder works)',
       claim: claim({ finalizers: [finalizer] }),
+      pvExists: true,
+      expected: { action: 'wait', reason: 'volume exists; waiting for the binder to bind the claim' },
+    },
+    {
+      name: 'our finalizer, PV exists, binder has named the volume but not set Bound yet: wait',
+      claim: claim({ finalizers: [finalizer], volumeName: 'pvc-0b6a4c2e-1111-2222-3333-444455556666' }),
+      pvExists: true,
+      expected: { action: 'wait', reason: 'volume exists; waiting for the binder to bind the claim' },
+    },
+    {
+      name: 'our finalizer, PV exists, claim Bound: finish',
+      claim: claim({
+        finalizers: [finalizer],
+        volumeName: 'pvc-0b6a4c2e-1111-2222-3333-444455556666',
+        phase: 'Bound',
+      }),
       pvExists: true,
       expected: { action: 'finish' },
     },
     {
-      name: 'our finalizer, PV exists, claim already bound: finish',
-      claim: claim({ finalizers: [finalizer], volumeName: 'pvc-0b6a4c2e-1111-2222-3333-444455556666' }),
+      name: 'our finalizer, PV exists, claim Lost: finish',
+      claim: claim({ finalizers: [finalizer], volumeName: 'pvc-gone', phase: 'Lost' }),
       pvExists: true,
       expected: { action: 'finish' },
     },

@@ -36,7 +36,7 @@ const dir = `${root}/${subDir}`;
 const claimKey = 'team-a/data';
 
 describe('reconcileClaim: provisioning', () => {
-  it('records the intent, makes the directory and the PV, then drops the finalizer', async () => {
+  it('records the intent, makes the directory and the PV, and leaves the claim to the binder', async () => {
     const sc = storageClass();
     const h = harness({ claims: [claim()], classes: [sc] });
 
@@ -45,7 +45,6 @@ describe('reconcileClaim: provisioning', () => {
     expect(h.cluster.writes).toStrictEqual([
       { op: 'recordIntent', key: claimKey },
       { op: 'createVolume', key: pvName },
-      { op: 'clearIntent', key: claimKey },
     ]);
     expect(h.cluster.events).toStrictEqual<RecordedEvent[]>([
       {
@@ -84,10 +83,15 @@ describe('reconcileClaim: provisioning', () => {
     expect(h.cluster.volumes.get(pvName)).toStrictEqual(
       buildVolume({ claim: claim(), storageClass: sc, provisioner, intent: planFor(claim(), sc) }),
     );
+    // The intent and finalizer stay until the claim is Bound.
     expect(h.cluster.claims.get(claimKey)?.metadata).toStrictEqual({
       ...claim().metadata,
       resourceVersion: '2',
-      finalizers: [],
+      finalizers: [directoryFinalizer],
+      annotations: {
+        ...claim().metadata?.annotations,
+        [intentAnnotation]: serializeIntent(planFor(claim(), sc)),
+      },
     });
     expect(h.crashPoints).toStrictEqual(['after-intent', 'after-directory', 'after-volume']);
     expect(await counts(h.deps.metrics.provisions)).toStrictEqual({ success: 1 });
@@ -105,10 +109,7 @@ describe('reconcileClaim: provisioning', () => {
 
     expect(await run(h)).toBe('done');
 
-    expect(h.cluster.writes).toStrictEqual([
-      { op: 'createVolume', key: pvName },
-      { op: 'clearIntent', key: claimKey },
-    ]);
+    expect(h.cluster.writes).toStrictEqual([{ op: 'createVolume', key: pvName }]);
     expect(h.cluster.events.map((e) => [e.reason, e.message])).toStrictEqual([
       [
         'ProvisioningSucceeded',
@@ -251,20 +252,54 @@ describe('reconcileClaim: nothing or little to do', () => {
     expect(await counts(h.deps.metrics.retries)).toStrictEqual({});
   });
 
-  it('the PV exists: the hand-over is finished by dropping the finalizer', async () => {
+  it.each<{ name: string; claim: V1PersistentVolumeClaim; writes: string[]; crashPoints: string[] }>([
+    {
+      name: 'not Bound yet: nothing is written (the binder works on the claim)',
+      claim: claim({ finalizers: [directoryFinalizer], annotations: { [intentAnnotation]: '{}' } }),
+      writes: [],
+      crashPoints: [],
+    },
+    {
+      name: 'Bound: the hand-over is finished by dropping the finalizer',
+      claim: claim({
+        finalizers: [directoryFinalizer],
+        annotations: { [intentAnnotation]: '{}' },
+        bound: true,
+      }),
+      writes: ['clearIntent'],
+      crashPoints: ['after-bound'],
+    },
+    {
+      name: 'deleted before it was Bound: the finalizer goes, the PV releases the directory',
+      claim: claim({
+        finalizers: [directoryFinalizer],
+        annotations: { [intentAnnotation]: '{}' },
+        deleting: true,
+      }),
+      writes: ['clearIntent'],
+      crashPoints: ['after-bound'],
+    },
+  ])('the PV exists, claim $name', async (c) => {
     const sc = storageClass();
-    const held = claim({ finalizers: [directoryFinalizer], annotations: { [intentAnnotation]: '{}' } });
-    const h = harness({ claims: [held], classes: [sc], volumes: [volumeFor(claim(), sc, 'Bound')] });
+    const h = harness({ claims: [c.claim], classes: [sc], volumes: [volumeFor(claim(), sc, 'Bound')] });
 
     expect(await run(h)).toBe('done');
 
-    expect(h.cluster.writes).toStrictEqual([{ op: 'clearIntent', key: claimKey }]);
+    expect(h.cluster.writes.map((w) => w.op)).toStrictEqual(c.writes);
+    expect(h.crashPoints).toStrictEqual(c.crashPoints);
     expect(h.backend.calls).toStrictEqual([]);
+    const after = h.cluster.claims.get(claimKey);
+    if (c.claim.metadata?.deletionTimestamp)
+      expect(after).toBeUndefined(); // its last finalizer went
+    else if (c.writes.length > 0) {
+      expect(after?.metadata?.finalizers).toStrictEqual([]);
+      expect(after?.metadata?.annotations).not.toHaveProperty(intentAnnotation);
+    } else expect(after).toStrictEqual(c.claim);
   });
 
   it('a failure to finish the hand-over is logged and retried, counted like any other', async () => {
     const sc = storageClass();
-    const held = claim({ finalizers: [directoryFinalizer] });
+    const held = claim({ finalizers: [directoryFinalizer], bound: true });
     const h = harness({ claims: [held], classes: [sc], volumes: [volumeFor(claim(), sc, 'Bound')] });
     h.cluster.failNext('clearIntent', unavailable('could not remove the finalizer: connection reset'));
 

@@ -48,7 +48,13 @@ export function storageClass(parameters: Record<string, string> = {}): V1Storage
 
 /** Our claim, asking for a volume of class `warren`, in team-a. */
 export function claim(
-  shape: { annotations?: Record<string, string>; finalizers?: string[]; deleting?: boolean } = {},
+  shape: {
+    annotations?: Record<string, string>;
+    finalizers?: string[];
+    deleting?: boolean;
+    /** Bound: kube-controller-manager has bound the claim to its PV. */
+    bound?: boolean;
+  } = {},
 ): V1PersistentVolumeClaim {
   return {
     metadata: {
@@ -64,7 +70,9 @@ export function claim(
       storageClassName: 'warren',
       accessModes: ['ReadWriteMany'],
       resources: { requests: { storage: '1Gi' } },
+      ...(shape.bound ? { volumeName: pvName } : {}),
     },
+    ...(shape.bound ? { status: { phase: 'Bound' } } : {}),
   };
 }
 
