@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Builds (once, cached by version) the Go-built tools the local bed needs:
-# kube-apiserver + kube-controller-manager, etcd, csi-sanity; kustomize, helm and
+# kube-apiserver + kube-controller-manager, etcd, csi-sanity, snapshot-controller (+ its CRDs); kustomize, helm and
 # external-provisioner (for `npm run bench`) on request;
 # for a real node: kubelet + kube-scheduler + kubectl, containerd, runc and the CNI plugins.
-# Usage: hack/tools.sh [all|kube|etcd|csi-sanity|kustomize|helm|external-provisioner|node|paths]
+# Usage: hack/tools.sh [all|kube|etcd|csi-sanity|kustomize|helm|external-provisioner|snapshot-controller|node|paths]
 # prints nothing but progress on stderr (except `paths`).
 set -euo pipefail
 # shellcheck source=hack/lib/common.sh
@@ -21,6 +21,7 @@ CONTAINERD_VERSION=${WARREN_CONTAINERD_VERSION:-v2.2.9}
 RUNC_VERSION=${WARREN_RUNC_VERSION:-v1.3.7}
 CNI_PLUGINS_VERSION=${WARREN_CNI_PLUGINS_VERSION:-v1.9.1}
 EXTERNAL_PROVISIONER_VERSION=${WARREN_EXTERNAL_PROVISIONER_VERSION:-v6.4.0}
+SNAPSHOTTER_VERSION=${WARREN_SNAPSHOTTER_VERSION:-v8.7.0}
 
 # kube_wrapper_build CMD...: builds k8s.io/kubernetes/cmd/CMD... at KUBE_VERSION from a wrapper
 # module (k8s.io/kubernetes cannot be installed directly: it replaces its staging modules).
@@ -128,11 +129,33 @@ build_external_provisioner() {
     -o ../csi-provisioner ./cmd/csi-provisioner
 }
 
+# The snapshot-controller (VolumeSnapshot <-> VolumeSnapshotContent binding) and the
+# snapshot.storage.k8s.io/v1 CRDs it serves. Its go.mod replaces the client module with ./client
+# and the k8s.io staging modules, so it is built as the main module from a writable copy of its
+# source, with the client module's source (same version) copied in as ./client. The three
+# VolumeSnapshot CRDs are kept next to the binary; the bed applies them at start.
+build_snapshot_controller() {
+  local mod=github.com/kubernetes-csi/external-snapshotter src client
+  src=$(go mod download -json "$mod/v8@$SNAPSHOTTER_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",*$/\1/p')
+  client=$(go mod download -json "$mod/client/v8@$SNAPSHOTTER_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",*$/\1/p')
+  [[ -n $src && -f $src/go.mod ]] || die "go mod download printed no source directory for $mod/v8@$SNAPSHOTTER_VERSION"
+  [[ -n $client && -f $client/go.mod ]] || die "go mod download printed no source directory for $mod/client/v8@$SNAPSHOTTER_VERSION"
+  cp -R "$src/." . && rm -rf client && mkdir client && cp -R "$client/." client/ && chmod -R u+w .
+  mkdir -p ../crd
+  local kind
+  for kind in volumesnapshotclasses volumesnapshotcontents volumesnapshots; do
+    cp "client/config/crd/snapshot.storage.k8s.io_$kind.yaml" "../crd/$kind.yaml"
+  done
+  CGO_ENABLED=0 go build -p 2 -trimpath -ldflags "-s -w -X main.version=$SNAPSHOTTER_VERSION" \
+    -o ../snapshot-controller ./cmd/snapshot-controller
+}
+
 what=${1:-all}
 case $what in
   all) build_once etcd "$CACHE_DIR/etcd-$ETCD_VERSION" build_etcd
        build_once csi-sanity "$CACHE_DIR/csi-sanity-$CSI_SANITY_VERSION" build_csi_sanity
-       build_once kubernetes "$CACHE_DIR/kube-$KUBE_VERSION" build_kube ;;
+       build_once kubernetes "$CACHE_DIR/kube-$KUBE_VERSION" build_kube
+       build_once snapshot-controller "$CACHE_DIR/snapshot-controller-$SNAPSHOTTER_VERSION" build_snapshot_controller ;;
   kube) build_once kubernetes "$CACHE_DIR/kube-$KUBE_VERSION" build_kube ;;
   etcd) build_once etcd "$CACHE_DIR/etcd-$ETCD_VERSION" build_etcd ;;
   csi-sanity) build_once csi-sanity "$CACHE_DIR/csi-sanity-$CSI_SANITY_VERSION" build_csi_sanity ;;
@@ -141,6 +164,8 @@ case $what in
   node) build_node_parts ;;
   external-provisioner) build_once external-provisioner \
       "$CACHE_DIR/external-provisioner-$EXTERNAL_PROVISIONER_VERSION" build_external_provisioner ;;
+  snapshot-controller) build_once snapshot-controller \
+      "$CACHE_DIR/snapshot-controller-$SNAPSHOTTER_VERSION" build_snapshot_controller ;;
   paths) echo "KUBE_BIN_DIR=$CACHE_DIR/kube-$KUBE_VERSION"
          echo "ETCD_BIN=$CACHE_DIR/etcd-$ETCD_VERSION/etcd"
          echo "CSI_SANITY_BIN=$CACHE_DIR/csi-sanity-$CSI_SANITY_VERSION/csi-sanity"
@@ -150,6 +175,7 @@ case $what in
          echo "CONTAINERD_BIN_DIR=$CACHE_DIR/containerd-$CONTAINERD_VERSION"
          echo "RUNC_BIN=$CACHE_DIR/runc-$RUNC_VERSION-seccomp/runc"
          echo "CNI_BIN_DIR=$CACHE_DIR/cni-plugins-$CNI_PLUGINS_VERSION"
-         echo "EXTERNAL_PROVISIONER_BIN=$CACHE_DIR/external-provisioner-$EXTERNAL_PROVISIONER_VERSION/csi-provisioner" ;;
-  *) die "usage: hack/tools.sh [all|kube|etcd|csi-sanity|kustomize|helm|external-provisioner|node|paths]" ;;
+         echo "EXTERNAL_PROVISIONER_BIN=$CACHE_DIR/external-provisioner-$EXTERNAL_PROVISIONER_VERSION/csi-provisioner"
+         echo "SNAPSHOT_CONTROLLER_DIR=$CACHE_DIR/snapshot-controller-$SNAPSHOTTER_VERSION" ;;
+  *) die "usage: hack/tools.sh [all|kube|etcd|csi-sanity|kustomize|helm|external-provisioner|snapshot-controller|node|paths]" ;;
 esac

@@ -20,7 +20,7 @@ import { ensureTools } from './tools.ts';
 export interface BedState {
   runtimeDir: string;
   startedAt: string;
-  /** etcd, kube-apiserver, kube-controller-manager, in start order. */
+  /** etcd, kube-apiserver, kube-controller-manager, snapshot-controller, in start order. */
   controlPlane: Daemon[];
   nfsServer: NfsServerRecord;
   env: BedEnv;
@@ -116,7 +116,11 @@ export async function bedUp(stateDir: string, repoRoot: string, log = console.er
   try {
     const cp = await startControlPlane(runtimeDir, tools, started);
     const controlPlane = [...started];
-    log(`[warren] control plane ready in ${Date.now() - t0} ms (apiserver ${cp.apiserverUrl})`);
+    const r = cp.readyMs;
+    log(
+      `[warren] control plane ready in ${Date.now() - t0} ms (apiserver ${cp.apiserverUrl}; etcd ${r.etcd} ms, ` +
+        `apiserver ${r.apiserver} ms, then kube-controller-manager ${r.controllerManager} ms and snapshot-controller ${r.snapshotController} ms side by side)`,
+    );
     const nfs = await startNfsServer(runtimeDir, started);
     log(
       `[warren] NFS server ready on 127.0.0.1:${nfs.nfsPort} (mountd ${nfs.mountPort}), exporting ${nfs.exportDir} as ${nfs.share}`,

@@ -1,18 +1,19 @@
-// A real, throwaway Kubernetes control plane: etcd, kube-apiserver and
-// kube-controller-manager on 127.0.0.1, each a daemon with its own log.
+// A real, throwaway Kubernetes control plane: etcd, kube-apiserver, kube-controller-manager and
+// the snapshot-controller (with the VolumeSnapshot CRDs) on 127.0.0.1, each a daemon with its own log.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Daemon, startDaemon, waitReady } from './daemon.ts';
 import { probe } from './http-probe.ts';
 import { makePki } from './pki.ts';
 import { freePorts } from './ports.ts';
+import { installSnapshotCrds, startSnapshotController } from './snapshot-controller.ts';
 import type { ToolPaths } from './tools.ts';
 
 export interface ControlPlane {
   kubeconfig: string;
   apiserverUrl: string;
   daemons: Daemon[];
-  readyMs: { etcd: number; apiserver: number; controllerManager: number };
+  readyMs: { etcd: number; apiserver: number; controllerManager: number; snapshotController: number };
 }
 
 /**
@@ -59,7 +60,13 @@ export async function startControlPlane(
   const pkiDir = join(dir, 'pki');
   await mkdir(pkiDir, { recursive: true });
   const pki = await makePki(pkiDir);
-  const [etcdPort, peerPort, apiPort, kcmPort] = (await freePorts(4)) as [number, number, number, number];
+  const [etcdPort, peerPort, apiPort, kcmPort, snapshotPort] = (await freePorts(5)) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   const apiserverUrl = `https://127.0.0.1:${apiPort}`;
 
   const etcd = startDaemon(
@@ -144,20 +151,33 @@ export async function startControlPlane(
     { logFile: join(dir, 'kube-controller-manager.log') },
   );
   started.push(kcm);
-  const kcmMs = await waitReady(
-    kcm,
-    () => probe(`https://127.0.0.1:${kcmPort}/healthz`, { insecure: true }),
-    {
+  // The snapshot API comes up while kube-controller-manager starts: neither waits for the other.
+  const [kcmMs, snapshots] = await Promise.all([
+    waitReady(kcm, () => probe(`https://127.0.0.1:${kcmPort}/healthz`, { insecure: true }), {
       timeoutMs: 60_000,
       what: 'healthy (/healthz)',
-    },
-  );
+    }),
+    installSnapshotCrds(kubeconfig, tools.snapshotCrdDir).then(() =>
+      startSnapshotController({
+        binary: tools.snapshotController,
+        kubeconfig,
+        port: snapshotPort,
+        dir,
+        started,
+      }),
+    ),
+  ]);
 
   return {
     kubeconfig,
     apiserverUrl,
-    daemons: [etcd, apiserver, kcm],
-    readyMs: { etcd: etcdMs, apiserver: apiMs, controllerManager: kcmMs },
+    daemons: [etcd, apiserver, kcm, snapshots.daemon],
+    readyMs: {
+      etcd: etcdMs,
+      apiserver: apiMs,
+      controllerManager: kcmMs,
+      snapshotController: snapshots.readyMs,
+    },
   };
 }
 

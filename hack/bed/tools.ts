@@ -8,6 +8,9 @@ export interface ToolPaths {
   kubeApiserver: string;
   kubeControllerManager: string;
   csiSanity: string;
+  /** The snapshot-controller binary and the directory of the VolumeSnapshot CRDs next to it. */
+  snapshotController: string;
+  snapshotCrdDir: string;
 }
 
 export async function ensureTools(repoRoot: string): Promise<ToolPaths> {
@@ -16,12 +19,15 @@ export async function ensureTools(repoRoot: string): Promise<ToolPaths> {
   const { stdout } = await execa('bash', [script, 'paths']);
   const paths = Object.fromEntries(stdout.split('\n').map((line) => line.split('=', 2) as [string, string]));
   const kubeDir = paths.KUBE_BIN_DIR;
-  if (!kubeDir || !paths.ETCD_BIN || !paths.CSI_SANITY_BIN)
+  const snapshotDir = paths.SNAPSHOT_CONTROLLER_DIR;
+  if (!kubeDir || !paths.ETCD_BIN || !paths.CSI_SANITY_BIN || !snapshotDir)
     throw new Error(`hack/tools.sh paths printed:\n${stdout}`);
   return {
     etcd: paths.ETCD_BIN,
     kubeApiserver: join(kubeDir, 'kube-apiserver'),
     kubeControllerManager: join(kubeDir, 'kube-controller-manager'),
     csiSanity: paths.CSI_SANITY_BIN,
+    snapshotController: join(snapshotDir, 'snapshot-controller'),
+    snapshotCrdDir: join(snapshotDir, 'crd'),
   };
 }
