@@ -1,6 +1,8 @@
-// Proof that the bed is real: kube-controller-manager binds claims, ganesha serves files.
+// Proof that the bed is real: kube-controller-manager binds claims, the snapshot-controller binds
+// snapshots, ganesha serves files.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { CustomObjectsApi } from '@kubernetes/client-node';
 import { execa } from 'execa';
 import { describe, expect, inject, it } from 'vitest';
 import { nfsServerOf } from '../../hack/bed/bed.ts';
@@ -9,6 +11,57 @@ import { poll } from '../../hack/lib/poll.ts';
 import { bedClients, freshNamespace } from './kube.ts';
 
 describe('control plane', () => {
+  it('serves the VolumeSnapshot API: the snapshot-controller binds a VolumeSnapshot to a pre-provisioned content', async () => {
+    const { kc, core } = bedClients();
+    const custom = kc.makeApiClient(CustomObjectsApi);
+    const ns = await freshNamespace(core, 'bed-snap');
+    const group = 'snapshot.storage.k8s.io';
+    const version = 'v1';
+    const contentName = `bed-content-${ns}`;
+    await custom.createClusterCustomObject({
+      group,
+      version,
+      plural: 'volumesnapshotcontents',
+      body: {
+        apiVersion: `${group}/${version}`,
+        kind: 'VolumeSnapshotContent',
+        metadata: { name: contentName },
+        spec: {
+          driver: 'bed.example.com',
+          deletionPolicy: 'Retain',
+          source: { snapshotHandle: 'bed-handle' },
+          volumeSnapshotRef: { namespace: ns, name: 'snap' },
+        },
+      },
+    });
+    await custom.createNamespacedCustomObject({
+      group,
+      version,
+      namespace: ns,
+      plural: 'volumesnapshots',
+      body: {
+        apiVersion: `${group}/${version}`,
+        kind: 'VolumeSnapshot',
+        metadata: { name: 'snap' },
+        spec: { source: { volumeSnapshotContentName: contentName } },
+      },
+    });
+    const bound = await poll(
+      () =>
+        custom.getNamespacedCustomObject({
+          group,
+          version,
+          namespace: ns,
+          plural: 'volumesnapshots',
+          name: 'snap',
+        }),
+      (s: { status?: { boundVolumeSnapshotContentName?: string } }) =>
+        Boolean(s.status?.boundVolumeSnapshotContentName),
+      { what: 'the snapshot-controller to bind the VolumeSnapshot' },
+    );
+    expect(bound.status?.boundVolumeSnapshotContentName).toBe(contentName);
+  });
+
   it('is the Kubernetes version it was built as', async () => {
     const { kc } = bedClients();
     const { VersionApi } = await import('@kubernetes/client-node');
