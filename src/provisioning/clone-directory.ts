@@ -21,7 +21,8 @@ export async function beginCopy(
   store: VolumeStore,
   share: ShareRoot,
   intent: VolumeIntent,
-  from: VolumeLocation,
+  /** What is copied: a volume, or a snapshot (a restore). Kept in the partial-copy record. */
+  from: VolumeLocation | { snapshotId: string },
   owner: Parameters<typeof ensureVolumeDirectory>[3],
 ): Promise<'fresh' | 'resumed'> {
   const { location } = intent;

@@ -31,6 +31,18 @@ export interface DirectoryBackend {
   putRecord(root: string, key: string, record: unknown): Promise<void>;
   getRecord(root: string, key: string): Promise<unknown | undefined>;
   deleteRecord(root: string, key: string): Promise<void>;
+  /** The entries of the snapshot area `root/.warren/snapshots` (snapshot-area.ts); [] while there is none. */
+  listSnapshotEntries(root: string): Promise<string[]>;
+  /** Makes an entry of the snapshot area as an empty 0700 directory (the area too, 0700); an existing one = 'existed'. */
+  makeSnapshotEntry(root: string, entry: string): Promise<'created' | 'existed'>;
+  /** Renames entry `from` to `to`, never replacing anything. */
+  renameSnapshotEntry(
+    root: string,
+    from: string,
+    to: string,
+  ): Promise<'renamed' | 'missing' | 'target-exists'>;
+  /** Deletes an entry's tree without following links out of it (hard links elsewhere keep their data). */
+  removeSnapshotEntry(root: string, entry: string): Promise<'removed' | 'missing'>;
 }
 
 /** Where records live, relative to a share root. */

@@ -1,8 +1,20 @@
-// DirectoryBackend on a locally mounted share. Every existing path component is lstat-ed first: a
+// DirectoryBackend on a locally mounted share (volume directories, records, the snapshot area). Every existing path component is lstat-ed first: a
 // symlink or non-directory anywhere in a volume's path is refused, never followed.
 import { randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
-import { lstat, mkdir, open, readFile, rename, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
+import {
+  lstat,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  rmdir,
+  stat,
+  unlink,
+  writeFile,
+} from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { failedPrecondition, invalidArgument, unavailable, WarrenError } from '../errors.ts';
 import { errnoCode, quote } from '../text.ts';
@@ -16,6 +28,7 @@ import {
   recordDirSegments,
 } from './directory-backend.ts';
 import { checkSubDir } from './paths.ts';
+import { checkSnapshotEntry, snapshotAreaMode, snapshotAreaSegments } from './snapshot-area.ts';
 
 const parentMode = 0o755;
 const neverFollowed = 'Warren never follows links on a share; remove it';
@@ -231,6 +244,77 @@ async function deleteRecord(root: string, key: string): Promise<void> {
   });
 }
 
+// The snapshot area: entries of `root/.warren/snapshots`, each path component lstat-ed first.
+type SnapshotEntryOps = Pick<
+  DirectoryBackend,
+  'listSnapshotEntries' | 'makeSnapshotEntry' | 'renameSnapshotEntry' | 'removeSnapshotEntry'
+>;
+
+/** The path of an existing entry (every component checked), or undefined when it is missing. */
+async function existingEntry(root: string, entry: string): Promise<string | undefined> {
+  checkSnapshotEntry(entry);
+  await checkRoot(root);
+  const segments = [...snapshotAreaSegments, entry];
+  return (await existingComponents(root, segments)) === segments.length ? join(root, ...segments) : undefined;
+}
+
+const snapshotEntryOps: SnapshotEntryOps = {
+  async listSnapshotEntries(root) {
+    await checkRoot(root);
+    if ((await existingComponents(root, snapshotAreaSegments)) < snapshotAreaSegments.length) return [];
+    const area = join(root, ...snapshotAreaSegments);
+    return (
+      await readdir(area).catch((err: unknown) => {
+        throw fsError(err, 'list', area);
+      })
+    ).sort();
+  },
+
+  async makeSnapshotEntry(root, entry) {
+    checkSnapshotEntry(entry);
+    await checkRoot(root);
+    const area = [...snapshotAreaSegments];
+    const existing = await existingComponents(root, area);
+    if (existing < area.length) {
+      await createComponents(root, area, existing);
+      await applyPermissions(join(root, ...area), { mode: snapshotAreaMode });
+    }
+    const segments = [...area, entry];
+    const created = await createComponents(root, segments, await existingComponents(root, segments));
+    if (created) await applyPermissions(join(root, ...segments), { mode: snapshotAreaMode });
+    return created ? 'created' : 'existed';
+  },
+
+  async renameSnapshotEntry(root, from, to) {
+    checkSnapshotEntry(to);
+    const path = await existingEntry(root, from);
+    if (!path) return 'missing';
+    const target = join(root, ...snapshotAreaSegments, to);
+    const present = await lstat(target).then(
+      () => true,
+      (err: unknown) => {
+        if (errnoCode(err) === 'ENOENT') return false;
+        throw fsError(err, 'inspect', target);
+      },
+    );
+    if (present) return 'target-exists';
+    await rename(path, target).catch((err: unknown) => {
+      throw fsError(err, 'rename', path);
+    });
+    return 'renamed';
+  },
+
+  async removeSnapshotEntry(root, entry) {
+    const path = await existingEntry(root, entry);
+    if (!path) return 'missing';
+    // fs.rm lstat-s each entry: links are unlinked, never followed; a hard link's data stays with its other names.
+    await rm(path, { recursive: true, force: false }).catch((err: unknown) => {
+      throw fsError(err, 'remove', path);
+    });
+    return 'removed';
+  },
+};
+
 export function createFsDirectoryBackend(): DirectoryBackend {
   return {
     ensureDirectory,
@@ -246,5 +330,6 @@ export function createFsDirectoryBackend(): DirectoryBackend {
     putRecord,
     getRecord,
     deleteRecord,
+    ...snapshotEntryOps,
   };
 }

@@ -10,11 +10,17 @@
 //     (ownership.ts); otherwise it is left as it is, and the outcome says why;
 //   - a clone's partial copy is removed only while the share's record marks it as one, and only
 //     when Warren recorded creating its directory for that clone;
-//   - the ownership and location records go once the directory is handled, not before.
+//   - the ownership and location records go once the directory is handled, not before;
+//   - a snapshot's entries in the snapshot area are removed only while the share's snapshot record
+//     names that very snapshot (snapshot-records.ts), and the record goes last. Removing an entry
+//     unlinks names: data another snapshot links stays with it.
 import { partialCopyKey } from './clone-directory.ts';
 import type { DirectoryBackend } from './directory-backend.ts';
 import { judgeOwnership, type LegacyEvidence, ownerKey, ownershipEra, readOwnership } from './ownership.ts';
 import { localRootFor } from './paths.ts';
+import { snapshotEntry } from './snapshot-area.ts';
+import type { SnapshotLocation } from './snapshot-id.ts';
+import { judgeSnapshotOwnership, readSnapshotRecord, snapshotRecordKey } from './snapshot-records.ts';
 import type { OnDelete, VolumeLocation } from './types.ts';
 import { openShare, recordRoot, type VolumeStore } from './volume-directory.ts';
 import { locationDigest } from './volume-id.ts';
@@ -124,4 +130,46 @@ export async function discardPartialCopy(
   await forgetLocation(store.backend, share.recordRoot, location);
   await store.backend.deleteRecord(share.recordRoot, key);
   return 'removed';
+}
+
+/** A snapshot as release.ts needs it: where its records live and what it is called there. */
+export interface SnapshotAt {
+  /** The top of the configured mount holding the snapshot's share (its records and area). */
+  recordRoot: string;
+  location: SnapshotLocation;
+  digest: string;
+  snapshotId: string;
+}
+
+export type SnapshotReleaseOutcome = { result: 'deleted' | 'missing' } | { result: 'not-ours'; why: string };
+
+/** Deletes a snapshot (its complete and partial entries, then its record) while its record names it. */
+export async function releaseSnapshot(store: VolumeStore, at: SnapshotAt): Promise<SnapshotReleaseOutcome> {
+  const { backend } = store;
+  const record = await readSnapshotRecord(backend, at.recordRoot, at.digest);
+  const judged = judgeSnapshotOwnership(record, at.snapshotId);
+  const entries = [snapshotEntry(at.location, 'snap'), snapshotEntry(at.location, 'part')];
+  if (!judged.owned) {
+    const present = await backend.listSnapshotEntries(at.recordRoot);
+    return entries.some((e) => present.includes(e))
+      ? { result: 'not-ours', why: judged.why }
+      : { result: 'missing' };
+  }
+  let removed = false;
+  for (const entry of entries) {
+    if ((await backend.removeSnapshotEntry(at.recordRoot, entry)) === 'removed') removed = true;
+  }
+  await backend.deleteRecord(at.recordRoot, snapshotRecordKey(at.digest));
+  return { result: removed ? 'deleted' : 'missing' };
+}
+
+/** Removes what a snapshot copy that never completed left (its `part-` entry), while its record names it. */
+export async function discardPartialSnapshot(
+  store: VolumeStore,
+  at: SnapshotAt,
+): Promise<'removed' | 'missing' | { notOurs: string }> {
+  const record = await readSnapshotRecord(store.backend, at.recordRoot, at.digest);
+  const judged = judgeSnapshotOwnership(record, at.snapshotId);
+  if (!judged.owned) return { notOurs: judged.why };
+  return store.backend.removeSnapshotEntry(at.recordRoot, snapshotEntry(at.location, 'part'));
 }

@@ -261,7 +261,8 @@ export function createShareLanes(opts: ShareLanesOptions): ShareLanes {
       if (closed) return Promise.reject(unavailable('share I/O is shut down'));
       const lane = laneFor(root);
       if (!lane.state.available) return Promise.reject(downError(lane));
-      const deadline = op === 'removeDirectory' ? t.removeDeadlineMs : t.callDeadlineMs;
+      const deadline =
+        op === 'removeDirectory' || op === 'removeSnapshotEntry' ? t.removeDeadlineMs : t.callDeadlineMs;
       return callIn(lane, workerOf(lane), op, args, deadline);
     },
     async probe(root) {

@@ -18,6 +18,10 @@ export function directoryBackendOver(lanes: ShareLanes): DirectoryBackend {
     putRecord: (root, key, record) => run(root, 'putRecord', [key, record]),
     getRecord: (root, key) => run(root, 'getRecord', [key]),
     deleteRecord: (root, key) => run(root, 'deleteRecord', [key]),
+    listSnapshotEntries: (root) => run(root, 'listSnapshotEntries', []),
+    makeSnapshotEntry: (root, entry) => run(root, 'makeSnapshotEntry', [entry]),
+    renameSnapshotEntry: (root, from, to) => run(root, 'renameSnapshotEntry', [from, to]),
+    removeSnapshotEntry: (root, entry) => run(root, 'removeSnapshotEntry', [entry]),
   };
 }
 

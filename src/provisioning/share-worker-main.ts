@@ -18,6 +18,10 @@ const operations = new Set<string>([
   'putRecord',
   'getRecord',
   'deleteRecord',
+  'listSnapshotEntries',
+  'makeSnapshotEntry',
+  'renameSnapshotEntry',
+  'removeSnapshotEntry',
 ] satisfies Array<keyof DirectoryBackend>);
 
 /**

@@ -3,6 +3,10 @@
 // Timestamps are kept to within a microsecond (utimes takes seconds as a double).
 // Every entry is written under a temporary name and renamed into place, so a copy cut off part-way
 // can simply be run again over what it left (it converges to the source); it never removes anything.
+// With `linkDest` (rsync --link-dest), a regular file unchanged since that earlier copy (same size,
+// mtime to within a microsecond, mode, owner) becomes a hard link to the earlier copy's file
+// instead of a copy: incremental snapshots. The earlier tree is only ever read and linked to, and
+// is walked alongside the source through real directories only (a link in it is never followed).
 import { createHash } from 'node:crypto';
 import { constants, type Stats } from 'node:fs';
 import {
@@ -36,13 +40,22 @@ export interface CopyStats {
   skipped: string[];
   /** Owners that could not be set (a non-root controller, or a squashing export). */
   ownersNotKept: number;
+  /** Regular files written as a hard link to the unchanged file of `linkDest` (no data written). */
+  linked: number;
+  /** Apparent size of the regular files copied or linked, each inode once (a restore needs this much). */
+  fileBytes: number;
 }
 
 /**
  * Options of one copy for the engine. They cross into a share's copy worker as they are
  * (share-copies.ts), so they hold plain data only (what structured clone keeps).
  */
-export type CopyOptions = Readonly<Record<string, unknown>>;
+export type CopyOptions = Readonly<{
+  /** An earlier copy of the same source: unchanged files become hard links to its files. */
+  linkDest?: string;
+  /** Options this engine does not know are ignored. */
+  [option: string]: unknown;
+}>;
 
 export interface TreeCopier {
   /** Copies the tree below `source` into the existing directory `target` (its own attributes too). */
@@ -52,6 +65,31 @@ export interface TreeCopier {
     onBytes?: (bytes: number) => void,
     options?: CopyOptions,
   ): Promise<CopyStats>;
+}
+
+/** No copy yet: the counters a copy starts from. */
+export const emptyCopyStats = (): CopyStats => ({
+  directories: 0,
+  files: 0,
+  symlinks: 0,
+  hardLinks: 0,
+  bytes: 0,
+  skipped: [],
+  ownersNotKept: 0,
+  linked: 0,
+  fileBytes: 0,
+});
+
+/** The earlier copy's file is the same as the source's: link to it instead of copying. */
+export function unchangedSince(source: Stats, earlier: Stats): boolean {
+  return (
+    earlier.isFile() &&
+    earlier.size === source.size &&
+    earlier.mode === source.mode &&
+    earlier.uid === source.uid &&
+    earlier.gid === source.gid &&
+    Math.abs(earlier.mtimeMs - source.mtimeMs) < 0.001
+  );
 }
 
 const chunkBytes = 1 << 20;
@@ -85,17 +123,9 @@ export async function copyTree(
   source: string,
   target: string,
   onBytes: (bytes: number) => void = () => {},
-  _options: CopyOptions = {},
+  options: CopyOptions = {},
 ): Promise<CopyStats> {
-  const stats: CopyStats = {
-    directories: 0,
-    files: 0,
-    symlinks: 0,
-    hardLinks: 0,
-    bytes: 0,
-    skipped: [],
-    ownersNotKept: 0,
-  };
+  const stats = emptyCopyStats();
   const top = await lstat(source).catch((err: unknown) => {
     if (errnoCode(err) === 'ENOENT') throw notFound(`source directory ${quote(source)} does not exist`);
     throw copyError(err, 'inspect', source);
@@ -115,7 +145,28 @@ export async function copyTree(
     }
   }
 
-  async function copyFile(from: string, to: string, info: Stats): Promise<void> {
+  /** The earlier copy's file at the same place, when it is unchanged and can be linked to. */
+  async function earlierCopy(earlier: string | undefined, info: Stats): Promise<string | undefined> {
+    if (earlier === undefined) return undefined;
+    const found = await lstat(earlier).catch(() => undefined);
+    return found && unchangedSince(info, found) ? earlier : undefined;
+  }
+
+  /** Links `to` to the earlier copy's file; false if that is no longer possible (then it is copied). */
+  async function linkEarlier(earlier: string, temporary: string, to: string): Promise<boolean> {
+    try {
+      await link(earlier, temporary);
+    } catch (err) {
+      const code = errnoCode(err);
+      // Deleted meanwhile, too many links, or another file system: copy instead.
+      if (code === 'ENOENT' || code === 'EMLINK' || code === 'EXDEV') return false;
+      throw err;
+    }
+    await rename(temporary, to);
+    return true;
+  }
+
+  async function copyFile(from: string, to: string, info: Stats, earlier?: string): Promise<void> {
     const key = `${info.dev}:${info.ino}`;
     const first = info.nlink > 1 ? linked.get(key) : undefined;
     const temporary = temporaryFor(to);
@@ -128,6 +179,13 @@ export async function copyTree(
         await link(target, temporary);
         await rename(temporary, to);
         stats.hardLinks++;
+        return;
+      }
+      stats.fileBytes += info.size;
+      const unchanged = await earlierCopy(earlier, info);
+      if (unchanged && (await linkEarlier(unchanged, temporary, to))) {
+        copied(to);
+        stats.linked++;
         return;
       }
       await copyContents(from, temporary, info);
@@ -198,20 +256,26 @@ export async function copyTree(
     }
   }
 
-  async function copyDirectory(from: string, to: string, relative: string): Promise<void> {
+  /** `earlier`: the same directory in linkDest, when it is a real directory there. */
+  async function copyDirectory(
+    from: string,
+    to: string,
+    relative: string,
+    earlier: string | undefined,
+  ): Promise<void> {
     const dir = await opendir(from).catch((err: unknown) => {
       throw copyError(err, 'read', from);
     });
     const pending: Promise<void>[] = [];
     // Subdirectories one after another, after this directory's other entries: open directories
     // stay as few as the depth, while up to parallelEntries files are copied at once.
-    const subdirectories: Array<[string, string, string]> = [];
+    const subdirectories: Array<[string, string, string, string]> = [];
     for await (const entry of dir) {
       const src = join(from, entry.name);
       const dst = join(to, entry.name);
       const rel = relative ? `${relative}/${entry.name}` : entry.name;
       if (entry.isDirectory()) {
-        subdirectories.push([src, dst, rel]);
+        subdirectories.push([src, dst, rel, entry.name]);
         continue;
       }
       pending.push(
@@ -220,8 +284,9 @@ export async function copyTree(
             throw copyError(err, 'inspect', src);
           });
           try {
-            if (info.isDirectory()) subdirectories.push([src, dst, rel]);
-            else if (info.isFile()) await copyFile(src, dst, info);
+            if (info.isDirectory()) subdirectories.push([src, dst, rel, entry.name]);
+            else if (info.isFile())
+              await copyFile(src, dst, info, earlier === undefined ? undefined : join(earlier, entry.name));
             else if (info.isSymbolicLink()) await copySymlink(src, dst, info);
             else stats.skipped.push(rel);
           } catch (err) {
@@ -233,10 +298,25 @@ export async function copyTree(
     const results = await Promise.allSettled(pending);
     const failed = results.find((r) => r.status === 'rejected');
     if (failed) throw failed.reason;
-    for (const [src, dst, rel] of subdirectories) await copySubdirectory(src, dst, rel);
+    for (const [src, dst, rel, name] of subdirectories) {
+      await copySubdirectory(src, dst, rel, await earlierDirectory(earlier, name));
+    }
   }
 
-  async function copySubdirectory(src: string, dst: string, rel: string): Promise<void> {
+  /** linkDest's directory of that name, only if it is a real directory (a link there is never followed). */
+  async function earlierDirectory(parent: string | undefined, name: string): Promise<string | undefined> {
+    if (parent === undefined) return undefined;
+    const path = join(parent, name);
+    const found = await lstat(path).catch(() => undefined);
+    return found?.isDirectory() ? path : undefined;
+  }
+
+  async function copySubdirectory(
+    src: string,
+    dst: string,
+    rel: string,
+    earlier: string | undefined,
+  ): Promise<void> {
     const info = await lstat(src).catch((err: unknown) => {
       throw copyError(err, 'inspect', src);
     });
@@ -252,7 +332,7 @@ export async function copyTree(
     } catch (err) {
       throw copyError(err, 'copy', src);
     }
-    await copyDirectory(src, dst, rel);
+    await copyDirectory(src, dst, rel, earlier);
     await applyDirectory(dst, info).catch((err: unknown) => {
       throw copyError(err, 'set the attributes of', dst);
     });
@@ -265,7 +345,9 @@ export async function copyTree(
     await utimes(path, info.atimeMs / 1000, info.mtimeMs / 1000);
   }
 
-  await copyDirectory(source, target, '');
+  const earlierRoot =
+    options.linkDest === undefined ? undefined : await earlierDirectory(options.linkDest, '.');
+  await copyDirectory(source, target, '', earlierRoot);
   await applyDirectory(target, top).catch((err: unknown) => {
     throw copyError(err, 'set the attributes of', target);
   });

@@ -2,8 +2,10 @@
 // Controller service): a share's local root, checked once, and the directory of a volume in it.
 // Directories go away only through release.ts.
 import { posix } from 'node:path';
-import { failedPrecondition } from '../errors.ts';
+import { failedPrecondition, invalidArgument } from '../errors.ts';
+import { quote } from '../text.ts';
 import type { DirectoryBackend } from './directory-backend.ts';
+import { reservedDirName } from './names.ts';
 import { type OwnershipRecord, ownerKey, ownershipEra, readOwnership } from './ownership.ts';
 import { localRootFor } from './paths.ts';
 import type { OnDelete, ShareMount, VolumeLocation } from './types.ts';
@@ -30,7 +32,14 @@ export interface ShareRoot {
 export async function openShare(store: VolumeStore, server: string, share: string): Promise<ShareRoot> {
   const root = localRootFor(store.shares, server, share);
   const mount = recordRoot(store, root);
-  if (root !== mount) await store.backend.checkPathBelow(mount, posix.relative(mount, root));
+  const between = posix.relative(mount, root);
+  // Warren's records and snapshots lie in the mount's reserved directory: no share may lie in it.
+  if (between.split('/').includes(reservedDirName)) {
+    throw invalidArgument(
+      `share ${quote(`${server}:${share}`)} lies inside ${quote(reservedDirName)}, where Warren keeps its records and snapshots; choose another share`,
+    );
+  }
+  if (root !== mount) await store.backend.checkPathBelow(mount, between);
   return { root, recordRoot: mount };
 }
 

@@ -12,6 +12,11 @@ import {
   recordDirSegments,
 } from '../../src/provisioning/directory-backend.ts';
 import { checkSubDir } from '../../src/provisioning/paths.ts';
+import {
+  checkSnapshotEntry,
+  snapshotAreaMode,
+  snapshotAreaSegments,
+} from '../../src/provisioning/snapshot-area.ts';
 import { quote } from '../../src/text.ts';
 
 export type MemoryEntry =
@@ -94,6 +99,17 @@ export function createMemoryDirectoryBackend(roots: string[] = []): MemoryDirect
     if (existing < recordDirSegments.length && !create) return undefined;
     createComponents(root, recordDirSegments, existing);
     return posix.join(root, ...recordDirSegments, `${key}.json`);
+  }
+
+  /** The entry's path and whether it exists; every component must be a directory. */
+  function snapshotEntry(root: string, entry: string): { path: string; present: boolean } {
+    checkSnapshotEntry(entry);
+    checkRoot(root);
+    const segments = [...snapshotAreaSegments, entry];
+    return {
+      path: posix.join(root, ...segments),
+      present: existingComponents(root, segments) === segments.length,
+    };
   }
 
   const backend: MemoryDirectoryBackend = {
@@ -189,6 +205,51 @@ export function createMemoryDirectoryBackend(roots: string[] = []): MemoryDirect
       record('deleteRecord', [root, key]);
       const path = recordPath(root, key, false);
       if (path !== undefined) entries.delete(path);
+    },
+
+    async listSnapshotEntries(root) {
+      record('listSnapshotEntries', [root]);
+      checkRoot(root);
+      if (existingComponents(root, snapshotAreaSegments) < snapshotAreaSegments.length) return [];
+      const area = `${posix.join(root, ...snapshotAreaSegments)}/`;
+      return [...entries.keys()]
+        .filter((key) => key.startsWith(area) && !key.slice(area.length).includes('/'))
+        .map((key) => key.slice(area.length))
+        .sort();
+    },
+
+    async makeSnapshotEntry(root, entry) {
+      record('makeSnapshotEntry', [root, entry]);
+      const { path, present } = snapshotEntry(root, entry);
+      if (present) return 'existed';
+      for (let i = 1; i <= snapshotAreaSegments.length; i++) {
+        const dir = posix.join(root, ...snapshotAreaSegments.slice(0, i));
+        if (!entries.has(dir)) entries.set(dir, { kind: 'dir', mode: snapshotAreaMode });
+      }
+      entries.set(path, { kind: 'dir', mode: snapshotAreaMode });
+      return 'created';
+    },
+
+    async renameSnapshotEntry(root, from, to) {
+      record('renameSnapshotEntry', [root, from, to]);
+      const source = snapshotEntry(root, from);
+      const target = snapshotEntry(root, to);
+      if (!source.present) return 'missing';
+      if (entries.has(target.path)) return 'target-exists';
+      for (const [key, entry] of [...entries]) {
+        if (!isWithin(key, source.path)) continue;
+        entries.delete(key);
+        entries.set(target.path + key.slice(source.path.length), entry);
+      }
+      return 'renamed';
+    },
+
+    async removeSnapshotEntry(root, entry) {
+      record('removeSnapshotEntry', [root, entry]);
+      const { path, present } = snapshotEntry(root, entry);
+      if (!present) return 'missing';
+      for (const key of [...entries.keys()]) if (isWithin(key, path)) entries.delete(key);
+      return 'removed';
     },
   };
   for (const root of roots) backend.mountRoot(root);

@@ -1,12 +1,14 @@
 // In-memory TreeCopier over the memory directory backend's entries: copies the entries below the
 // source to the target, records each call, and can be told to fail or to wait until released.
+// With linkDest, a file whose earlier copy has the same content becomes that very entry object
+// (the fake's hard link: both paths share it).
 import { failedPrecondition, notFound } from '../../src/errors.ts';
-import type { CopyStats, TreeCopier } from '../../src/provisioning/tree-copy.ts';
+import { emptyCopyStats, type TreeCopier } from '../../src/provisioning/tree-copy.ts';
 import { quote } from '../../src/text.ts';
 import type { MemoryDirectoryBackend } from './memory-directory-backend.ts';
 
 export interface MemoryTreeCopier extends TreeCopier {
-  readonly calls: Array<{ source: string; target: string }>;
+  readonly calls: Array<{ source: string; target: string; linkDest?: string }>;
   /** The next copy fails with `error` after copying half its entries (a partial copy is left). */
   failNext(error: Error): void;
   /** Copies wait until release() is called. */
@@ -31,8 +33,12 @@ export function createMemoryTreeCopier(backend: MemoryDirectoryBackend): MemoryT
       open();
       gate = undefined;
     },
-    async copy(source, target, onBytes = () => {}) {
-      calls.push({ source, target });
+    async copy(source, target, onBytes = () => {}, options = {}) {
+      calls.push({
+        source,
+        target,
+        ...(options.linkDest === undefined ? {} : { linkDest: options.linkDest }),
+      });
       if (gate) await gate;
       const top = backend.entries.get(source);
       if (!top) throw notFound(`source directory ${quote(source)} does not exist`);
@@ -40,23 +46,25 @@ export function createMemoryTreeCopier(backend: MemoryDirectoryBackend): MemoryT
       const below = [...backend.entries]
         .filter(([p]) => p.startsWith(`${source}/`))
         .sort(([a], [b]) => a.localeCompare(b));
-      const stats: CopyStats = {
-        directories: 0,
-        files: 0,
-        symlinks: 0,
-        hardLinks: 0,
-        bytes: 0,
-        skipped: [],
-        ownersNotKept: 0,
-      };
+      const stats = emptyCopyStats();
       const error = failures.shift();
       const count = error ? Math.floor(below.length / 2) : below.length;
       for (const [path, entry] of below.slice(0, count)) {
-        backend.entries.set(`${target}${path.slice(source.length)}`, { ...entry });
+        const relative = path.slice(source.length);
+        const earlier =
+          options.linkDest === undefined ? undefined : backend.entries.get(`${options.linkDest}${relative}`);
+        if (entry.kind === 'file' && earlier?.kind === 'file' && earlier.content === entry.content) {
+          backend.entries.set(`${target}${relative}`, earlier);
+          stats.linked++;
+          stats.fileBytes += entry.content.length;
+          continue;
+        }
+        backend.entries.set(`${target}${relative}`, { ...entry });
         if (entry.kind === 'dir') stats.directories++;
         else if (entry.kind === 'symlink') stats.symlinks++;
         else {
           stats.files++;
+          stats.fileBytes += entry.content.length;
           stats.bytes += entry.content.length;
           onBytes(entry.content.length);
         }

@@ -10,6 +10,8 @@ const stats: CopyStats = {
   bytes: 10,
   skipped: [],
   ownersNotKept: 0,
+  linked: 0,
+  fileBytes: 10,
 };
 
 function controlled() {

@@ -300,5 +300,69 @@ export function describeDirectoryBackendContract(
     it('refuses a record that is not JSON-serialisable', async () => {
       await expectWarrenRejection(h.backend.putRecord(h.root, 'k', undefined), 'InvalidArgument', '"k"');
     });
+
+    describe('the snapshot area', () => {
+      const snap = `snap-${'a'.repeat(32)}`;
+      const part = `part-${'a'.repeat(32)}`;
+      const area = 'share/.warren/snapshots';
+
+      it('lists nothing before the area exists, then the entries made in it (0700)', async () => {
+        expect(await h.backend.listSnapshotEntries(h.root)).toEqual([]);
+        expect(await h.backend.makeSnapshotEntry(h.root, part)).toBe('created');
+        expect(await h.backend.makeSnapshotEntry(h.root, part)).toBe('existed');
+        expect(await h.backend.listSnapshotEntries(h.root)).toEqual([part]);
+        expect(await h.modeOf(area)).toBe(0o700);
+        expect(await h.modeOf(`${area}/${part}`)).toBe(0o700);
+      });
+
+      it('renames an entry, never onto another', async () => {
+        await h.backend.makeSnapshotEntry(h.root, part);
+        await h.writeFile(`${area}/${part}/data`, 'copied');
+        expect(await h.backend.renameSnapshotEntry(h.root, part, snap)).toBe('renamed');
+        expect(await h.backend.renameSnapshotEntry(h.root, part, snap)).toBe('missing');
+        await h.backend.makeSnapshotEntry(h.root, part);
+        expect(await h.backend.renameSnapshotEntry(h.root, part, snap)).toBe('target-exists');
+        expect((await h.tree()).filter((e) => e.startsWith(`${area}/`) && e !== `${area}/`)).toEqual([
+          `${area}/${part}/`,
+          `${area}/${snap}/`,
+          `${area}/${snap}/data`,
+        ]);
+      });
+
+      it('removes an entry, unlinking a symbolic link inside it without following it', async () => {
+        await h.backend.makeSnapshotEntry(h.root, snap);
+        await h.writeFile(`${area}/${snap}/data`, 'copied');
+        await h.symlink(`${area}/${snap}/out`, h.outside);
+        expect(await h.backend.removeSnapshotEntry(h.root, snap)).toBe('removed');
+        expect(await h.backend.removeSnapshotEntry(h.root, snap)).toBe('missing');
+        expect(await h.backend.listSnapshotEntries(h.root)).toEqual([]);
+        expect((await h.tree()).filter((entry) => entry.startsWith('outside'))).toEqual(outsideTree);
+      });
+
+      it('refuses entry names that are not snap-/part- digests', async () => {
+        for (const entry of ['..', '.', 'snap-x', `snap-${'a'.repeat(32)}/..`, `other-${'a'.repeat(32)}`]) {
+          await expectWarrenRejection(h.backend.makeSnapshotEntry(h.root, entry), 'InvalidArgument', 'entry');
+          await expectWarrenRejection(h.backend.removeSnapshotEntry(h.root, entry), 'InvalidArgument');
+          await expectWarrenRejection(h.backend.renameSnapshotEntry(h.root, snap, entry), 'InvalidArgument');
+        }
+      });
+
+      it('refuses a symbolic link in place of the area, touching nothing behind it', async () => {
+        await h.mkdir('share/.warren');
+        await h.symlink('share/.warren/snapshots', h.outside);
+        await expectWarrenRejection(
+          h.backend.makeSnapshotEntry(h.root, snap),
+          'FailedPrecondition',
+          'snapshots',
+        );
+        await expectWarrenRejection(h.backend.listSnapshotEntries(h.root), 'FailedPrecondition', 'snapshots');
+        await expectWarrenRejection(
+          h.backend.removeSnapshotEntry(h.root, snap),
+          'FailedPrecondition',
+          'snapshots',
+        );
+        expect((await h.tree()).filter((entry) => entry.startsWith('outside'))).toEqual(outsideTree);
+      });
+    });
   });
 }

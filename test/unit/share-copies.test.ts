@@ -17,6 +17,8 @@ const stats = (bytes: number): CopyStats => ({
   bytes,
   skipped: [],
   ownersNotKept: 0,
+  linked: 0,
+  fileBytes: bytes,
 });
 
 interface FakeCall {

@@ -59,6 +59,8 @@ export function describeTreeCopierContract(name: string, makeHarness: () => Prom
         symlinks: 2,
         hardLinks: 0,
         bytes: 'hello world'.length + 'note'.length + 'deep'.length,
+        fileBytes: 'hello world'.length + 'note'.length + 'deep'.length,
+        linked: 0,
         skipped: [],
         ownersNotKept: expect.any(Number),
       });
@@ -70,6 +72,20 @@ export function describeTreeCopierContract(name: string, makeHarness: () => Prom
       await h.copier.copy(at('source'), at('target'));
       await h.copier.copy(at('source'), at('target'), undefined, {});
       expect(await h.tree('target')).toEqual([...sourceTree, 'other.txt = not from the source'].sort());
+    });
+
+    it('with linkDest, links the files unchanged since that copy and copies the others', async () => {
+      await h.copier.copy(at('source'), at('target'));
+      await h.writeFile('source/hello.txt', 'hello again, longer');
+      await h.mkdir('second', 0o700);
+      const stats = await h.copier.copy(at('source'), at('second'), undefined, { linkDest: at('target') });
+      expect({ files: stats.files, linked: stats.linked, bytes: stats.bytes }).toEqual({
+        files: 1,
+        linked: 2,
+        bytes: 'hello again, longer'.length,
+      });
+      expect(await h.tree('second')).toEqual(await h.tree('source'));
+      expect(await h.tree('target')).toEqual(sourceTree);
     });
 
     it('takes an options object it does not know and copies the same', async () => {
