@@ -286,6 +286,7 @@ function planProvision(input: ClaimInput, storageClass: V1StorageClass): Provisi
       provisioner,
       source: input.source?.claim,
       sourceVolume: input.source?.volume,
+      underWay: recorded === serializedIntent && holdsFinalizer,
     });
     if (source instanceof WarrenError) throw source;
     const copied =

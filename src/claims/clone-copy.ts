@@ -44,6 +44,15 @@ export async function copyForClone(
       location,
       volumeId: plan.intent.volumeId,
       name: owner.name,
+    }).catch((err: unknown) => {
+      // The share that stopped the copy often cannot be reached to remove it either (a frozen
+      // server): say both. The partial-copy mark stays, so a later try copies over it.
+      throw new WarrenError(
+        err instanceof WarrenError ? err.kind : 'Internal',
+        `copy from claim ${from} failed: ${errorMessage(state.error)}. Its partial copy cannot be removed yet ` +
+          `(${errorMessage(err)}); the next try copies over it`,
+        { cause: err },
+      );
     });
     log.warn({ from, err: errorMessage(state.error), discarded }, 'copy failed; partial copy discarded');
     const kind = state.error instanceof WarrenError ? state.error.kind : 'Internal';

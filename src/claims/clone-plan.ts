@@ -53,13 +53,20 @@ export function cloneSource(input: {
   provisioner: string;
   source: V1PersistentVolumeClaim | undefined;
   sourceVolume: V1PersistentVolume | undefined;
+  /** This clone's intent is recorded: its copy may be running or done (the source then held). */
+  underWay: boolean;
 }): CloneSource | WarrenError {
   const { claim, provisioner, source, sourceVolume } = input;
   const namespace = claim.metadata?.namespace ?? '';
   const name = dataSourceOf(claim)?.name ?? '';
   const what = `source claim ${namespace}/${name}`;
   if (!source) return failedPrecondition(`${what} not found; create it or fix spec.dataSource`);
-  if (source.metadata?.deletionTimestamp) return failedPrecondition(`${what} is being deleted`);
+  // A source deleted mid-copy stays (cloneSourceFinalizer) until the clone has its PV: the clone
+  // under way goes on. A clone not begun yet is not started from a source on its way out.
+  const held = source.metadata?.finalizers?.includes(cloneSourceFinalizer) ?? false;
+  if (source.metadata?.deletionTimestamp && !(held && input.underWay)) {
+    return failedPrecondition(`${what} is being deleted; a clone is not started from it`);
+  }
   if (source.status?.phase !== 'Bound' || !source.spec?.volumeName) {
     return failedPrecondition(
       `${what} is ${source.status?.phase ?? 'Pending'}; a clone waits until its source is Bound`,

@@ -30,13 +30,27 @@ export interface LegacyEvidence {
   createdAt?: Date;
 }
 
+/**
+ * Eras known to this process, per backend and record root. An era record is written once and never
+ * changed, so it is read once (not at every new volume). Should it vanish from the share later,
+ * the era kept here is still when that share's records began: it adopts no more than the share did.
+ */
+const knownEras = new WeakMap<DirectoryBackend, Map<string, Date>>();
+
 /** The start of the share's ownership era, recorded now if it was not yet. */
 export async function ownershipEra(backend: DirectoryBackend, recordRoot: string, now: Date): Promise<Date> {
+  const known = knownEras.get(backend)?.get(recordRoot);
+  if (known) return known;
   const recorded = (await backend.getRecord(recordRoot, ownershipEraKey)) as { since?: unknown } | undefined;
-  const since = typeof recorded?.since === 'string' ? new Date(recorded.since) : undefined;
-  if (since && !Number.isNaN(since.getTime())) return since;
-  await backend.putRecord(recordRoot, ownershipEraKey, { since: now.toISOString() });
-  return now;
+  const read = typeof recorded?.since === 'string' ? new Date(recorded.since) : undefined;
+  let since = read;
+  if (!since || Number.isNaN(since.getTime())) {
+    await backend.putRecord(recordRoot, ownershipEraKey, { since: now.toISOString() });
+    since = now;
+  }
+  const roots = knownEras.get(backend) ?? new Map<string, Date>();
+  knownEras.set(backend, roots.set(recordRoot, since));
+  return since;
 }
 
 export async function readOwnership(

@@ -4,10 +4,12 @@
 // still appears only with the whole copy. Bad sources get a clear Event and nothing is made. (A
 // dataSourceRef naming another namespace never reaches Warren here: with the API server's
 // CrossNamespaceVolumeDataSource gate off, it drops the namespace; the unit tests cover the refusal.)
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   chownSync,
   closeSync,
+  existsSync,
   linkSync,
   lstatSync,
   mkdirSync,
@@ -16,6 +18,7 @@ import {
   readdirSync,
   readFileSync,
   readlinkSync,
+  statfsSync,
   symlinkSync,
   utimesSync,
   writeFileSync,
@@ -26,7 +29,16 @@ import { join } from 'node:path';
 import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type ControllerProcess, metricValue, startController } from '../../hack/bed/controller.ts';
-import { createClaim, createClass, provisionerFor, waitBound, waitEvent } from './fixtures.ts';
+import { poll } from '../../hack/lib/poll.ts';
+import {
+  createClaim,
+  createClass,
+  eventsFor,
+  provisionerFor,
+  waitBound,
+  waitEvent,
+  waitGone,
+} from './fixtures.ts';
 import { bedClients, freshNamespace } from './kube.ts';
 
 const { core, storage } = bedClients();
@@ -35,6 +47,9 @@ const provisioner = provisionerFor('clone');
 const logDir = mkdtempSync(join(tmpdir(), 'warren-clone-'));
 const suffix = Date.now().toString(36);
 const className = `clone-${suffix}`;
+/** A class whose volumes live on a 4 MiB tmpfs mounted inside the export: a share that fills up. */
+const smallClass = `clone-small-${suffix}`;
+const smallDir = join(bed.WARREN_EXPORT_DIR, `small-${suffix}`);
 const fileCount = 10_000;
 let ns: string;
 const running: ControllerProcess[] = [];
@@ -59,13 +74,20 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all(running.map((c) => c.kill()));
   await storage.deleteStorageClass({ name: className }).catch(() => undefined);
+  await storage.deleteStorageClass({ name: smallClass }).catch(() => undefined);
+  if (existsSync(smallDir)) execFileSync('umount', [smallDir], { stdio: 'ignore' });
 });
 
-function cloneOf(name: string, source: string, size = '1Gi'): V1PersistentVolumeClaim {
+function cloneOf(
+  name: string,
+  source: string,
+  size = '1Gi',
+  storageClassName = className,
+): V1PersistentVolumeClaim {
   return {
     metadata: { name },
     spec: {
-      storageClassName: className,
+      storageClassName,
       accessModes: ['ReadWriteMany'],
       resources: { requests: { storage: size } },
       dataSource: { kind: 'PersistentVolumeClaim', name: source },
@@ -74,8 +96,8 @@ function cloneOf(name: string, source: string, size = '1Gi'): V1PersistentVolume
 }
 
 /** Fills a volume directory with what a clone must keep. */
-function fill(dir: string): void {
-  for (let i = 0; i < fileCount; i++) {
+function fill(dir: string, count = fileCount): void {
+  for (let i = 0; i < count; i++) {
     const sub = join(dir, `d${i % 10}`, `e${i % 7}`);
     if (i < 70) mkdirSync(sub, { recursive: true });
     writeFileSync(join(sub, `f${i}`), `file ${i}\n`.repeat(1 + (i % 5)));
@@ -192,4 +214,106 @@ describe('clones', () => {
     });
     expect(readdirSync(join(bed.WARREN_EXPORT_DIR, `clone-${suffix}`))).not.toContain(name);
   });
+
+  it('a copy that runs out of space mid-way on the share: told, its partial copy removed before each new try, done once there is room', async () => {
+    if (running.length === 0) await start('small');
+    const controller = running.at(-1) as ControllerProcess;
+    mkdirSync(smallDir);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m,mode=755', 'tmpfs', smallDir]);
+    await createClass(storage, smallClass, {
+      provisioner,
+      parameters: {
+        server: bed.WARREN_NFS_SERVER,
+        share: bed.WARREN_NFS_SHARE,
+        subDir: `small-${suffix}/\${pvc.metadata.name}`,
+      },
+    });
+    await createClaim(core, ns, 'tiny-origin', smallClass);
+    await waitBound(core, ns, 'tiny-origin');
+    const sourceDir = join(smallDir, 'tiny-origin');
+    for (let i = 0; i < 3; i++) writeFileSync(join(sourceDir, `part-${i}`), Buffer.alloc(1 << 20, i + 1));
+    const want = describeTree(sourceDir);
+    const used = () => {
+      const s = statfsSync(smallDir);
+      return (s.blocks - s.bfree) * s.bsize;
+    };
+    const usedBySource = used();
+    const failedBefore = await metricValue(controller.metricsUrl, 'warren_clone_total', { result: 'failed' });
+
+    await core.createNamespacedPersistentVolumeClaim({
+      namespace: ns,
+      body: cloneOf('tiny-copy', 'tiny-origin', '1Gi', smallClass),
+    });
+    const failed = await waitEvent(core, ns, 'tiny-copy', 'ProvisioningFailed', 120_000);
+    expect(failed.type).toBe('Warning');
+    expect(failed.message).toContain('copy from claim');
+    expect(failed.message).toContain('(the partial copy was removed; it starts again)');
+    expect(failed.message).toContain('ENOSPC; the share is full');
+    const claim = await core.readNamespacedPersistentVolumeClaim({ namespace: ns, name: 'tiny-copy' });
+    await expect(core.readPersistentVolume({ name: `pvc-${claim.metadata?.uid}` })).rejects.toMatchObject({
+      code: 404,
+    });
+    expect(
+      (await metricValue(controller.metricsUrl, 'warren_clone_total', { result: 'failed' })) - failedBefore,
+    ).toBeGreaterThanOrEqual(1);
+    // The release path removed each partial copy: its log says so, and the next try starts afresh
+    // (a partial copy left with its mark would be copied over, "over a copy that was cut off").
+    const discarded = readFileSync(controller.logFile, 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('partial copy discarded') && l.includes('tiny-origin'));
+    expect(discarded.length).toBeGreaterThanOrEqual(1);
+    for (const line of discarded) expect(JSON.parse(line)).toMatchObject({ discarded: 'removed' });
+    const tries = await poll(
+      () => eventsFor(core, ns, 'tiny-copy'),
+      (list) => list.filter((e) => e.reason === 'CloneStarted').reduce((n, e) => n + (e.count ?? 1), 0) >= 2,
+      { what: 'the copy to start again', timeoutMs: 120_000 },
+    );
+    const startedMessages = tries.filter((e) => e.reason === 'CloneStarted').map((e) => e.message ?? '');
+    expect(startedMessages.filter((m) => m.includes('cut off'))).toEqual([]);
+    // Room again: the next try completes with the whole copy.
+    execFileSync('mount', ['-o', 'remount,size=16m', smallDir]);
+    const bound = await waitBound(core, ns, 'tiny-copy', 400_000);
+    const cloneDir = join(bed.WARREN_EXPORT_DIR, bound.pv.spec?.csi?.volumeAttributes?.subDir ?? 'missing');
+    expect(describeTree(cloneDir).entries).toStrictEqual(want.entries);
+    expect(used()).toBeLessThan(usedBySource + (3 << 20) + (1 << 20));
+  }, 600_000);
+
+  it('a source claim deleted during its copy: held by warren.dev/clone-source until the copy ends, then gone', async () => {
+    if (running.length === 0) await start('busy');
+    const controller = running.at(-1) as ControllerProcess;
+    await createClaim(core, ns, 'busy-origin', className);
+    const { pv } = await waitBound(core, ns, 'busy-origin');
+    const sourceDir = join(bed.WARREN_EXPORT_DIR, pv.spec?.csi?.volumeAttributes?.subDir ?? 'missing');
+    fill(sourceDir, 4000);
+    const want = describeTree(sourceDir);
+
+    await core.createNamespacedPersistentVolumeClaim({
+      namespace: ns,
+      body: cloneOf('busy-copy', 'busy-origin'),
+    });
+    await waitEvent(core, ns, 'busy-copy', 'CloneStarted');
+    expect(await metricValue(controller.metricsUrl, 'warren_clone_copies_running')).toBe(1);
+    await core.deleteNamespacedPersistentVolumeClaim({ namespace: ns, name: 'busy-origin' });
+    const deleting = await core.readNamespacedPersistentVolumeClaim({ namespace: ns, name: 'busy-origin' });
+    expect(deleting.metadata?.deletionTimestamp).toBeDefined();
+    expect(deleting.metadata?.finalizers).toContain('warren.dev/clone-source');
+    expect((await core.readPersistentVolume({ name: pv.metadata?.name ?? '' })).status?.phase).toBe('Bound');
+
+    const bound = await waitBound(core, ns, 'busy-copy', 300_000);
+    const cloneDir = join(bed.WARREN_EXPORT_DIR, bound.pv.spec?.csi?.volumeAttributes?.subDir ?? 'missing');
+    const got = describeTree(cloneDir);
+    expect({ entries: got.entries, hardLinks: got.hardLinks }).toStrictEqual({
+      entries: want.entries,
+      hardLinks: want.hardLinks,
+    });
+    // The copy is done: the source goes, and its volume is released (its class deletes).
+    await waitGone(
+      () => core.readNamespacedPersistentVolumeClaim({ namespace: ns, name: 'busy-origin' }),
+      'source claim busy-origin',
+      60_000,
+    );
+    await waitGone(() => core.readPersistentVolume({ name: pv.metadata?.name ?? '' }), 'source PV', 60_000);
+    expect(existsSync(sourceDir)).toBe(false);
+    expect(describeTree(cloneDir).entries).toStrictEqual(want.entries);
+  }, 600_000);
 });

@@ -3,7 +3,7 @@ import type { V1PersistentVolume, V1PersistentVolumeClaim } from '@kubernetes/cl
 import { describe, expect, it } from 'vitest';
 import { reconcileClaim } from '../../src/claims/claim-reconciler.ts';
 import { clonedFromAnnotation, cloneSourceFinalizer } from '../../src/claims/clone-plan.ts';
-import { failedPrecondition } from '../../src/errors.ts';
+import { failedPrecondition, unavailable } from '../../src/errors.ts';
 import { partialCopyKey } from '../../src/provisioning/clone-directory.ts';
 import { claim, type Harness, harness, root, storageClass, volumeFor } from './reconcile-fixtures.ts';
 
@@ -107,6 +107,77 @@ describe('reconcileClaim: clone', () => {
     await settle();
     expect(await run(h)).toBe('done');
     expect(h.cluster.volumes.has('pvc-uid-copy')).toBe(true);
+  });
+
+  it('a copy stopped by a share that cannot be reached: both reasons told, the next try copies over the partial copy', async () => {
+    const h = setUp();
+    h.copier.failNext(
+      unavailable('the copy on share nfs.example.com:/export stopped: no progress for 120 s'),
+    );
+    await run(h);
+    await settle();
+    h.backend.failNext('removeDirectory', unavailable('share nfs.example.com:/export is not answering'));
+    expect(await run(h)).toBe('retry-fast');
+    expect(h.cluster.events.at(-1)).toMatchObject({
+      type: 'Warning',
+      reason: 'ProvisioningFailed',
+      message:
+        'copy from claim team-a/source failed: the copy on share nfs.example.com:/export stopped: no progress for 120 s. ' +
+        'Its partial copy cannot be removed yet (share nfs.example.com:/export is not answering); the next try copies over it. Warren retries automatically within 30 s',
+    });
+    expect(h.backend.entries.has(`${root}/copy`)).toBe(true);
+    await run(h);
+    expect(h.cluster.events.at(-1)).toMatchObject({
+      reason: 'CloneStarted',
+      message: expect.stringContaining('over a copy that was cut off'),
+    });
+    await settle();
+    expect(await run(h)).toBe('done');
+    expect(h.cluster.volumes.has('pvc-uid-copy')).toBe(true);
+    expect(h.backend.entries.get(`${root}/copy/sub/b.txt`)).toStrictEqual({
+      kind: 'file',
+      content: 'world!',
+    });
+  });
+
+  it('a source deleted mid-copy is held until the clone has its PV; the clone goes on, then the source goes', async () => {
+    const h = setUp();
+    h.copier.hold();
+    await run(h);
+    const deleting = (h: Harness) => {
+      const s = h.cluster.claims.get('team-a/source') as V1PersistentVolumeClaim;
+      h.cluster.claims.set('team-a/source', {
+        ...s,
+        metadata: { ...s.metadata, deletionTimestamp: new Date('2024-05-06T07:08:09Z') },
+      });
+    };
+    deleting(h);
+    expect(await run(h)).toBe('done'); // the copy still runs
+    h.copier.release();
+    await settle();
+    expect(await run(h)).toBe('done');
+    expect(h.cluster.volumes.has('pvc-uid-copy')).toBe(true);
+    expect(h.backend.entries.get(`${root}/copy/a.txt`)).toStrictEqual({ kind: 'file', content: 'hello' });
+    expect(sourceFinalizers(h)).not.toContain(cloneSourceFinalizer);
+    expect(reasons(h)).not.toContain('ProvisioningFailed');
+  });
+
+  it('a clone not begun yet is not started from a source being deleted, even one held for another clone', async () => {
+    const h = setUp();
+    const s = h.cluster.claims.get('team-a/source') as V1PersistentVolumeClaim;
+    h.cluster.claims.set('team-a/source', {
+      ...s,
+      metadata: {
+        ...s.metadata,
+        finalizers: [cloneSourceFinalizer],
+        deletionTimestamp: new Date('2024-05-06T07:08:09Z'),
+      },
+    });
+    expect(await run(h)).toBe('retry-slow');
+    expect(h.copier.calls).toStrictEqual([]);
+    expect(h.cluster.events.at(-1)?.message).toContain(
+      'source claim team-a/source is being deleted; a clone is not started from it',
+    );
   });
 
   it('never copies into a directory that exists without the mark of this copy', async () => {
