@@ -9,7 +9,7 @@ import type { TreeCopier } from '../provisioning/tree-copy.ts';
 import type { VolumeLocation } from '../provisioning/types.ts';
 import type { ShareRoot, VolumeStore } from '../provisioning/volume-directory.ts';
 import type { VolumeIntent } from '../provisioning/volume-intent.ts';
-import { quote } from '../text.ts';
+import { errorMessage, quote } from '../text.ts';
 
 /** The source volume id of a content source, or an error for what Warren does not serve. */
 export function sourceVolumeId(source: VolumeContentSource__Output): string {
@@ -53,6 +53,15 @@ export async function cloneInto(
       location,
       volumeId: intent.volumeId,
       name: owner.name,
+    }).catch((removal: unknown) => {
+      // A share that stopped the copy often cannot be reached to remove it either: say both. The
+      // partial-copy mark stays, so the CO's retry copies over it.
+      throw new WarrenError(
+        removal instanceof WarrenError ? removal.kind : 'Internal',
+        `copying volume ${from.subDir} failed: ${errorMessage(err)}. Its partial copy cannot be removed yet ` +
+          `(${errorMessage(removal)}); a retry copies over it`,
+        { cause: removal },
+      );
     });
     log.warn({ from, discarded }, 'clone failed; partial copy handled');
     if (err instanceof WarrenError) {

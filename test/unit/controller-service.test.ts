@@ -9,7 +9,7 @@ import type { CreateVolumeRequest } from '../../src/csi/generated/csi/v1/CreateV
 import { type CsiServer, startCsiServer } from '../../src/csi/server.ts';
 import { makeControllerService } from '../../src/csi-controller/controller-service.ts';
 import { nameRecordKey } from '../../src/csi-controller/volume-name-records.ts';
-import { failedPrecondition } from '../../src/errors.ts';
+import { failedPrecondition, unavailable } from '../../src/errors.ts';
 import { makeIdentityService, type Readiness } from '../../src/node/identity-service.ts';
 import { createMemoryDirectoryBackend } from '../fakes/memory-directory-backend.ts';
 import { createMemoryTreeCopier } from '../fakes/memory-tree-copier.ts';
@@ -210,6 +210,23 @@ describe('CreateVolume', () => {
       'the partial copy was removed',
     );
     expect(has('fail-dst')).toBe(false);
+  });
+
+  it('a clone stopped by a share that cannot be reached: UNAVAILABLE with both reasons; the retry copies over it', async () => {
+    await create(createReq('stuck-src'));
+    backend.plant(`${root}/stuck-src/a`, { kind: 'file', content: 'a' });
+    copier.failNext(unavailable('the copy on share nfs.example.com:/export stopped: no progress for 120 s'));
+    backend.failNext('removeDirectory', unavailable('share nfs.example.com:/export is not answering'));
+    const source = { volume: { volume_id: '1#d#nfs.example.com#/export#stuck-src' } };
+    await expectStatus(
+      create(createReq('stuck-dst', { volume_content_source: source })),
+      status.UNAVAILABLE,
+      'copying volume stuck-src failed: the copy on share nfs.example.com:/export stopped: no progress for 120 s. ' +
+        'Its partial copy cannot be removed yet (share nfs.example.com:/export is not answering); a retry copies over it',
+    );
+    expect(has('stuck-dst')).toBe(true);
+    await create(createReq('stuck-dst', { volume_content_source: source }));
+    expect(backend.entries.get(`${root}/stuck-dst/a`)).toStrictEqual({ kind: 'file', content: 'a' });
   });
 
   it('a clone of an unknown volume is NOT_FOUND', async () => {
