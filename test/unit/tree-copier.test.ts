@@ -4,6 +4,7 @@ import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, symlink, writeF
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
+import type { DirectoryBackend } from '../../src/provisioning/directory-backend.ts';
 import type { ShareCopier } from '../../src/provisioning/share-copies.ts';
 import { createShareWorkerBackend } from '../../src/provisioning/share-worker-backend.ts';
 import { createFsTreeCopier, type TreeCopier } from '../../src/provisioning/tree-copy.ts';
@@ -101,9 +102,10 @@ async function copyWorkerPids(server: string): Promise<number[]> {
 }
 
 describe('copy worker processes', () => {
-  it('bytes reach the caller; a worker that stops making progress is killed, its copy Unavailable, the next copy gets a new one', async () => {
+  it('bytes reach the caller; a worker that stops making progress is killed, its copy Unavailable while the share answers its other calls, the next copy gets a new one', async () => {
     const server = `nfs-${process.pid}-${Date.now()}`;
     let copier: ShareCopier | undefined;
+    let backend: DirectoryBackend | undefined;
     let close: () => Promise<void> = async () => {};
     const h = await diskHarness(
       (root) => {
@@ -113,6 +115,7 @@ describe('copy worker processes', () => {
         });
         close = io.close;
         copier = io.copier;
+        backend = io.backend;
         return io.copier;
       },
       () => close(),
@@ -131,11 +134,15 @@ describe('copy worker processes', () => {
       expect(more).toEqual([]);
       // A stopped worker answers nothing, like one whose every call waits on a frozen server.
       process.kill(pid as number, 'SIGSTOP');
-      await expectWarrenRejection(
+      const stuck = expectWarrenRejection(
         copier.copy(`${h.root}/source`, `${h.root}/t2`),
         'Unavailable',
         `the copy on share ${server}:/export stopped: no progress for 3 s`,
       );
+      // Meanwhile the share's own worker answers its ordinary calls: the copy holds none of them.
+      expect(await backend?.exists(h.root, 'source')).toBe(true);
+      await backend?.ensureDirectory(h.root, 'during-the-copy', { mode: 0o755 });
+      await stuck;
       await vi.waitFor(async () => expect(await copyWorkerPids(server)).toEqual([]), { timeout: 5_000 });
       const third = await copier.copy(`${h.root}/source`, `${h.root}/t3`);
       expect(third.bytes).toBe(3 * 1024 * 1024 + 5);
