@@ -15,22 +15,24 @@ import type { ValidateVolumeCapabilitiesResponse } from '../csi/generated/csi/v1
 import type { RpcHandler } from '../csi/pipeline.ts';
 import { alreadyExists, failedPrecondition, invalidArgument, notFound, WarrenError } from '../errors.ts';
 import { parseClassParameters } from '../provisioning/parameters.ts';
-import { localRootFor } from '../provisioning/paths.ts';
 import { releaseDirectory } from '../provisioning/release.ts';
+import { restoreSnapshot } from '../provisioning/snapshot-restore.ts';
+import { findSnapshot } from '../provisioning/snapshots.ts';
 import { createFsTreeCopier, type TreeCopier } from '../provisioning/tree-copy.ts';
-import type { ClassParameters, OnDelete, VolumeLocation } from '../provisioning/types.ts';
+import type { ClassParameters } from '../provisioning/types.ts';
 import { writeVolumeAttributes } from '../provisioning/volume-attributes.ts';
 import {
   ensureVolumeDirectory,
-  locateVolume,
   openShare,
   recordRoot,
+  type ShareRoot,
   type VolumeStore,
 } from '../provisioning/volume-directory.ts';
-import { parseVolumeId } from '../provisioning/volume-id.ts';
-import { volumeIntentFor } from '../provisioning/volume-intent.ts';
+import { type VolumeIntent, volumeIntentFor } from '../provisioning/volume-intent.ts';
 import { quote } from '../text.ts';
-import { cloneInto, sourceVolumeId } from './volume-clone.ts';
+import { makeSnapshotService } from './snapshot-service.ts';
+import { cloneInto, readContentSource } from './volume-clone.ts';
+import { findVolume, requireExistingVolume } from './volume-lookup.ts';
 import {
   forgetVolumeName,
   nameRecordOfVolume,
@@ -64,36 +66,6 @@ const sameParameters = (a: ClassParameters, b: ClassParameters) =>
     (key) => a[key] === b[key],
   );
 
-interface FoundVolume {
-  location: VolumeLocation;
-  onDelete: OnDelete;
-  /** Where the volume's records live (the top of the configured mount). */
-  recordRoot: string;
-}
-
-/** Where a volume id points; undefined for a malformed id or a digest id nobody recorded. */
-async function findVolume(store: VolumeStore, volumeId: string): Promise<FoundVolume | undefined> {
-  try {
-    parseVolumeId(volumeId);
-  } catch {
-    return undefined;
-  }
-  const located = await locateVolume(store, volumeId);
-  if (!located) return undefined;
-  const root = localRootFor(store.shares, located.location.server, located.location.share);
-  return { ...located, recordRoot: recordRoot(store, root) };
-}
-
-/** Like findVolume, and the directory must be there: NOT_FOUND otherwise. */
-async function requireExistingVolume(store: VolumeStore, volumeId: string): Promise<FoundVolume> {
-  const volume = await findVolume(store, volumeId);
-  const share = volume && (await openShare(store, volume.location.server, volume.location.share));
-  if (!volume || !share || !(await store.backend.exists(share.root, volume.location.subDir))) {
-    throw notFound(`volume ${quote(volumeId)} does not exist`);
-  }
-  return volume;
-}
-
 /**
  * The record of a volume name, in the request's own record root first, then in every other
  * configured one: a name is one volume, whichever share a later request names.
@@ -118,6 +90,8 @@ export const controllerCapabilities: ControllerGetCapabilitiesResponse = {
     { rpc: { type: 'CREATE_DELETE_VOLUME' } },
     { rpc: { type: 'EXPAND_VOLUME' } },
     { rpc: { type: 'CLONE_VOLUME' } },
+    { rpc: { type: 'CREATE_DELETE_SNAPSHOT' } },
+    { rpc: { type: 'LIST_SNAPSHOTS' } },
   ],
 };
 
@@ -125,6 +99,34 @@ export function makeControllerService(deps: ControllerDeps) {
   const { store } = deps;
   const now = deps.now ?? (() => new Date());
   const copier = deps.copier ?? createFsTreeCopier();
+  const snapshots = makeSnapshotService({ store, copier, now });
+
+  /** CreateVolume from a snapshot: a full, unlinked copy of it (NOT_FOUND for an unknown id). */
+  async function restoreFrom(
+    snapshotId: string,
+    input: {
+      share: ShareRoot;
+      intent: VolumeIntent;
+      owner: { name: string; adoptExisting: boolean; now: Date };
+      capacityBytes: string;
+      log: Logger;
+    },
+  ): Promise<string> {
+    const found = await findSnapshot(store, snapshotId).catch(() => undefined);
+    if (!found) throw notFound(`snapshot ${quote(snapshotId)} does not exist`);
+    if (BigInt(found.sizeBytes) > BigInt(input.capacityBytes)) {
+      throw new WarrenError(
+        'OutOfRange',
+        `the volume's capacity ${input.capacityBytes} bytes is less than snapshot ${snapshotId}'s size ${found.sizeBytes}; ask for at least that`,
+      );
+    }
+    const restored = await restoreSnapshot({ store, copier }, { ...input, snapshotId });
+    input.log.info(
+      { snapshotId, begun: restored.begun, ...restored.stats, skipped: restored.stats.skipped.length },
+      'snapshot restored',
+    );
+    return 'restored';
+  }
 
   const CreateVolume: RpcHandler<CreateVolumeRequest__Output, CreateVolumeResponse> = async (
     request,
@@ -132,8 +134,8 @@ export function makeControllerService(deps: ControllerDeps) {
   ) => {
     const name = required('name', request.name);
     requireCapabilities('volume_capabilities', request.volume_capabilities);
-    const sourceId = request.volume_content_source
-      ? sourceVolumeId(request.volume_content_source)
+    const contentSource = request.volume_content_source
+      ? readContentSource(request.volume_content_source)
       : undefined;
     if (Object.keys(request.mutable_parameters).length > 0) {
       throw invalidArgument('mutable_parameters are not supported (Warren has no MODIFY_VOLUME capability)');
@@ -171,7 +173,8 @@ export function makeControllerService(deps: ControllerDeps) {
     }
     const owner = { name, adoptExisting: Boolean(existing), now: now() };
     let outcome: string;
-    if (sourceId !== undefined && !existing) {
+    if (contentSource?.kind === 'volume' && !existing) {
+      const sourceId = contentSource.volumeId;
       // The name record is written only after the copy: a retry that finds it has nothing to copy.
       const source = await requireExistingVolume(store, sourceId);
       const sourceRecord = await nameRecordOfVolume(store, source.recordRoot, sourceId);
@@ -185,6 +188,14 @@ export function makeControllerService(deps: ControllerDeps) {
         { store, copier },
         { share, intent, from: source.location, owner, log: ctx.log },
       );
+    } else if (contentSource?.kind === 'snapshot' && !existing) {
+      outcome = await restoreFrom(contentSource.snapshotId, {
+        share,
+        intent,
+        owner,
+        capacityBytes,
+        log: ctx.log,
+      });
     } else {
       outcome = await ensureVolumeDirectory(store, share, intent, owner);
     }
@@ -278,5 +289,6 @@ export function makeControllerService(deps: ControllerDeps) {
     ValidateVolumeCapabilities,
     ControllerExpandVolume,
     ControllerGetCapabilities,
+    ...snapshots,
   };
 }

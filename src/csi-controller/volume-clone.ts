@@ -1,5 +1,6 @@
 // CreateVolume from a volume_content_source volume: the source checked, the copy made by the same
 // engine and the same partial-copy record as the claim watcher's clones, before CreateVolume answers.
+// (A snapshot source is restored by provisioning/snapshot-restore.ts.)
 import type { Logger } from 'pino';
 import type { VolumeContentSource__Output } from '../csi/generated/csi/v1/VolumeContentSource.ts';
 import { invalidArgument, WarrenError } from '../errors.ts';
@@ -11,16 +12,18 @@ import type { ShareRoot, VolumeStore } from '../provisioning/volume-directory.ts
 import type { VolumeIntent } from '../provisioning/volume-intent.ts';
 import { errorMessage, quote } from '../text.ts';
 
-/** The source volume id of a content source, or an error for what Warren does not serve. */
-export function sourceVolumeId(source: VolumeContentSource__Output): string {
-  if (source.type === 'volume' && source.volume) {
-    if (source.volume.volume_id === '')
-      throw invalidArgument('volume_content_source.volume.volume_id is required');
-    return source.volume.volume_id;
+export type ContentSource = { kind: 'volume'; volumeId: string } | { kind: 'snapshot'; snapshotId: string };
+
+/** What a new volume is made from: a volume (a clone) or a snapshot (a restore). */
+export function readContentSource(source: VolumeContentSource__Output): ContentSource {
+  if (source.type === 'snapshot' || (source.type === undefined && source.snapshot)) {
+    const snapshotId = source.snapshot?.snapshot_id ?? '';
+    if (snapshotId === '') throw invalidArgument('volume_content_source.snapshot.snapshot_id is required');
+    return { kind: 'snapshot', snapshotId };
   }
-  throw invalidArgument(
-    'volume_content_source snapshot is not supported: Warren serves no snapshots (no CREATE_DELETE_SNAPSHOT capability); clone a volume instead',
-  );
+  const volumeId = source.volume?.volume_id ?? '';
+  if (volumeId === '') throw invalidArgument('volume_content_source.volume.volume_id is required');
+  return { kind: 'volume', volumeId };
 }
 
 /** Copies the source volume's directory into the new volume's, through the partial-copy record. */

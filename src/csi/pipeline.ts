@@ -42,6 +42,7 @@ const readOnlyMethods = new Set([
   'ControllerGetCapabilities',
   'ValidateVolumeCapabilities',
   'ListVolumes',
+  'ListSnapshots',
   'GetCapacity',
   'ControllerGetVolume',
   'NodeGetCapabilities',
@@ -58,6 +59,12 @@ const textField = (request: Fields, name: string): string | undefined => {
 /** Which lock a call needs, and how to name it to a user; undefined = no lock. */
 export function lockFor(method: string, request: Fields): { key: string; what: string } | undefined {
   if (readOnlyMethods.has(method)) return undefined;
+  const snapshotName = method === 'CreateSnapshot' ? textField(request, 'name') : undefined;
+  if (snapshotName !== undefined)
+    return { key: `snapshot-name\0${snapshotName}`, what: `snapshot name ${quote(snapshotName)}` };
+  const snapshotId = method === 'DeleteSnapshot' ? textField(request, 'snapshot_id') : undefined;
+  if (snapshotId !== undefined)
+    return { key: `snapshot\0${snapshotId}`, what: `snapshot ${quote(snapshotId)}` };
   const volumeId = textField(request, 'volume_id');
   if (volumeId === undefined) {
     const name = method === 'CreateVolume' ? textField(request, 'name') : undefined;

@@ -108,12 +108,14 @@ describe('Identity', () => {
 });
 
 describe('Controller: capabilities and unimplemented RPCs', () => {
-  it('ControllerGetCapabilities lists exactly create/delete, expand and clone', async () => {
+  it('ControllerGetCapabilities lists exactly create/delete, expand, clone and snapshots', async () => {
     const caps = await call(c.controller.ControllerGetCapabilities.bind(c.controller), {});
     expect(caps.capabilities.map((cap) => cap.rpc?.type)).toEqual([
       'CREATE_DELETE_VOLUME',
       'EXPAND_VOLUME',
       'CLONE_VOLUME',
+      'CREATE_DELETE_SNAPSHOT',
+      'LIST_SNAPSHOTS',
     ]);
   });
 
@@ -152,9 +154,9 @@ describe('CreateVolume', () => {
       'limit_bytes',
     ],
     [
-      'a snapshot content source',
-      createReq('v', { volume_content_source: { snapshot: { snapshot_id: 'x' } } }),
-      'snapshot is not supported',
+      'a content source snapshot without an id',
+      createReq('v', { volume_content_source: { snapshot: { snapshot_id: '' } } }),
+      'volume_content_source.snapshot.snapshot_id is required',
     ],
     [
       'a content source volume without an id',

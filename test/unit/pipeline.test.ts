@@ -33,6 +33,19 @@ describe('lock keys', () => {
     expect(lockFor('CreateVolume', { name: 'n', volume_id: '' })?.what).toBe('volume name "n"');
   });
 
+  it('locks a snapshot by its name while it is taken and by its id while it is deleted', () => {
+    expect(lockFor('CreateSnapshot', { name: 'n', source_volume_id: 'v1' })).toEqual({
+      key: 'snapshot-name\0n',
+      what: 'snapshot name "n"',
+    });
+    expect(lockFor('DeleteSnapshot', { snapshot_id: 's1#x#/e#n' })).toEqual({
+      key: 'snapshot\0s1#x#/e#n',
+      what: 'snapshot "s1#x#/e#n"',
+    });
+    expect(lockFor('ListSnapshots', { snapshot_id: 's1#x#/e#n' })).toBeUndefined();
+    expect(lockFor('CreateSnapshot', { name: '' })).toBeUndefined();
+  });
+
   it('does not lock read-only calls or calls without a volume', () => {
     expect(lockFor('ValidateVolumeCapabilities', { volume_id: 'v1' })).toBeUndefined();
     expect(lockFor('NodeGetVolumeStats', { volume_id: 'v1', volume_path: '/t' })).toBeUndefined();
