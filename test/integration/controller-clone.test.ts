@@ -5,24 +5,15 @@
 // dataSourceRef naming another namespace never reaches Warren here: with the API server's
 // CrossNamespaceVolumeDataSource gate off, it drops the namespace; the unit tests cover the refusal.)
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import {
-  chownSync,
-  closeSync,
   existsSync,
-  linkSync,
   lstatSync,
   mkdirSync,
   mkdtempSync,
-  openSync,
   readdirSync,
   readFileSync,
-  readlinkSync,
   statfsSync,
-  symlinkSync,
-  utimesSync,
   writeFileSync,
-  writeSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,6 +31,7 @@ import {
   waitGone,
 } from './fixtures.ts';
 import { bedClients, freshNamespace } from './kube.ts';
+import { describeTree, fill } from './volume-content.ts';
 
 const { core, storage } = bedClients();
 const bed = inject('bed');
@@ -95,66 +87,13 @@ function cloneOf(
   };
 }
 
-/** Fills a volume directory with what a clone must keep. */
-function fill(dir: string, count = fileCount): void {
-  for (let i = 0; i < count; i++) {
-    const sub = join(dir, `d${i % 10}`, `e${i % 7}`);
-    if (i < 70) mkdirSync(sub, { recursive: true });
-    writeFileSync(join(sub, `f${i}`), `file ${i}\n`.repeat(1 + (i % 5)));
-  }
-  writeFileSync(join(dir, 'owned-a'), 'a');
-  writeFileSync(join(dir, 'owned-b'), 'b');
-  chownSync(join(dir, 'owned-a'), 1001, 1001);
-  chownSync(join(dir, 'owned-b'), 2002, 3003);
-  chownSync(join(dir, 'd1'), 4004, 4004);
-  symlinkSync('d0/e0/f0', join(dir, 'inside-link'));
-  symlinkSync('/etc/passwd', join(dir, 'outside-link'));
-  symlinkSync('../../..', join(dir, 'd2', 'climbing-link'));
-  writeFileSync(join(dir, 'linked'), 'shared inode');
-  linkSync(join(dir, 'linked'), join(dir, 'd3', 'linked-too'));
-  const fd = openSync(join(dir, 'sparse'), 'w');
-  writeSync(fd, Buffer.from('head'), 0, 4, 0);
-  writeSync(fd, Buffer.from('tail'), 0, 4, (64 << 20) - 4);
-  closeSync(fd);
-  utimesSync(join(dir, 'owned-a'), new Date('2021-01-01T00:00:00Z'), new Date('2021-01-01T00:00:00Z'));
-}
-
-/**
- * Every entry: kind, mode, owner, size, content digest, link target; its mtime in nanoseconds
- * apart (compared to within a microsecond); and the hard-link groups.
- */
-function describeTree(root: string) {
-  const entries: Record<string, string> = {};
-  const mtimes: Record<string, bigint> = {};
-  const inodes = new Map<number, string[]>();
-  const walk = (dir: string, rel: string) => {
-    for (const name of readdirSync(dir).sort()) {
-      const path = join(dir, name);
-      const key = rel ? `${rel}/${name}` : name;
-      const st = lstatSync(path);
-      mtimes[key] = lstatSync(path, { bigint: true }).mtimeNs;
-      const base = `${(st.mode & 0o170000).toString(8)} ${(st.mode & 0o7777).toString(8)} ${st.uid}:${st.gid}`;
-      if (st.isDirectory()) {
-        entries[key] = base;
-        walk(path, key);
-      } else if (st.isSymbolicLink()) entries[key] = `${base} -> ${readlinkSync(path)}`;
-      else {
-        entries[key] = `${base} ${st.size} ${createHash('sha256').update(readFileSync(path)).digest('hex')}`;
-        if (st.nlink > 1) inodes.set(st.ino, [...(inodes.get(st.ino) ?? []), key]);
-      }
-    }
-  };
-  walk(root, '');
-  return { entries, mtimes, hardLinks: [...inodes.values()].map((g) => g.join(' = ')).sort() };
-}
-
 describe('clones', () => {
   it('copies everything; killed mid-copy and restarted, the PV appears only with the whole copy', async () => {
     let controller = await start('first');
     await createClaim(core, ns, 'origin', className);
     const { pv } = await waitBound(core, ns, 'origin');
     const sourceDir = join(bed.WARREN_EXPORT_DIR, pv.spec?.csi?.volumeAttributes?.subDir ?? 'missing');
-    fill(sourceDir);
+    fill(sourceDir, fileCount);
 
     await core.createNamespacedPersistentVolumeClaim({ namespace: ns, body: cloneOf('copy', 'origin') });
     await waitEvent(core, ns, 'copy', 'CloneStarted');
