@@ -39,7 +39,7 @@ it('passes csi-sanity with no test excluded', async () => {
   expect(summary, `csi-sanity printed no summary:\n${run.stdout.slice(-3000)}`).not.toBeNull();
   console.log(`csi-sanity: ${summary?.[0].replace(/\s+/g, ' ')}`);
   expect({ exit: run.code, failed: Number(summary?.[4]) }).toEqual({ exit: 0, failed: 0 });
-  expect(Number(summary?.[3])).toBeGreaterThanOrEqual(35);
+  expect(Number(summary?.[3])).toBeGreaterThanOrEqual(54);
   // csi-sanity skips only what Warren does not advertise (staging, ...), never for another reason;
   // the snapshot specs run (Warren serves CreateSnapshot, DeleteSnapshot and ListSnapshots).
   const reasons = [

@@ -43,7 +43,7 @@ export function fill(dir: string, fileCount: number): void {
 
 /**
  * Every entry: kind, mode, owner, size, content digest, link target; its mtime in nanoseconds
- * apart (compared to within a microsecond); and the hard-link groups.
+ * apart (compared to within a microsecond); and the hard-link groups within the tree.
  */
 export function describeTree(root: string) {
   const entries: Record<string, string> = {};
@@ -67,5 +67,7 @@ export function describeTree(root: string) {
     }
   };
   walk(root, '');
-  return { entries, mtimes, hardLinks: [...inodes.values()].map((g) => g.join(' = ')).sort() };
+  // Groups of names inside the tree only: a snapshot's files also have names in other snapshots.
+  const groups = [...inodes.values()].filter((g) => g.length > 1);
+  return { entries, mtimes, hardLinks: groups.map((g) => g.join(' = ')).sort() };
 }
