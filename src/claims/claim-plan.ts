@@ -11,7 +11,13 @@ import { parseClassParameters } from '../provisioning/parameters.ts';
 import type { ReleaseRequest } from '../provisioning/release.ts';
 import type { ClaimFacts } from '../provisioning/types.ts';
 import { serializeIntent, type VolumeIntent, volumeIntentFor } from '../provisioning/volume-intent.ts';
-import { type CloneSource, clonedFromAnnotation, cloneSource, unsupportedDataSource } from './clone-plan.ts';
+import {
+  type CloneSource,
+  clonedFromAnnotation,
+  cloneSource,
+  copiedFromValue,
+  unsupportedDataSource,
+} from './clone-plan.ts';
 import {
   betaStorageProvisionerAnnotation,
   directoryFinalizer,
@@ -21,6 +27,7 @@ import {
 } from './object-names.ts';
 import { planResize, type ResizePlan } from './resize-plan.ts';
 import { overlappingVolume } from './shared-directory.ts';
+import type { VolumeSnapshot, VolumeSnapshotContent } from './snapshot-objects.ts';
 import { buildVolume } from './volume-builder.ts';
 
 export type ClaimDecision =
@@ -47,7 +54,7 @@ export interface ProvisionPlan {
   replacesIntent?: string;
   /** The PV to create once the directory exists. */
   volume: V1PersistentVolume;
-  /** A clone: the claim whose data is copied in before the PV exists, and whether that is done. */
+  /** A clone or restore: what is copied in before the PV exists, and whether that is done. */
   clone?: CloneSource & { copied: boolean };
 }
 
@@ -84,8 +91,13 @@ export interface ClaimInput {
    * or pre-bound to the claim), found by planClaim in `volumes`: Warren does not provision ahead of it.
    */
   availableVolume?: string;
-  /** A clone's source claim and its PV, from the caches. */
-  source?: { claim?: V1PersistentVolumeClaim; volume?: V1PersistentVolume };
+  /** A clone's source claim and its PV, or a restore's VolumeSnapshot and its content, from the caches. */
+  source?: {
+    claim?: V1PersistentVolumeClaim;
+    volume?: V1PersistentVolume;
+    snapshot?: VolumeSnapshot;
+    content?: VolumeSnapshotContent;
+  };
   /** The PV a bound claim names, from the cache (for a resize). */
   boundVolume?: V1PersistentVolume;
   now?: Date;
@@ -287,10 +299,11 @@ function planProvision(input: ClaimInput, storageClass: V1StorageClass): Provisi
       source: input.source?.claim,
       sourceVolume: input.source?.volume,
       underWay: recorded === serializedIntent && holdsFinalizer,
+      ...(input.source?.snapshot ? { snapshot: input.source.snapshot } : {}),
+      ...(input.source?.content ? { content: input.source.content } : {}),
     });
     if (source instanceof WarrenError) throw source;
-    const copied =
-      claim.metadata?.annotations?.[clonedFromAnnotation] === `${source.namespace}/${source.name}`;
+    const copied = claim.metadata?.annotations?.[clonedFromAnnotation] === copiedFromValue(source);
     clone = { ...source, copied };
   }
   return {

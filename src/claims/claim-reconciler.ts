@@ -12,7 +12,7 @@ import {
   volumeConflict,
 } from './claim-plan.ts';
 import { copyForClone, releaseCloneSource } from './clone-copy.ts';
-import { dataSourceOf } from './clone-plan.ts';
+import { dataSourceOf, describeSource } from './clone-plan.ts';
 import type { ReconcileDeps } from './deps.ts';
 import { reportFailure } from './report-failure.ts';
 import { resize } from './resize-reconciler.ts';
@@ -116,7 +116,7 @@ async function provision(
       const copy = await copyForClone(deps, claim, plan, share, owner, log);
       if (copy.step === 'copying') return 'done'; // the lane re-queues the claim when the copy settles
       claim = copy.claim;
-      made = `copied from claim ${plan.clone.namespace}/${plan.clone.name}`;
+      made = `copied from ${describeSource(plan.clone)}`;
     } else {
       made = await ensureVolumeDirectory(deps.store, share, intent, owner);
     }
@@ -139,7 +139,7 @@ async function provision(
     }
     deps.crashPoint('after-volume');
     // The intent stays on the claim until the binder has bound it ('finish'): see claim-plan.ts.
-    if (plan.clone) await releaseCloneSource(deps, claim, plan.clone);
+    if (plan.clone?.kind === 'PersistentVolumeClaim') await releaseCloneSource(deps, claim, plan.clone);
     log.info({ pv: pvName, subDir: location.subDir, directory: made, seconds }, 'provisioned');
     return 'done';
   } catch (err) {
@@ -188,9 +188,15 @@ async function abandon(
   }
 }
 
-/** A clone's source claim and its PV from the caches, for the plan. */
+/** A clone's source claim and its PV, or a restore's VolumeSnapshot and its content, from the caches. */
 function sourceOf(deps: ReconcileDeps, claim: V1PersistentVolumeClaim) {
   const source = dataSourceOf(claim);
+  if (source?.kind === 'VolumeSnapshot') {
+    const snapshot = deps.snapshotApi?.snapshots.get(source.name, source.namespace);
+    const contentName = snapshot?.status?.boundVolumeSnapshotContentName;
+    const content = contentName ? deps.snapshotApi?.contents.get(contentName) : undefined;
+    return { source: { ...(snapshot ? { snapshot } : {}), ...(content ? { content } : {}) } };
+  }
   if (source?.kind !== 'PersistentVolumeClaim') return {};
   const sourceClaim = deps.claims.get(source.name, source.namespace);
   const volumeName = sourceClaim?.spec?.volumeName;

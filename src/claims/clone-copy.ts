@@ -1,15 +1,17 @@
-// Carries out a clone's copy step before its PV is made: hold the source claim, mark and make the
-// target, copy in the copy lane (not in a work-queue worker; the copier runs it in a copy worker
-// process, share-copies.ts), and on the claim's next reconcile take the result:
+// Carries out a clone's (or restore's) copy step before its PV is made: hold the source claim, mark
+// and make the target, copy in the copy lane (not in a work-queue worker; the copier runs it in a
+// copy worker process, share-copies.ts), and on the claim's next reconcile take the result:
 // a failed copy is discarded (release.ts) and retried from the start, a complete one recorded.
+// A restore copies a snapshot's tree the same way: a full copy, linked to nothing.
 import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import { WarrenError } from '../errors.ts';
 import { beginCopy, copyPaths, endCopy } from '../provisioning/clone-directory.ts';
 import { discardPartialCopy } from '../provisioning/release.ts';
+import { restorePaths } from '../provisioning/snapshot-restore.ts';
 import type { ShareRoot } from '../provisioning/volume-directory.ts';
 import { errorMessage } from '../text.ts';
 import { claimRef, type ProvisionPlan } from './claim-plan.ts';
-import { cloneSourceFinalizer, sourceStillCopied } from './clone-plan.ts';
+import { cloneSourceFinalizer, copiedFromValue, describeSource, sourceStillCopied } from './clone-plan.ts';
 import type { ReconcileDeps } from './deps.ts';
 import { claimKey } from './queue-keys.ts';
 
@@ -26,7 +28,7 @@ export async function copyForClone(
 ): Promise<{ step: 'copied'; claim: V1PersistentVolumeClaim } | { step: 'copying' }> {
   const clone = plan.clone as Clone;
   const { location } = plan.intent;
-  const from = `${clone.namespace}/${clone.name}`;
+  const from = describeSource(clone);
   if (clone.copied) {
     await endCopy(deps.store, share, location);
     return { step: 'copied', claim };
@@ -49,7 +51,7 @@ export async function copyForClone(
       // server): say both. The partial-copy mark stays, so a later try copies over it.
       throw new WarrenError(
         err instanceof WarrenError ? err.kind : 'Internal',
-        `copy from claim ${from} failed: ${errorMessage(state.error)}. Its partial copy cannot be removed yet ` +
+        `copy from ${from} failed: ${errorMessage(state.error)}. Its partial copy cannot be removed yet ` +
           `(${errorMessage(err)}); the next try copies over it`,
         { cause: err },
       );
@@ -58,13 +60,13 @@ export async function copyForClone(
     const kind = state.error instanceof WarrenError ? state.error.kind : 'Internal';
     throw new WarrenError(
       kind,
-      `copy from claim ${from} failed (the partial copy was removed; it starts again): ${errorMessage(state.error)}`,
+      `copy from ${from} failed (the partial copy was removed; it starts again): ${errorMessage(state.error)}`,
       { cause: state.error },
     );
   }
   if (state?.state === 'done') {
     deps.copies.forget(key);
-    const updated = await deps.writes.markCloned(claim, from);
+    const updated = await deps.writes.markCloned(claim, copiedFromValue(clone));
     deps.crashPoint('after-copy');
     await endCopy(deps.store, share, location);
     deps.metrics.clones.inc({ result: 'success' });
@@ -73,7 +75,7 @@ export async function copyForClone(
       claimRef(claim),
       'Normal',
       'CloneCompleted',
-      `copied claim ${from} in ${state.seconds.toFixed(1)} s: ${stats.files} files, ${stats.directories} directories, ` +
+      `copied ${from} in ${state.seconds.toFixed(1)} s: ${stats.files} files, ${stats.directories} directories, ` +
         `${stats.symlinks} symbolic links, ${stats.hardLinks} hard links, ${stats.bytes} bytes` +
         (stats.skipped.length > 0
           ? `; not copied (sockets, FIFOs, devices): ${stats.skipped.slice(0, 5).join(', ')}`
@@ -83,15 +85,27 @@ export async function copyForClone(
     return { step: 'copied', claim: updated };
   }
   // Nothing known in this process: start (or, after a restart, start over the partial copy).
-  const source = deps.claims.get(clone.name, clone.namespace);
-  if (source) await deps.writes.setClaimFinalizer(source, cloneSourceFinalizer, true);
-  const paths = await copyPaths(deps.store, clone.location, { share, location }); // the source is there
-  const begun = await beginCopy(deps.store, share, plan.intent, clone.location, owner);
+  let paths: { source: string; target: string };
+  let begun: 'fresh' | 'resumed';
+  let what: string;
+  if (clone.kind === 'PersistentVolumeClaim') {
+    const source = deps.claims.get(clone.name, clone.namespace);
+    if (source) await deps.writes.setClaimFinalizer(source, cloneSourceFinalizer, true);
+    paths = await copyPaths(deps.store, clone.location, { share, location }); // the source is there
+    begun = await beginCopy(deps.store, share, plan.intent, clone.location, owner);
+    what = clone.location.subDir;
+  } else {
+    // The snapshot-controller's own finalizer keeps the VolumeSnapshot while a claim restores it.
+    // A full copy of the snapshot's tree (no link to it): writes to the restore never reach a snapshot.
+    paths = await restorePaths(deps.store, clone.snapshotHandle, { share, location });
+    begun = await beginCopy(deps.store, share, plan.intent, { snapshotId: clone.snapshotHandle }, owner);
+    what = `snapshot ${clone.snapshotHandle}`;
+  }
   await deps.events.record(
     claimRef(claim),
     'Normal',
     'CloneStarted',
-    `copying claim ${from} (${clone.location.subDir}) into ${location.subDir}${begun === 'resumed' ? ', over a copy that was cut off' : ''}`,
+    `copying ${from} (${what}) into ${location.subDir}${begun === 'resumed' ? ', over a copy that was cut off' : ''}`,
   );
   deps.copies.submit(key, async () => {
     deps.metrics.copiesRunning.inc();

@@ -3,24 +3,28 @@
 // its claim, whose reconcile then takes the result.
 import type { CopyStats } from '../provisioning/tree-copy.ts';
 
-export type CopyState =
+/** A copy's state; `stats` is what the copy returned (a clone's CopyStats, a snapshot's SnapshotInfo). */
+export type CopyState<R = CopyStats> =
   | { state: 'queued' | 'running' }
-  | { state: 'done'; stats: CopyStats; seconds: number }
+  | { state: 'done'; stats: R; seconds: number }
   | { state: 'failed'; error: unknown };
 
-export interface CopyLane {
+export interface CopyLane<R = CopyStats> {
   /** The copy of `key`, if the lane knows one. */
-  peek(key: string): CopyState | undefined;
+  peek(key: string): CopyState<R> | undefined;
   /** Starts (or queues) the copy of `key`; a key already known is left as it is. */
-  submit(key: string, copy: () => Promise<CopyStats>): void;
+  submit(key: string, copy: () => Promise<R>): void;
   /** Forgets a settled copy once its result is used. */
   forget(key: string): void;
   readonly running: number;
 }
 
-export function makeCopyLane(options: { concurrency: number; onSettled: (key: string) => void }): CopyLane {
-  const states = new Map<string, CopyState>();
-  const waiting: Array<{ key: string; copy: () => Promise<CopyStats> }> = [];
+export function makeCopyLane<R = CopyStats>(options: {
+  concurrency: number;
+  onSettled: (key: string) => void;
+}): CopyLane<R> {
+  const states = new Map<string, CopyState<R>>();
+  const waiting: Array<{ key: string; copy: () => Promise<R> }> = [];
   let running = 0;
 
   function next(): void {

@@ -6,12 +6,25 @@ import type {
   V1StorageClass,
 } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import type { SnapshotInfo } from '../provisioning/snapshots.ts';
 import type { TreeCopier } from '../provisioning/tree-copy.ts';
 import type { VolumeStore } from '../provisioning/volume-directory.ts';
 import type { ClusterWrites } from './cluster-writes.ts';
 import type { CopyLane } from './copy-lane.ts';
 import type { EventRecorder } from './event-recorder.ts';
 import type { Metrics } from './metrics.ts';
+import type { VolumeSnapshot, VolumeSnapshotClass, VolumeSnapshotContent } from './snapshot-objects.ts';
+import type { SnapshotWrites } from './snapshot-writes.ts';
+
+/** The VolumeSnapshot API's side: present only where its CRDs are installed. */
+export interface SnapshotApi {
+  contents: ObjectCache<VolumeSnapshotContent>;
+  classes: ObjectCache<VolumeSnapshotClass>;
+  snapshots: ObjectCache<VolumeSnapshot>;
+  writes: SnapshotWrites;
+  /** Snapshots are taken here, as clones are copied in `copies`: never in a worker. */
+  lane: CopyLane<SnapshotInfo>;
+}
 
 export interface ReconcileDeps {
   provisioner: string;
@@ -24,6 +37,8 @@ export interface ReconcileDeps {
   /** Clones: the copy engine and the lane its copies run in. */
   copier: TreeCopier;
   copies: CopyLane;
+  /** Undefined when the cluster has no VolumeSnapshot CRDs. */
+  snapshotApi?: SnapshotApi;
   metrics: Metrics;
   log: Logger;
   now: () => Date;
@@ -39,4 +54,5 @@ export type CrashPoint =
   | 'after-release'
   | 'after-resize-started'
   | 'after-volume-capacity'
-  | 'after-copy';
+  | 'after-copy'
+  | 'after-snapshot-status';

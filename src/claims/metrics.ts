@@ -51,6 +51,17 @@ export function makeMetrics() {
       help: 'Clone copies running now in the copy lane.',
       registers: [registry],
     }),
+    snapshots: new Counter({
+      name: 'warren_snapshot_total',
+      help: 'VolumeSnapshotContents handled, by operation (take, verify, delete) and result (success, failed).',
+      labelNames: ['operation', 'result'],
+      registers: [registry],
+    }),
+    snapshotBytes: new Counter({
+      name: 'warren_snapshot_stored_bytes_total',
+      help: 'Bytes of file data written into snapshots (unchanged files are linked, not written).',
+      registers: [registry],
+    }),
     resizes: new Counter({
       name: 'warren_resize_total',
       help: 'Claim resizes handled, by result (success, refused, failed).',

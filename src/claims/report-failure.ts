@@ -11,6 +11,8 @@ export type FailedStep =
   | { operation: 'provision' }
   | { operation: 'release'; onDelete: string }
   | { operation: 'resize' }
+  /** A VolumeSnapshotContent: taking its snapshot, checking a pre-provisioned one, or deleting it. */
+  | { operation: 'snapshot'; action: 'take' | 'verify' | 'delete' }
   /** Cleaning up after a claim deleted mid-provisioning: logged and retried, no Event or metric. */
   | { operation: 'abandon' };
 
@@ -18,6 +20,12 @@ const eventReasons = {
   provision: 'ProvisioningFailed',
   release: 'VolumeFailedDelete',
   resize: 'VolumeResizeFailed',
+} as const;
+/** csi-snapshotter's reasons, so `kubectl describe volumesnapshotcontent` reads the same. */
+const snapshotReasons = {
+  take: 'SnapshotCreationFailed',
+  verify: 'SnapshotContentCheckandUpdateFailed',
+  delete: 'SnapshotDeleteError',
 } as const;
 /**
  * What the Event adds so that `kubectl describe` tells the whole story: whether and when Warren
@@ -36,6 +44,7 @@ const logLines = {
   provision: 'provisioning failed; will retry',
   release: 'release failed; will retry',
   resize: 'resize failed; will retry',
+  snapshot: 'snapshot operation failed; will retry',
   abandon: 'could not clean up after a deleted claim; will retry',
 } as const;
 
@@ -54,9 +63,13 @@ export async function reportFailure(
     deps.metrics.releases.inc({ action: step.onDelete, result: 'failed' });
   } else if (step.operation === 'resize') {
     deps.metrics.resizes.inc({ result: 'failed' });
+  } else if (step.operation === 'snapshot') {
+    deps.metrics.snapshots.inc({ operation: step.action, result: 'failed' });
   }
   if (step.operation !== 'abandon' && rules.warn) {
-    await deps.events.record(object, 'Warning', eventReasons[step.operation], failureText(err));
+    const reason =
+      step.operation === 'snapshot' ? snapshotReasons[step.action] : eventReasons[step.operation];
+    await deps.events.record(object, 'Warning', reason, failureText(err));
   }
   log.warn({ err: errorMessage(err), kind: errorKind(err) }, logLines[step.operation]);
   return retryFor(err);

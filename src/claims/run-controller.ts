@@ -3,8 +3,13 @@
 
 import { hostname } from 'node:os';
 import {
+  ApisApi,
   CoordinationV1Api,
   CoreV1Api,
+  CustomObjectsApi,
+  type KubeConfig,
+  type KubernetesListObject,
+  type KubernetesObject,
   makeInformer,
   StorageV1Api,
   type V1PersistentVolume,
@@ -16,18 +21,32 @@ import type { controllerFlags } from '../config/controller-flags.ts';
 import type { Parsed } from '../config/flags.ts';
 import type { ShareLanes } from '../provisioning/share-lanes.ts';
 import { createShareWorkerBackend } from '../provisioning/share-worker-backend.ts';
+import type { SnapshotInfo } from '../provisioning/snapshots.ts';
 import { reconcileClaim } from './claim-reconciler.ts';
+import { dataSourceOf } from './clone-plan.ts';
 import { makeClusterWrites } from './cluster-writes.ts';
 import { makeCopyLane } from './copy-lane.ts';
 import { crashPointFromEnv } from './crash-points.ts';
-import type { ReconcileDeps } from './deps.ts';
+import type { ReconcileDeps, SnapshotApi } from './deps.ts';
 import { makeEventRecorder } from './event-recorder.ts';
 import { startHealthServer } from './health-server.ts';
 import { loadKubeConfig } from './kube-config.ts';
 import { runLeaderElection } from './leader-election.ts';
 import { makeMetrics } from './metrics.ts';
-import { claimKey, parseQueueKey, volumeKey } from './queue-keys.ts';
+import { claimKey, contentKey, parseQueueKey, volumeKey } from './queue-keys.ts';
 import { type ResilientInformer, startResilientInformer } from './resilient-informer.ts';
+import {
+  classesPath,
+  contentsPath,
+  snapshotGroup,
+  snapshotsPath,
+  snapshotVersion,
+  type VolumeSnapshot,
+  type VolumeSnapshotClass,
+  type VolumeSnapshotContent,
+} from './snapshot-objects.ts';
+import { reconcileContent } from './snapshot-reconciler.ts';
+import { makeSnapshotWrites } from './snapshot-writes.ts';
 import { isOurVolume } from './volume-plan.ts';
 import { reconcileVolume } from './volume-reconciler.ts';
 import { WorkQueue } from './work-queue.ts';
@@ -69,6 +88,9 @@ export async function runController(
   const shareProbe = setInterval(() => void probeShares(config, shareIo.lanes, metrics), 30_000);
   shareProbe.unref();
   void probeShares(config, shareIo.lanes, metrics);
+
+  // The VolumeSnapshot API is optional (its CRDs come with the snapshot-controller): looked up once.
+  const snapshotsServed = await snapshotApiInstalled(kc, log);
 
   function startWork(): void {
     metrics.leader.set(1);
@@ -113,6 +135,21 @@ export async function runController(
       },
     });
     informers = [claims, volumes, classes] as ResilientInformer<unknown>[];
+    const snapshotApi = snapshotsServed
+      ? startSnapshotInformers({
+          kc,
+          log,
+          onRestart,
+          provisioner: config.provisioner,
+          queue: q,
+          claims: claims.cache,
+          lane: makeCopyLane<SnapshotInfo>({
+            concurrency: config.copyWorkers,
+            onSettled: (key) => q.add(key),
+          }),
+        })
+      : undefined;
+    if (snapshotApi) informers.push(...snapshotApi.informers);
     const deps: ReconcileDeps = {
       provisioner: config.provisioner,
       claims: claims.cache,
@@ -123,6 +160,7 @@ export async function runController(
       store: { shares: config.shares, backend: shareIo.backend },
       copier: shareIo.copier,
       copies: makeCopyLane({ concurrency: config.copyWorkers, onSettled: (key) => q.add(key) }),
+      ...(snapshotApi ? { snapshotApi: snapshotApi.api } : {}),
       metrics,
       log,
       now: () => new Date(),
@@ -132,6 +170,8 @@ export async function runController(
       for (const c of claims.cache.list()) q.add(keyOf(c));
       for (const pv of volumes.cache.list())
         if (isOurVolume(pv, config.provisioner)) q.add(volumeKey(pv.metadata?.name ?? ''));
+      for (const c of snapshotApi?.api.contents.list() ?? [])
+        if (c.spec?.driver === config.provisioner) q.add(contentKey(c.metadata?.name ?? ''));
     };
     const resync = setInterval(resyncAll, config.resync);
     resync.unref();
@@ -188,9 +228,103 @@ export async function runController(
 
 async function reconcileKey(deps: ReconcileDeps, key: string) {
   const parsed = parseQueueKey(key);
-  return parsed.kind === 'claim'
-    ? reconcileClaim(deps, parsed.namespace, parsed.name)
-    : reconcileVolume(deps, parsed.name);
+  if (parsed.kind === 'claim') return reconcileClaim(deps, parsed.namespace, parsed.name);
+  if (parsed.kind === 'content') return reconcileContent(deps, parsed.name);
+  return reconcileVolume(deps, parsed.name);
+}
+
+/** Whether the cluster serves snapshot.storage.k8s.io/v1 (API discovery, which every account may read). */
+async function snapshotApiInstalled(kc: KubeConfig, log: Logger): Promise<boolean> {
+  try {
+    const groups = await kc.makeApiClient(ApisApi).getAPIVersions();
+    const group = groups.groups.find((g) => g.name === snapshotGroup);
+    const served = group?.versions.some((v) => v.version === snapshotVersion) ?? false;
+    if (served) log.info('VolumeSnapshot API found; handling the snapshots of this driver');
+    else {
+      log.warn(
+        `no ${snapshotGroup}/${snapshotVersion} API (its CRDs and the snapshot-controller are not installed); ` +
+          'snapshots and restores are off until the controller is restarted after installing them',
+      );
+    }
+    return served;
+  } catch (err) {
+    log.warn({ err: (err as Error).message }, 'API discovery failed; snapshots and restores are off');
+    return false;
+  }
+}
+
+/** Informers on VolumeSnapshotContents, VolumeSnapshotClasses and VolumeSnapshots, and the writes to contents. */
+function startSnapshotInformers(opts: {
+  kc: KubeConfig;
+  log: Logger;
+  onRestart: (name: string) => () => void;
+  provisioner: string;
+  queue: WorkQueue;
+  claims: ReconcileDeps['claims'];
+  lane: SnapshotApi['lane'];
+}): { api: SnapshotApi; informers: ResilientInformer<unknown>[] } {
+  const { kc, log, onRestart, provisioner, queue: q } = opts;
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const list =
+    <T extends KubernetesObject>(plural: string) =>
+    () =>
+      custom.listClusterCustomObject({
+        group: snapshotGroup,
+        version: snapshotVersion,
+        plural,
+      }) as Promise<KubernetesListObject<T>>;
+  const contents = startResilientInformer<VolumeSnapshotContent & KubernetesObject>({
+    name: 'volumesnapshotcontents',
+    log,
+    onRestart: onRestart('volumesnapshotcontents'),
+    informer: makeInformer(
+      kc,
+      contentsPath,
+      list<VolumeSnapshotContent & KubernetesObject>('volumesnapshotcontents'),
+    ),
+    onChange: (c) => {
+      if (c.spec?.driver === provisioner) q.add(contentKey(c.metadata?.name ?? ''));
+    },
+  });
+  const classes = startResilientInformer<VolumeSnapshotClass & KubernetesObject>({
+    name: 'volumesnapshotclasses',
+    log,
+    onRestart: onRestart('volumesnapshotclasses'),
+    informer: makeInformer(
+      kc,
+      classesPath,
+      list<VolumeSnapshotClass & KubernetesObject>('volumesnapshotclasses'),
+    ),
+    onChange: (cls) => {
+      for (const c of contents.cache.list())
+        if (c.spec?.volumeSnapshotClassName === cls.metadata?.name && c.status?.readyToUse !== true)
+          q.add(contentKey(c.metadata?.name ?? ''));
+    },
+  });
+  // A restore waits for its VolumeSnapshot to become ready: each change re-queues the claims restoring it.
+  const snapshots = startResilientInformer<VolumeSnapshot & KubernetesObject>({
+    name: 'volumesnapshots',
+    log,
+    onRestart: onRestart('volumesnapshots'),
+    informer: makeInformer(kc, snapshotsPath, list<VolumeSnapshot & KubernetesObject>('volumesnapshots')),
+    onChange: (snap) => {
+      for (const c of opts.claims.list(snap.metadata?.namespace)) {
+        const source = dataSourceOf(c);
+        if (source?.kind === 'VolumeSnapshot' && source.name === snap.metadata?.name && !c.spec?.volumeName)
+          q.add(claimKey(c.metadata?.namespace ?? '', c.metadata?.name ?? ''));
+      }
+    },
+  });
+  return {
+    api: {
+      contents: contents.cache,
+      classes: classes.cache,
+      snapshots: snapshots.cache,
+      writes: makeSnapshotWrites(custom),
+      lane: opts.lane,
+    },
+    informers: [contents, classes, snapshots] as ResilientInformer<unknown>[],
+  };
 }
 
 /** Probes every share in its own lane, all at once: a frozen share delays no other share's answer. */

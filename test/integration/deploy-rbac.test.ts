@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   CoordinationV1Api,
+  CustomObjectsApi,
   KubeConfig,
   KubernetesObjectApi,
   PatchStrategy,
@@ -31,6 +32,8 @@ import { bedClients, freshNamespace } from './kube.ts';
 const bed = inject('bed');
 const { kc: adminKc, core, storage } = bedClients();
 const coordination = adminKc.makeApiClient(CoordinationV1Api);
+const custom = adminKc.makeApiClient(CustomObjectsApi);
+const snapshotGroup = { group: 'snapshot.storage.k8s.io', version: 'v1' };
 const provisioner = provisionerFor('deploy-rbac');
 const suffix = Date.now().toString(36);
 const workDir = mkdtempSync(join(tmpdir(), 'warren-deploy-rbac-'));
@@ -107,6 +110,51 @@ describe('the controller under the RBAC from deploy/', () => {
       (c) => c.status?.capacity?.storage === '2Gi',
       { what: 'the claim to report its new capacity' },
     );
+
+    // Snapshot: content informer, being-created annotation (patch), status (patch), finalizer (patch).
+    const snapshotClass = `rbac-snap-${suffix}`;
+    await custom.createClusterCustomObject({
+      ...snapshotGroup,
+      plural: 'volumesnapshotclasses',
+      body: {
+        apiVersion: 'snapshot.storage.k8s.io/v1',
+        kind: 'VolumeSnapshotClass',
+        metadata: { name: snapshotClass },
+        driver: provisioner,
+        deletionPolicy: 'Delete',
+      },
+    });
+    await custom.createNamespacedCustomObject({
+      ...snapshotGroup,
+      namespace: ns,
+      plural: 'volumesnapshots',
+      body: {
+        apiVersion: 'snapshot.storage.k8s.io/v1',
+        kind: 'VolumeSnapshot',
+        metadata: { name: 'snap' },
+        spec: { volumeSnapshotClassName: snapshotClass, source: { persistentVolumeClaimName: 'data' } },
+      },
+    });
+    const readSnap = () =>
+      custom.getNamespacedCustomObject({
+        ...snapshotGroup,
+        namespace: ns,
+        plural: 'volumesnapshots',
+        name: 'snap',
+      });
+    await poll(readSnap, (s: { status?: { readyToUse?: boolean } }) => s.status?.readyToUse === true, {
+      what: 'the VolumeSnapshot to be readyToUse',
+    });
+    await custom.deleteNamespacedCustomObject({
+      ...snapshotGroup,
+      namespace: ns,
+      plural: 'volumesnapshots',
+      name: 'snap',
+    });
+    await waitGone(readSnap, `VolumeSnapshot ${ns}/snap`, 60_000);
+    await custom
+      .deleteClusterCustomObject({ ...snapshotGroup, plural: 'volumesnapshotclasses', name: snapshotClass })
+      .catch(() => undefined);
 
     // Release: PV patch (finalizer) and delete, directory removed.
     await core.deleteNamespacedPersistentVolumeClaim({ namespace: ns, name: 'data' });

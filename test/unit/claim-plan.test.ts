@@ -18,8 +18,8 @@ interface ClaimShape {
   selector?: { matchLabels: Record<string, string> };
   noClass?: boolean;
   volumeMode?: string;
-  dataSource?: { kind: string; name: string };
-  dataSourceRef?: { kind: string; name: string; namespace?: string };
+  dataSource?: { kind: string; name: string; apiGroup?: string };
+  dataSourceRef?: { kind: string; name: string; namespace?: string; apiGroup?: string };
 }
 
 function claim(shape: ClaimShape = {}): V1PersistentVolumeClaim {
@@ -248,16 +248,39 @@ describe('decideClaim', () => {
       expected: {
         action: 'reject',
         reason:
-          "data source claim team-b/source is in another namespace; a clone's source must be in the claim's own namespace (team-a)",
+          "data source claim team-b/source is in another namespace; a clone's or restore's source must be in the claim's own namespace (team-a)",
       },
     },
     {
-      name: 'dataSourceRef (snapshot): reject',
-      claim: claim({ dataSourceRef: { kind: 'VolumeSnapshot', name: 'snap-1' } }),
+      name: 'dataSourceRef to a VolumeSnapshot: provision (a restore)',
+      claim: claim({
+        dataSourceRef: { apiGroup: 'snapshot.storage.k8s.io', kind: 'VolumeSnapshot', name: 'snap-1' },
+      }),
+      expected: { action: 'provision' },
+    },
+    {
+      name: 'dataSource VolumeSnapshot without its apiGroup: reject',
+      claim: claim({ dataSource: { kind: 'VolumeSnapshot', name: 'snap-1' } }),
       expected: {
         action: 'reject',
         reason:
-          'data source VolumeSnapshot snap-1 is not supported; Warren clones PersistentVolumeClaims (dataSource kind PersistentVolumeClaim)',
+          'data source VolumeSnapshot snap-1 is not supported; Warren clones PersistentVolumeClaims (dataSource kind PersistentVolumeClaim) and restores VolumeSnapshots (kind VolumeSnapshot, apiGroup snapshot.storage.k8s.io)',
+      },
+    },
+    {
+      name: 'dataSourceRef to a VolumeSnapshot in another namespace: reject',
+      claim: claim({
+        dataSourceRef: {
+          apiGroup: 'snapshot.storage.k8s.io',
+          kind: 'VolumeSnapshot',
+          name: 'snap-1',
+          namespace: 'team-b',
+        },
+      }),
+      expected: {
+        action: 'reject',
+        reason:
+          "data source VolumeSnapshot team-b/snap-1 is in another namespace; a clone's or restore's source must be in the claim's own namespace (team-a)",
       },
     },
     {

@@ -50,6 +50,18 @@ const neededClusterWide = [
   // its cache: no get).
   'storage.k8s.io storageclasses list',
   'storage.k8s.io storageclasses watch',
+  // run-controller.ts: informers on VolumeSnapshotContents, VolumeSnapshotClasses and VolumeSnapshots
+  // (list, then watch; only where the snapshot.storage.k8s.io API is installed).
+  'snapshot.storage.k8s.io volumesnapshotcontents list',
+  'snapshot.storage.k8s.io volumesnapshotcontents watch',
+  'snapshot.storage.k8s.io volumesnapshotclasses list',
+  'snapshot.storage.k8s.io volumesnapshotclasses watch',
+  'snapshot.storage.k8s.io volumesnapshots list',
+  'snapshot.storage.k8s.io volumesnapshots watch',
+  // snapshot-writes.ts markCreating, removeContentFinalizer: patchClusterCustomObject (merge patch).
+  'snapshot.storage.k8s.io volumesnapshotcontents patch',
+  // snapshot-writes.ts patchContentStatus: patchClusterCustomObjectStatus.
+  'snapshot.storage.k8s.io volumesnapshotcontents/status patch',
   // event-recorder.ts: createNamespacedEvent, then patchNamespacedEvent for repeats (core/v1 Events in
   // the claim's namespace, or default for a PV).
   ' events create',
