@@ -3,7 +3,10 @@
 // The first NFS server is frozen (SIGSTOP) for 65 s while claims arrive for both shares: claims
 // on the other share are provisioned and released meanwhile; those on the frozen one get a
 // Warning naming the share, warren_share_available drops to 0, retries back off, and everything
-// completes by itself once the server answers again. Nothing outside the volumes' directories changes.
+// completes by itself once the server answers again. The same server frozen mid-clone: the copy
+// stops (its copy worker ended), the other share provisions, the clone completes by itself after.
+// Then the server killed and restarted 30 s later: the same outcomes. Nothing outside the volumes'
+// directories changes.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
@@ -23,6 +26,7 @@ import { guestNode, resultsDir, startTwoShares, type TwoShares } from './two-sha
 
 const metricsPort = 9090;
 const freezeMs = 65_000;
+const killMs = 30_000;
 const provisioner = provisionerFor('share-freeze');
 const suffix = Date.now().toString(36);
 const { core, storage } = bedClients();
@@ -63,9 +67,9 @@ beforeAll(async () => {
   await poll(
     () => fetch(`${metricsUrl}/readyz`).then((r) => r.status),
     (s) => s === 200,
-    { what: 'the controller in the guest to be ready', timeoutMs: 120_000, intervalMs: 1_000 },
+    { what: 'the controller in the guest to be ready', timeoutMs: 300_000, intervalMs: 1_000 },
   );
-}, 400_000);
+}, 600_000);
 
 afterAll(async () => {
   const log = await bed?.sh('cat /tmp/warren-controller.log', 10_000).catch(() => undefined);
@@ -196,6 +200,198 @@ it('provisions and releases on the healthy share while the other is frozen, then
     { what: 'share a to be available again', timeoutMs: 60_000 },
   );
 }, 600_000);
+
+/** Claims of share b, one after another, each Bound (every third released) until `until` (epoch ms). */
+async function provisionBUntil(prefix: string, until: number) {
+  const names: string[] = [];
+  const started = performance.now();
+  while (Date.now() < until) {
+    const batch = await provisionB(`${prefix}-${names.length}`, 1);
+    names.push(...batch.names);
+    if (names.length % 3 === 0) await deleteClaimAndVolume(names.at(-1) ?? '');
+  }
+  return { perSecond: names.length / ((performance.now() - started) / 1000), names };
+}
+
+/** The entries below `vols/NS-NAME/` on share a's disk, relative to that directory. */
+async function volumeTree(name: string): Promise<string[]> {
+  const prefix = `vols/${ns}-${name}/`;
+  // Not the directory's own entry (`vols/NS-NAME/ MODE`).
+  return (await bed.tree('a'))
+    .filter((e) => e.startsWith(prefix) && !e.startsWith(`${prefix} `))
+    .map((e) => e.slice(prefix.length));
+}
+
+const warningsOf = async (name: string) =>
+  (await eventsFor(core, ns, name)).filter((e) => e.type === 'Warning').map((e) => e.message ?? '');
+
+it('a clone whose share freezes mid-copy: the other share provisions meanwhile, the clone completes by itself', async () => {
+  await createClaim(core, ns, 'a-origin', cls('a'));
+  await waitBound(core, ns, 'a-origin');
+  // Written through the guest's NFS mount (behind the server's back its caches could miss them):
+  // a 16 MiB file the copy starts with, then 3,000 small files in 20 directories.
+  const filled = await bed.sh(
+    `${guestNode} -e 'const fs = require("node:fs"); const d = process.argv[1];` +
+      ` fs.writeFileSync(d + "/big", require("node:crypto").randomBytes(16 << 20));` +
+      ` for (let i = 0; i < 3000; i++) { const s = d + "/d" + (i % 20); fs.mkdirSync(s, { recursive: true });` +
+      ` fs.writeFileSync(s + "/f" + i, "file " + i + "\\n"); }' /exports/a/vols/${ns}-a-origin`,
+    600_000,
+  );
+  expect(filled).toMatchObject({ code: 0 });
+  const source = await volumeTree('a-origin');
+  expect(source.length).toBe(1 + 20 + 3000);
+  const bytesBefore = await metricValue(metricsUrl, 'warren_clone_copied_bytes_total');
+  await core.createNamespacedPersistentVolumeClaim({
+    namespace: ns,
+    body: {
+      metadata: { name: 'a-clone' },
+      spec: {
+        storageClassName: cls('a'),
+        accessModes: ['ReadWriteMany'],
+        resources: { requests: { storage: '1Gi' } },
+        dataSource: { kind: 'PersistentVolumeClaim', name: 'a-origin' },
+      },
+    },
+  });
+  // Frozen once the copy is under way: it has written bytes and is still running.
+  await poll(
+    async () => ({
+      bytes: (await metricValue(metricsUrl, 'warren_clone_copied_bytes_total')) - bytesBefore,
+      running: await metricValue(metricsUrl, 'warren_clone_copies_running'),
+    }),
+    (m) => m.bytes > 0 && m.running === 1,
+    { what: 'the copy to be under way', timeoutMs: 180_000, intervalMs: 200 },
+  );
+  const ganesha = bed.shares.a.nfs.ganesha;
+  const frozenAt = Date.now();
+  process.kill(ganesha.pid, 'SIGSTOP');
+  const copyWorkers: number[] = [];
+  const gauge: number[] = [];
+  let during: Awaited<ReturnType<typeof provisionBUntil>>;
+  let warnings: string[];
+  try {
+    const sampler = (async () => {
+      await new Promise((r) => setTimeout(r, 15_000)); // the copy notices within ~10 s
+      while (Date.now() - frozenAt < freezeMs - 5_000) {
+        copyWorkers.push(await bed.workersOf(bed.shares.a.server, 'share-copy-worker-main'));
+        gauge.push(await available('a'));
+        await new Promise((r) => setTimeout(r, 10_000));
+      }
+    })();
+    during = await provisionBUntil('b-clone-frozen', frozenAt + freezeMs - 10_000);
+    await sampler;
+    warnings = await warningsOf('a-clone');
+    const clone = await core.readNamespacedPersistentVolumeClaim({ namespace: ns, name: 'a-clone' });
+    expect(clone.status?.phase).toBe('Pending');
+    const waited = freezeMs - (Date.now() - frozenAt);
+    if (waited > 0) await new Promise((r) => setTimeout(r, waited));
+  } finally {
+    process.kill(ganesha.pid, 'SIGCONT');
+  }
+  console.log(
+    `share a frozen mid-clone ${((Date.now() - frozenAt) / 1000).toFixed(0)} s: share b provisioned ` +
+      `${during.names.length} claims (${during.perSecond.toFixed(2)} Bound/s); a's copy workers sampled ` +
+      `${copyWorkers.join(', ')}; warren_share_available{a} sampled ${gauge.join(', ')}; ` +
+      `the clone's warnings: ${JSON.stringify([...new Set(warnings)])}`,
+  );
+  // The copy was stopped for the frozen share, and the user told which share and why.
+  expect(
+    warnings.some(
+      (m) => m.includes('copy from claim') && m.includes('the copy on share nfs-a:/export stopped'),
+    ),
+  ).toBe(true);
+  expect(during.names.length).toBeGreaterThanOrEqual(3);
+  expect(gauge.length).toBeGreaterThan(0);
+  expect(gauge.every((v) => v === 0)).toBe(true);
+  expect(Math.max(...copyWorkers)).toBeLessThanOrEqual(1);
+
+  // The server answers again: the copy starts again by itself and completes.
+  const { claim } = await waitBound(core, ns, 'a-clone', 600_000);
+  expect(claim.metadata?.annotations?.['warren.dev/cloned-from']).toBe(`${ns}/a-origin`);
+  expect(await volumeTree('a-clone')).toEqual(source);
+  const started = (await eventsFor(core, ns, 'a-clone')).filter((e) => e.reason === 'CloneStarted');
+  expect(started.reduce((n, e) => n + (e.count ?? 1), 0)).toBeGreaterThanOrEqual(2);
+  await poll(
+    () => core.readNamespacedPersistentVolumeClaim({ namespace: ns, name: 'a-origin' }),
+    (c) => !(c.metadata?.finalizers ?? []).includes('warren.dev/clone-source'),
+    { what: 'the clone source to be let go', timeoutMs: 60_000 },
+  );
+}, 1_500_000);
+
+it('share a killed (SIGKILL) and restarted 30 s later: claims and releases wait with Warnings, then complete by themselves', async () => {
+  await poll(
+    () => available('a'),
+    (v) => v === 1,
+    { what: 'share a to be available', timeoutMs: 60_000 },
+  );
+  await createClaim(core, ns, 'a-prekill', cls('a'));
+  const { pv: prePv } = await waitBound(core, ns, 'a-prekill');
+  const retriesBefore = await metricValue(metricsUrl, 'warren_retries_total');
+  const killedAt = Date.now();
+  const restart = await bed.killA();
+  const gauge: number[] = [];
+  let during: Awaited<ReturnType<typeof provisionBUntil>>;
+  try {
+    for (let i = 0; i < 3; i++) await createClaim(core, ns, `a-killed-${i}`, cls('a'));
+    await core.deleteNamespacedPersistentVolumeClaim({ namespace: ns, name: 'a-prekill' });
+    const sampler = (async () => {
+      await new Promise((r) => setTimeout(r, 12_000));
+      while (Date.now() - killedAt < killMs - 3_000) {
+        gauge.push(await available('a'));
+        await new Promise((r) => setTimeout(r, 5_000));
+      }
+    })();
+    during = await provisionBUntil('b-killed', killedAt + killMs - 5_000);
+    await sampler;
+    const claimWarning = (await warningsOf('a-killed-0')).find((m) =>
+      m.includes('share nfs-a:/export (mounted at /exports/a) is not answering'),
+    );
+    expect(claimWarning).toBeDefined();
+    const pvEvents = await eventsFor(core, 'default', prePv.metadata?.name ?? '');
+    const failedDelete = pvEvents.find((e) => e.reason === 'VolumeFailedDelete');
+    expect(failedDelete?.type).toBe('Warning');
+    expect(failedDelete?.message).toContain('share nfs-a:/export (mounted at /exports/a) is not answering');
+    for (let i = 0; i < 3; i++) {
+      const claim = await core.readNamespacedPersistentVolumeClaim({ namespace: ns, name: `a-killed-${i}` });
+      expect(claim.status?.phase).toBe('Pending');
+    }
+    expect((await core.readPersistentVolume({ name: prePv.metadata?.name ?? '' })).status?.phase).toBe(
+      'Released',
+    );
+    const waited = killMs - (Date.now() - killedAt);
+    if (waited > 0) await new Promise((r) => setTimeout(r, waited));
+  } finally {
+    restart();
+  }
+  const retries = (await metricValue(metricsUrl, 'warren_retries_total')) - retriesBefore;
+  console.log(
+    `share a killed ${((Date.now() - killedAt) / 1000).toFixed(0)} s: share b provisioned ${during.names.length} ` +
+      `claims (${during.perSecond.toFixed(2)} Bound/s); retries meanwhile ${retries}; ` +
+      `warren_share_available{a} sampled ${gauge.join(', ')}`,
+  );
+  expect(during.names.length).toBeGreaterThanOrEqual(2);
+  expect(gauge.length).toBeGreaterThan(0);
+  expect(gauge.every((v) => v === 0)).toBe(true);
+  // 4 keys backing off from 250 ms to 30 s retry about 8 times each in 30 s.
+  expect(retries).toBeLessThan(80);
+
+  // Restarted: everything completes without anyone touching the controller.
+  const recoveredAt = Date.now();
+  for (let i = 0; i < 3; i++) await waitBound(core, ns, `a-killed-${i}`, 300_000);
+  await waitGone(
+    () => core.readPersistentVolume({ name: prePv.metadata?.name ?? '' }),
+    'PV of a-prekill',
+    300_000,
+  );
+  await poll(
+    () => available('a'),
+    (v) => v === 1,
+    { what: 'share a to be available again', timeoutMs: 60_000 },
+  );
+  console.log(
+    `share a restarted: its claims Bound and its release done ${((Date.now() - recoveredAt) / 1000).toFixed(0)} s later`,
+  );
+}, 900_000);
 
 it('leaves everything outside the volumes directories as it was once every claim is gone', async () => {
   const claims = await core.listNamespacedPersistentVolumeClaim({ namespace: ns });

@@ -26,8 +26,8 @@ export interface TwoShares {
   /** `--share` flags for a Warren command in the guest. */
   shareFlags: string;
   sh(script: string, timeoutMs?: number): Promise<{ code: number; stdout: string; stderr: string }>;
-  /** Share worker processes of `server` in the guest that have not exited. */
-  workersOf(server: string): Promise<number>;
+  /** Share worker processes of `server` in the guest that have not exited (copy workers: `entry`). */
+  workersOf(server: string, entry?: 'share-worker-main' | 'share-copy-worker-main'): Promise<number>;
   /** The export's tree on the server's disk: `dir/ mode`, `file size`, `link -> target`. */
   tree(name: 'a' | 'b'): Promise<string[]>;
   /** SIGKILLs share a's server and starts it again with the same command line (same ports). */
@@ -92,10 +92,10 @@ export async function startTwoShares(
         .map((s) => ` --share=${s.server}:/export=${s.mountPoint}`)
         .join(''),
       sh,
-      async workersOf(server) {
+      async workersOf(server, entry = 'share-worker-main') {
         // One grep over every cmdline: a fork per process would take the emulated CPU for seconds.
         const r = await sh(
-          `for f in $(grep -l -a share-worker-main /proc/[0-9]*/cmdline 2>/dev/null); do p=\${f%/cmdline}; ` +
+          `for f in $(grep -l -a ${entry} /proc/[0-9]*/cmdline 2>/dev/null); do p=\${f%/cmdline}; ` +
             `[ "$p" = /proc/$$ ] && continue; grep -q -a -F '${server}:/export' $f 2>/dev/null || continue; ` +
             `read -r _ _ s _ < $p/stat; [ "$s" != Z ] && echo "$s"; done`,
         );
