@@ -1,6 +1,7 @@
 // End to end, as kubelet would do it: the controller on the host provisions a claim on the
 // real control plane; the test reads the bound PV and calls the node plugin in the guest with
 // the PV's handle, attributes and mount options; the mount is a real kernel NFS mount.
+// A volume restored from a snapshot (through the guest plugin's CSI Controller) is read the same way.
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
@@ -197,3 +198,73 @@ it('replaces a mount whose directory the server no longer has (ESTALE) on the ne
   await call(node.NodeUnpublishVolume.bind(node), { volume_id: request.volume_id, target_path: target });
   expect(await plugin.mountsAt(target)).toEqual([]);
 });
+
+it('a volume restored from a snapshot, mounted in the guest, reads the snapshot through the kernel NFS client', async () => {
+  const bed = inject('bed');
+  const { controller: csi, node } = plugin.clients;
+  const volume = (name: string, extra: Record<string, unknown> = {}) =>
+    call(csi.CreateVolume.bind(csi), {
+      name,
+      volume_capabilities: [{ mount: {}, access_mode: { mode: 'MULTI_NODE_MULTI_WRITER' as const } }],
+      parameters: {
+        server: '127.0.0.1',
+        share: bed.WARREN_NFS_SHARE,
+        subDir: 'e2e-snap/${pv.metadata.name}',
+      },
+      ...extra,
+    });
+  const source = await volume(`snap-src-${suffix}`);
+  const sourceDir = join(bed.WARREN_EXPORT_DIR, 'e2e-snap', `snap-src-${suffix}`);
+  mkdirSync(join(sourceDir, 'sub'));
+  writeFileSync(join(sourceDir, 'hello.txt'), 'as it was at the snapshot\n');
+  writeFileSync(join(sourceDir, 'sub', 'data.bin'), Buffer.alloc(300_000, 7));
+  const sourceId = source.volume?.volume_id ?? '';
+  const snap = await call(csi.CreateSnapshot.bind(csi), {
+    name: `e2e-snap-${suffix}`,
+    source_volume_id: sourceId,
+  });
+  const snapshotId = snap.snapshot?.snapshot_id ?? '';
+  expect(snap.snapshot?.ready_to_use).toBe(true);
+  writeFileSync(join(sourceDir, 'hello.txt'), 'changed after the snapshot\n');
+
+  const restored = await volume(`restored-${suffix}`, {
+    volume_content_source: { snapshot: { snapshot_id: snapshotId } },
+  });
+  const target = `/var/lib/kubelet/pods/pod-restore/volumes/kubernetes.io~csi/restored-${suffix}/mount`;
+  const publish = {
+    volume_id: restored.volume?.volume_id ?? '',
+    target_path: target,
+    volume_capability: {
+      mount: { fs_type: '', mount_flags: ['vers=4.1'] },
+      access_mode: { mode: 'MULTI_NODE_MULTI_WRITER' as const },
+    },
+    readonly: false,
+    volume_context: restored.volume?.volume_context ?? {},
+  };
+  await call(node.NodePublishVolume.bind(node), publish);
+  try {
+    expect(await plugin.mountsAt(target)).toHaveLength(1);
+    const read = await plugin.sh(
+      `cat ${target}/hello.txt && wc -c < ${target}/sub/data.bin && od -An -tu1 -N1 ${target}/sub/data.bin`,
+    );
+    expect({ code: read.code, lines: read.stdout.trim().split(/\s+/) }).toEqual({
+      code: 0,
+      lines: ['as', 'it', 'was', 'at', 'the', 'snapshot', '300000', '7'],
+    });
+    // A write through the restored volume reaches neither the snapshot nor its source.
+    expect((await plugin.sh(`echo 'written to the restore' > ${target}/hello.txt`)).code).toBe(0);
+    expect(readFileSync(join(sourceDir, 'hello.txt'), 'utf8')).toBe('changed after the snapshot\n');
+    const again = await volume(`restored-again-${suffix}`, {
+      volume_content_source: { snapshot: { snapshot_id: snapshotId } },
+    });
+    const againDir = join(bed.WARREN_EXPORT_DIR, 'e2e-snap', `restored-again-${suffix}`);
+    expect(readFileSync(join(againDir, 'hello.txt'), 'utf8')).toBe('as it was at the snapshot\n');
+    await call(csi.DeleteVolume.bind(csi), { volume_id: again.volume?.volume_id ?? '' });
+  } finally {
+    await call(node.NodeUnpublishVolume.bind(node), { volume_id: publish.volume_id, target_path: target });
+  }
+  await call(csi.DeleteSnapshot.bind(csi), { snapshot_id: snapshotId });
+  await call(csi.DeleteVolume.bind(csi), { volume_id: publish.volume_id });
+  await call(csi.DeleteVolume.bind(csi), { volume_id: sourceId });
+  rmSync(join(bed.WARREN_EXPORT_DIR, 'e2e-snap'), { recursive: true, force: true });
+}, 300_000);
