@@ -125,7 +125,10 @@ export function createShareCopier(opts: ShareCopierOptions): ShareCopier {
       lane.probing = false;
       const down = results.find((r) => !r.ok);
       if (down && now() - lane.lastProgress >= t.suspectAfterMs) {
-        writeOff(lane, `share ${down.share} does not answer (${down.detail}) and the copy made no progress`);
+        // A share its lane wrote off says why in a few words; the probe's own detail repeats the lane's error.
+        const state = opts.lanes.states().find((s) => s.share === down.share && !s.available);
+        const why = state?.reason || down.detail;
+        writeOff(lane, `share ${down.share} does not answer (${why}) and the copy made no progress`);
       }
     });
   }

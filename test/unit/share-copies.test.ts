@@ -216,17 +216,24 @@ describe('share copier', () => {
   });
 
   it('a frozen share: its copies fail with Unavailable naming it once the probe fails; the other share copies on', async () => {
-    const { copier, workers, setProbe } = setup();
+    const { copier, workers, setProbe, writeOff } = setup();
     const onA = track(copier.copy('/exports/a/src', '/exports/a/dst'));
     const onB = track(copier.copy('/exports/b/src', '/exports/b/dst'));
     await vi.advanceTimersByTimeAsync(1_000);
-    setProbe(A, { ok: false, detail: 'probe took longer than 5 s' });
+    // The lane wrote the share off: its reason is named, not the probe's whole error.
+    setProbe(A, {
+      ok: false,
+      detail: `share ${A} (mounted at /exports/a) is not answering: probe took longer than 5 s. Warren ...`,
+    });
+    writeOff(A, 'probe took longer than 5 s');
     for (let i = 0; i < 5; i++) {
       await vi.advanceTimersByTimeAsync(1_000);
       workers[1]?.report(0, 10);
     }
     expectUnavailable(onA.error, `the copy on share ${A} stopped: share ${A} does not answer`);
-    expect((onA.error as Error).message).toContain('probe took longer than 5 s');
+    expect((onA.error as Error).message).toContain(
+      `share ${A} does not answer (probe took longer than 5 s) and`,
+    );
     expect((onA.error as Error).message).toContain('Warren ended its copy worker and starts the copy again');
     expect(workers[0]?.abandoned).toBe(true);
     expect(onB.settled).toBe(false);
