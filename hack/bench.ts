@@ -41,6 +41,7 @@ const api = { kc, core: kc.makeApiClient(CoreV1Api), storage: kc.makeApiClient(S
 const runOpts = {
   claims: config.claims,
   concurrency: config.concurrency,
+  ...(config.rate ? { rate: config.rate } : {}),
   server: bed.env.WARREN_NFS_SERVER,
   share: bed.env.WARREN_NFS_SHARE,
 };
@@ -128,9 +129,9 @@ try {
   }
   const atRest = config.atRest ? await measureAtRest(bed.env, stateDir, logDir) : undefined;
 
-  const base = join(outDir, `bench-${config.claims}`);
+  const base = join(outDir, `bench-${config.claims}${config.rate ? `-at-${config.rate}-per-s` : ''}`);
   const text = [
-    `${config.claims} claims, ${config.concurrency} client requests in flight, warren controller --workers=${config.workers};`,
+    `${config.claims} claims${config.rate ? ` created at ${config.rate}/s` : ' created at once'}, ${config.concurrency} client requests in flight, warren controller --workers=${config.workers};`,
     'one bed on a 2-core machine shared with everything: compare the ratios, not the seconds.',
     '',
     table(results),

@@ -7,6 +7,8 @@ export interface BenchConfig {
   claims: number;
   workers: number;
   concurrency: number;
+  /** Steady load: claims created at this many per second instead of all at once. */
+  rate?: number;
   runs: RunName[];
   /** Where `warren controller` writes its --cpu-prof and --heap-prof files, when set. */
   profileDir?: string;
@@ -43,6 +45,7 @@ export function readBenchConfig(env: Record<string, string | undefined>): BenchC
     claims: count(env, 'WARREN_BENCH_CLAIMS', 100),
     workers: count(env, 'WARREN_BENCH_WORKERS', 16),
     concurrency: count(env, 'WARREN_BENCH_CONCURRENCY', 20),
+    ...(env.WARREN_BENCH_RATE ? { rate: count(env, 'WARREN_BENCH_RATE', 1) } : {}),
     runs: runs as RunName[],
     ...(profileDir ? { profileDir } : {}),
     atRest: atRest === 'true',

@@ -7,19 +7,24 @@ export interface Sightings {
   bound: Map<string, number>;
   /** When each of the contender's PVs was first seen. */
   pvSeen: Map<string, number>;
+  /** Each claim's uid, by claim name: its PV is `pvc-<uid>` (Warren and external-provisioner alike). */
+  uids?: Map<string, string>;
 }
 
 export interface ContenderResult {
   name: string;
   claims: number;
   startMs: number;
-  /** Until every PV existed, until every claim was Bound (ms after start). */
+  /** Until the last claim was created, until every PV existed, until every claim was Bound (ms after start). */
+  createdMs: number;
   pvsMs: number;
   boundMs: number;
   /** Deleting every claim until every PV was gone; undefined when not measured (the floor). */
   releaseMs?: number;
   p50Ms: number;
   p99Ms: number;
+  /** From a claim's creation until its PV was seen, p99 (a provisioner's own lag), when measured. */
+  pvLagP99Ms?: number;
   /** Peak RSS (VmHWM) of each provisioner process, MB; idle/after readings where taken. */
   memory: Array<{ process: string; peakMb: number; idleMb?: number; afterMb?: number }>;
   /** Until all were Bound: the apiserver's 409 answers, and every write served, by "VERB resource". */
@@ -41,7 +46,13 @@ export function percentile(values: number[], q: number): number {
 export function summarize(
   s: Sightings,
   startMs: number,
-): Pick<ContenderResult, 'pvsMs' | 'boundMs' | 'p50Ms' | 'p99Ms' | 'curve'> {
+): Pick<ContenderResult, 'createdMs' | 'pvsMs' | 'boundMs' | 'p50Ms' | 'p99Ms' | 'curve' | 'pvLagP99Ms'> {
+  const lags: number[] = [];
+  for (const [name, uid] of s.uids ?? []) {
+    const created = s.created.get(name);
+    const pv = s.pvSeen.get(`pvc-${uid}`);
+    if (created !== undefined && pv !== undefined) lags.push(Math.max(0, pv - created));
+  }
   const latencies: number[] = [];
   for (const [name, at] of s.bound) {
     const created = s.created.get(name);
@@ -53,7 +64,9 @@ export function summarize(
     curve.push([t / 1000, i + 1]);
   });
   return {
+    createdMs: Math.max(0, ...[...s.created.values()].map((t) => t - startMs)),
     pvsMs: Math.max(0, ...[...s.pvSeen.values()].map((t) => t - startMs)),
+    ...(lags.length > 0 ? { pvLagP99Ms: percentile(lags, 0.99) } : {}),
     boundMs: boundTimes.at(-1) ?? 0,
     p50Ms: percentile(latencies, 0.5),
     p99Ms: percentile(latencies, 0.99),
@@ -78,7 +91,9 @@ export function table(results: ContenderResult[]): string {
   const header = [
     'run',
     'claims',
+    'all created',
     'all PVs',
+    'PV lag p99',
     'all Bound',
     'x floor',
     'p50',
@@ -90,7 +105,9 @@ export function table(results: ContenderResult[]): string {
   const rows = results.map((r) => [
     r.name,
     String(r.claims),
+    seconds(r.createdMs),
     seconds(r.pvsMs),
+    seconds(r.pvLagP99Ms),
     seconds(r.boundMs),
     floor > 0 ? (r.boundMs / floor).toFixed(2) : '',
     seconds(r.p50Ms),

@@ -17,7 +17,11 @@ export interface RunOptions {
   claims: number;
   /** Requests the bench itself keeps in flight while creating and deleting. */
   concurrency: number;
+  /** Claims per second, created at a steady rate; unset: all at once. */
+  rate?: number;
 }
+
+const paceOf = (opts: RunOptions) => (opts.rate ? 1000 / opts.rate : undefined);
 
 const progress = (label: string, done: Map<string, number>, total: number) => () =>
   `${label}: ${done.size}/${total}`;
@@ -33,7 +37,7 @@ export async function runFloor(api: Api, opts: RunOptions): Promise<ContenderRes
   const before = await readWrites(api.kc);
   try {
     const startMs = performance.now();
-    const created = await createPairs(api.core, namespace, names, opts.concurrency, pvName);
+    const created = await createPairs(api.core, namespace, names, opts.concurrency, pvName, paceOf(opts));
     const pvsMs = performance.now() - startMs;
     await claims.until(
       'the floor claims to be Bound',
@@ -102,14 +106,21 @@ export async function runProvisioner(
     }
     const before = await readWrites(api.kc);
     const startMs = performance.now();
-    const created = await createClaims(api.core, namespace, className, names, opts.concurrency);
+    const { created, uids } = await createClaims(
+      api.core,
+      namespace,
+      className,
+      names,
+      opts.concurrency,
+      paceOf(opts),
+    );
     await claims.until(
       `${provisioner.name}: every PV and every claim Bound`,
       () => volumes.seen.size === opts.claims && claims.bound.size === opts.claims,
       () => `PVs ${volumes.seen.size}/${opts.claims}, Bound ${claims.bound.size}/${opts.claims}`,
     );
     const writes = difference(await readWrites(api.kc), before);
-    const summary = summarize({ created, bound: claims.bound, pvSeen: volumes.seen }, startMs);
+    const summary = summarize({ created, bound: claims.bound, pvSeen: volumes.seen, uids }, startMs);
     const releaseStart = performance.now();
     await deleteClaims(api.core, namespace, names, opts.concurrency);
     await volumes.until(

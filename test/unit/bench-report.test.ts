@@ -25,11 +25,13 @@ describe('readBenchConfig', () => {
         WARREN_BENCH_RUNS: 'floor, warren',
         WARREN_BENCH_PROFILE_DIR: '/tmp/prof',
         WARREN_BENCH_AT_REST: 'false',
+        WARREN_BENCH_RATE: '20',
       }),
     ).toEqual({
       claims: 1000,
       workers: 32,
       concurrency: 50,
+      rate: 20,
       runs: ['floor', 'warren'],
       profileDir: '/tmp/prof',
       atRest: false,
@@ -45,6 +47,7 @@ describe('readBenchConfig', () => {
     [{ WARREN_BENCH_RUNS: 'warren' }, 'WARREN_BENCH_RUNS=warren: the ratios need floor first'],
     [{ WARREN_BENCH_PROFILE_DIR: 'prof' }, 'WARREN_BENCH_PROFILE_DIR=prof: expected an absolute directory'],
     [{ WARREN_BENCH_AT_REST: 'yes' }, 'WARREN_BENCH_AT_REST=yes: expected true or false'],
+    [{ WARREN_BENCH_RATE: '0.5' }, 'WARREN_BENCH_RATE=0.5: expected a whole number of at least 1'],
   ])('%j is refused', (env, message) => {
     expect(() => readBenchConfig(env)).toThrow(new Error(message));
   });
@@ -82,6 +85,7 @@ describe('summarize', () => {
       1_000,
     );
     expect(s).toEqual({
+      createdMs: 200,
       pvsMs: 1_000,
       boundMs: 2_200,
       p50Ms: 1_000,
@@ -95,11 +99,37 @@ describe('summarize', () => {
   });
 });
 
+describe('summarize with uids', () => {
+  it("a claim's PV lag is from its creation until pvc-<uid> was seen", () => {
+    const s = summarize(
+      {
+        created: new Map([
+          ['a', 1_100],
+          ['b', 1_200],
+        ]),
+        bound: new Map(),
+        pvSeen: new Map([
+          ['pvc-uid-a', 1_150],
+          ['pvc-uid-b', 1_500],
+          ['pvc-someone-else', 9_000],
+        ]),
+        uids: new Map([
+          ['a', 'uid-a'],
+          ['b', 'uid-b'],
+        ]),
+      },
+      1_000,
+    );
+    expect(s.pvLagP99Ms).toBe(300);
+  });
+});
+
 describe('table', () => {
   const row = (over: Partial<ContenderResult>): ContenderResult => ({
     name: 'floor',
     claims: 2,
     startMs: 0,
+    createdMs: 500,
     pvsMs: 1_000,
     boundMs: 10_000,
     p50Ms: 4_000,
@@ -118,16 +148,17 @@ describe('table', () => {
           name: 'warren controller',
           boundMs: 25_000,
           releaseMs: 3_000,
+          pvLagP99Ms: 400,
           memory: [{ process: 'controller', peakMb: 150.4, idleMb: 80, afterMb: 120 }],
           conflicts: { 'update persistentvolumeclaims': 12 },
         }),
       ]),
     ).toBe(
       [
-        '| run | claims | all PVs | all Bound | x floor | p50 | p99 | all released | peak RSS MB (idle, after release) | 409s |',
-        '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
-        '| floor | 2 | 1.0 s | 10.0 s | 1.00 | 4.0 s | 9.0 s |  |  | 0 |',
-        '| warren controller | 2 | 1.0 s | 25.0 s | 2.50 | 4.0 s | 9.0 s | 3.0 s | controller 150 (idle 80, after 120) | 12 update persistentvolumeclaims |',
+        '| run | claims | all created | all PVs | PV lag p99 | all Bound | x floor | p50 | p99 | all released | peak RSS MB (idle, after release) | 409s |',
+        '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+        '| floor | 2 | 0.5 s | 1.0 s |  | 10.0 s | 1.00 | 4.0 s | 9.0 s |  |  | 0 |',
+        '| warren controller | 2 | 0.5 s | 1.0 s | 0.4 s | 25.0 s | 2.50 | 4.0 s | 9.0 s | 3.0 s | controller 150 (idle 80, after 120) | 12 update persistentvolumeclaims |',
       ].join('\n'),
     );
   });
@@ -215,6 +246,7 @@ describe('writesTable', () => {
     const base = {
       claims: 2,
       startMs: 0,
+      createdMs: 0,
       pvsMs: 0,
       boundMs: 1,
       p50Ms: 0,
