@@ -7,6 +7,7 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { CoreV1Api, KubeConfig, StorageV1Api } from '@kubernetes/client-node';
 import { execa } from 'execa';
 import { bedDown, bedUp } from './bed/bed.ts';
@@ -15,6 +16,7 @@ import { measureAtRest } from './bench/at-rest.ts';
 import { type BenchConfig, readBenchConfig } from './bench/config.ts';
 import { lineChart } from './bench/plot.ts';
 import { type ContenderResult, table, writesTable } from './bench/report.ts';
+import { childrenOf } from './bench/rss.ts';
 import { type Provisioner, runFloor, runProvisioner } from './bench/run.ts';
 import { startExternalProvisioner, startNodePlugin } from './bench/sidecar.ts';
 
@@ -30,6 +32,10 @@ const tools = Object.fromEntries(
 );
 if (config.runs.some((r) => r.startsWith('sidecar')))
   await execa('bash', [join(repoRoot, 'hack/tools.sh'), 'external-provisioner'], { stdio: 'inherit' });
+
+// What the image runs: the bundle (hack/bundle.ts) unless WARREN_BENCH_BUNDLE=false.
+const cli = config.bundle ? join(repoRoot, 'dist', 'cli.js') : undefined;
+if (config.bundle) await execa(process.execPath, [join(repoRoot, 'hack/bundle.ts')], { stdio: 'inherit' });
 
 const stateDir = mkdtempSync(join(tmpdir(), 'warren-bench-'));
 const logDir = join(stateDir, 'logs');
@@ -56,11 +62,15 @@ const warren: Provisioner = {
       logFile: join(logDir, 'warren-controller.log'),
       args: [`--workers=${config.workers}`, '--log-level=warn', '--resync-period=5m'],
       env: config.profileDir ? { NODE_OPTIONS: profileFlags(config.profileDir) } : {},
+      ...(cli ? { cli } : {}),
     });
     await controller.ready();
     const pid = controller.child.pid;
     if (pid === undefined) throw new Error('bench: warren controller has no pid');
-    return { processes: [{ name: 'controller', pid }], stop: () => controller.stop() };
+    // Its share worker (one process per --share, started by the first share probe) counts too.
+    for (let i = 0; i < 100 && childrenOf(pid).length === 0; i++) await sleep(100);
+    const workers = childrenOf(pid).map((child) => ({ name: 'share worker', pid: child }));
+    return { processes: [{ name: 'controller', pid }, ...workers], stop: () => controller.stop() };
   },
 };
 
@@ -76,6 +86,7 @@ const sidecar = (name: string, args: string[]): Provisioner => ({
       driverName: 'sidecar.warren.dev',
       controller: true,
       logFile: join(logDir, `${id}-node.log`),
+      ...(cli ? { cli } : {}),
     });
     const provisioner = await startExternalProvisioner({
       binary: tools.EXTERNAL_PROVISIONER_BIN as string,
@@ -127,11 +138,11 @@ try {
     const last = results.at(-1);
     if (last) console.error(`[bench] ${run}: all Bound in ${(last.boundMs / 1000).toFixed(1)} s`);
   }
-  const atRest = config.atRest ? await measureAtRest(bed.env, stateDir, logDir) : undefined;
+  const atRest = config.atRest ? await measureAtRest(bed.env, stateDir, logDir, cli) : undefined;
 
   const base = join(outDir, `bench-${config.claims}${config.rate ? `-at-${config.rate}-per-s` : ''}`);
   const text = [
-    `${config.claims} claims${config.rate ? ` created at ${config.rate}/s` : ' created at once'}, ${config.concurrency} client requests in flight, warren controller --workers=${config.workers};`,
+    `${config.bundle ? 'bundle (dist/cli.js)' : 'sources (src/cli.ts)'}; ${config.claims} claims${config.rate ? ` created at ${config.rate}/s` : ' created at once'}, ${config.concurrency} client requests in flight, warren controller --workers=${config.workers};`,
     'one bed on a 2-core machine shared with everything: compare the ratios, not the seconds.',
     '',
     table(results),

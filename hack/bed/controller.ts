@@ -28,6 +28,8 @@ export interface ControllerOptions {
   args?: string[];
   /** Added to this process's environment. */
   env?: Record<string, string>;
+  /** The program: src/cli.ts by default, or the bundle's dist/cli.js (hack/bundle.ts). */
+  cli?: string;
 }
 
 export interface ControllerProcess {
@@ -77,7 +79,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     ?.slice('--metrics-address='.length);
   const metricsUrl = `http://${address}`;
   const out = createWriteStream(opts.logFile, { flags: 'a' });
-  const child = spawn(process.execPath, [cli, 'controller', ...args], {
+  const child = spawn(process.execPath, [opts.cli ?? cli, 'controller', ...args], {
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

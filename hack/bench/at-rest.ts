@@ -14,13 +14,20 @@ export interface AtRest {
   text: string;
 }
 
-export async function measureAtRest(bed: BedEnv, stateDir: string, logDir: string, settleMs = 5_000) {
+export async function measureAtRest(
+  bed: BedEnv,
+  stateDir: string,
+  logDir: string,
+  cli: string | undefined,
+  settleMs = 5_000,
+) {
   const { plugin, firstProbeMs } = await startNodePlugin({
     bed,
     socket: join(stateDir, 'at-rest.sock'),
     driverName: 'at-rest.warren.dev',
     controller: false,
     logFile: join(logDir, 'at-rest-node.log'),
+    ...(cli ? { cli } : {}),
   });
   let nodePluginIdleKb: number;
   try {

@@ -14,6 +14,8 @@ export interface BenchConfig {
   profileDir?: string;
   /** Also measure the node plugin at rest (start to first Probe, idle RSS) and a bare Node. */
   atRest: boolean;
+  /** Run Warren from the bundle (dist/cli.js, as the image does) rather than from src/. */
+  bundle: boolean;
 }
 
 function count(env: Record<string, string | undefined>, key: string, fallback: number): number {
@@ -41,6 +43,9 @@ export function readBenchConfig(env: Record<string, string | undefined>): BenchC
   const atRest = env.WARREN_BENCH_AT_REST ?? 'true';
   if (!['true', 'false'].includes(atRest))
     throw new Error(`WARREN_BENCH_AT_REST=${atRest}: expected true or false`);
+  const bundle = env.WARREN_BENCH_BUNDLE ?? 'true';
+  if (!['true', 'false'].includes(bundle))
+    throw new Error(`WARREN_BENCH_BUNDLE=${bundle}: expected true or false`);
   return {
     claims: count(env, 'WARREN_BENCH_CLAIMS', 100),
     workers: count(env, 'WARREN_BENCH_WORKERS', 16),
@@ -49,5 +54,6 @@ export function readBenchConfig(env: Record<string, string | undefined>): BenchC
     runs: runs as RunName[],
     ...(profileDir ? { profileDir } : {}),
     atRest: atRest === 'true',
+    bundle: bundle === 'true',
   };
 }

@@ -26,7 +26,15 @@ export interface ContenderResult {
   /** From a claim's creation until its PV was seen, p99 (a provisioner's own lag), when measured. */
   pvLagP99Ms?: number;
   /** Peak RSS (VmHWM) of each provisioner process, MB; idle/after readings where taken. */
-  memory: Array<{ process: string; peakMb: number; idleMb?: number; afterMb?: number }>;
+  memory: Array<{
+    process: string;
+    peakMb: number;
+    idleMb?: number;
+    afterMb?: number;
+    /** At the highest RSS sampled: its anonymous and file-backed parts. */
+    peakAnonMb?: number;
+    peakFileMb?: number;
+  }>;
   /** Until all were Bound: the apiserver's 409 answers, and every write served, by "VERB resource". */
   conflicts: Record<string, number>;
   writes: Record<string, number>;
@@ -81,6 +89,7 @@ function memoryCell(m: ContenderResult['memory'][number]): string {
   const more = [
     m.idleMb === undefined ? '' : `idle ${mb(m.idleMb)}`,
     m.afterMb === undefined ? '' : `after ${mb(m.afterMb)}`,
+    m.peakAnonMb === undefined ? '' : `at peak anon ${mb(m.peakAnonMb)} file ${mb(m.peakFileMb)}`,
   ].filter(Boolean);
   return `${m.process} ${mb(m.peakMb)}${more.length ? ` (${more.join(', ')})` : ''}`;
 }

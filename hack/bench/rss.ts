@@ -5,6 +5,9 @@ import { readFileSync } from 'node:fs';
 export interface MemoryReading {
   rssKb: number;
   peakKb: number;
+  /** RSS split: anonymous memory (heap, malloc arenas) and file-backed pages (the node binary, libraries). */
+  anonKb?: number;
+  fileKb?: number;
 }
 
 /** Parses the VmRSS and VmHWM lines of a /proc/<pid>/status text; undefined when absent. */
@@ -15,7 +18,28 @@ export function parseStatus(text: string): MemoryReading | undefined {
   };
   const rssKb = kb('VmRSS');
   const peakKb = kb('VmHWM');
-  return rssKb === undefined || peakKb === undefined ? undefined : { rssKb, peakKb };
+  if (rssKb === undefined || peakKb === undefined) return undefined;
+  const anonKb = kb('RssAnon');
+  const fileKb = kb('RssFile');
+  return {
+    rssKb,
+    peakKb,
+    ...(anonKb === undefined ? {} : { anonKb }),
+    ...(fileKb === undefined ? {} : { fileKb }),
+  };
+}
+
+/** The child processes of pid (its share workers, for the controller). */
+export function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    return [];
+  }
 }
 
 export function readMemory(pid: number): MemoryReading | undefined {
@@ -33,6 +57,8 @@ export interface RssSampler {
   peakKb(): number;
   /** The last RSS read, in kB. */
   lastKb(): number;
+  /** The reading with the highest RSS sampled (with its anonymous and file-backed split). */
+  highest(): MemoryReading | undefined;
   stop(): void;
 }
 
@@ -41,9 +67,11 @@ export function sampleRss(pid: number, everyMs = 250): RssSampler {
   const samples: Array<[number, number]> = [];
   let peak = 0;
   let last = 0;
+  let highest: MemoryReading | undefined;
   const read = () => {
     const m = readMemory(pid);
     if (!m) return;
+    if (!highest || m.rssKb > highest.rssKb) highest = m;
     peak = Math.max(peak, m.peakKb);
     last = m.rssKb;
     samples.push([(performance.now() - start) / 1000, m.rssKb]);
@@ -54,6 +82,7 @@ export function sampleRss(pid: number, everyMs = 250): RssSampler {
     samples,
     peakKb: () => peak,
     lastKb: () => last,
+    highest: () => highest,
     stop: () => {
       read();
       clearInterval(timer);

@@ -5,7 +5,7 @@ import { byRequest, conflictsOf, difference, readWrites } from './api-writes.ts'
 import { claimNames, createClaims, createPairs, deleteClaims, pool } from './claims.ts';
 import { observe } from './observer.ts';
 import { type ContenderResult, summarize } from './report.ts';
-import { type RssSampler, readMemory, sampleRss } from './rss.ts';
+import { type MemoryReading, type RssSampler, readMemory, sampleRss } from './rss.ts';
 
 export interface Api {
   kc: KubeConfig;
@@ -27,6 +27,10 @@ const progress = (label: string, done: Map<string, number>, total: number) => ()
   `${label}: ${done.size}/${total}`;
 
 const mbOf = (kb: number) => kb / 1024;
+const peakSplit = (m: MemoryReading | undefined) =>
+  m?.anonKb === undefined || m.fileKb === undefined
+    ? {}
+    : { peakAnonMb: mbOf(m.anonKb), peakFileMb: mbOf(m.fileKb) };
 
 export async function runFloor(api: Api, opts: RunOptions): Promise<ContenderResult> {
   const namespace = 'bench-floor';
@@ -141,6 +145,7 @@ export async function runProvisioner(
       memory: samplers.map((s) => ({
         process: s.process,
         peakMb: mbOf(s.sampler.peakKb()),
+        ...peakSplit(s.sampler.highest()),
         idleMb: s.idleKb === undefined ? undefined : mbOf(s.idleKb),
         afterMb: mbOf(s.sampler.lastKb()),
       })),

@@ -47,6 +47,8 @@ export async function startNodePlugin(opts: {
   controller: boolean;
   logFile: string;
   env?: Record<string, string>;
+  /** The program: src/cli.ts by default, or the bundle's dist/cli.js. */
+  cli?: string;
 }): Promise<{ plugin: Child; firstProbeMs: number }> {
   const { bed } = opts;
   const t0 = performance.now();
@@ -54,7 +56,7 @@ export async function startNodePlugin(opts: {
     'warren node',
     process.execPath,
     [
-      cli,
+      opts.cli ?? cli,
       'node',
       `--endpoint=unix://${opts.socket}`,
       '--node-id=bench',

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Assembles Warren's own container image as an OCI archive from what the Dockerfile puts in it:
-# Node 24, the production node_modules (npm ci --omit=dev), package.json, proto/ and src/, and
-# the mount tools the node plugin runs (mount, umount, mount.nfs with their libraries). No
-# container engine and no registry: the archive is imported into containerd on the node guest.
+# Node 24, the bundle of the sources (hack/bundle.ts: dist/, which holds every dependency),
+# package.json, proto/, and the mount tools the node plugin runs (mount, umount, mount.nfs with
+# their libraries). No container engine and no registry: the archive is imported into
+# containerd on the node guest.
 # Prints "archive=PATH" and "image=NAME" on stdout; progress on stderr.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
@@ -15,15 +16,6 @@ node_bin=$(readlink -f "$repo/node_modules/.bin/node")
 version=$(cd "$repo" && "$node_bin" -p 'require("./package.json").version')
 IMAGE=${WARREN_IMAGE:-ghcr.io/warren-dev/warren:$version}
 
-# Production dependencies, cached by the lock file (as the Dockerfile's deps stage).
-deps=$CACHE_DIR/warren-image-deps-$(cat "$repo/package.json" "$repo/package-lock.json" | sha256sum | cut -c1-12)
-if [[ ! -f $deps/.complete ]]; then
-  log "installing Warren's production dependencies into $deps"
-  rm -rf "$deps"; mkdir -p "$deps"
-  cp "$repo/package.json" "$repo/package-lock.json" "$deps/"
-  (cd "$deps" && PATH="$(dirname "$node_bin"):$PATH" npm ci --omit=dev --ignore-scripts --no-audit --no-fund >&2)
-  touch "$deps/.complete"
-fi
 
 out=$CACHE_DIR/warren-image
 root=$out/rootfs
@@ -48,12 +40,13 @@ for link in mount.nfs4 umount.nfs umount.nfs4; do ln -s mount.nfs "$root/sbin/$l
 cp /etc/netconfig "$root/etc/netconfig"
 printf 'root:x:0:0:root:/root:/bin/false\nnonroot:x:65532:65532:nonroot:/nonexistent:/bin/false\n' >"$root/etc/passwd"
 printf 'root:x:0:\nnonroot:x:65532:\n' >"$root/etc/group"
-cp -r "$deps/node_modules" "$root/app/node_modules"
+# The bundle, as the Dockerfile's build stage makes it (esbuild from the dev dependencies).
+"$node_bin" "$repo/hack/bundle.ts" "$root/app/dist" >&2
 cp "$repo/package.json" "$root/app/"
-cp -r "$repo/proto" "$repo/src" "$root/app/"
+cp -r "$repo/proto" "$root/app/"
 log "assembling $IMAGE ($(du -sh "$root" | cut -f1) unpacked)"
 oci_archive "$out/warren.tar" "$IMAGE" \
-  '{"Env":["PATH=/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin","NODE_ENV=production"],"WorkingDir":"/app","Entrypoint":["node","/app/src/cli.ts"],"User":"65532:65532"}' \
+  '{"Env":["PATH=/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin","NODE_ENV=production"],"WorkingDir":"/app","Entrypoint":["node","/app/dist/cli.js"],"User":"65532:65532"}' \
   "$root"
 rm -rf "$root"
 printf 'archive=%s\nimage=%s\n' "$out/warren.tar" "$IMAGE"

@@ -1,11 +1,11 @@
 // Loads proto/csi.proto once with the options the generated types in ./generated assume
 // (keep that list in step with the `gen:proto` script in package.json).
-import { fileURLToPath } from 'node:url';
 import { loadPackageDefinition, type ServiceDefinition } from '@grpc/grpc-js';
 import { loadSync, type Options } from '@grpc/proto-loader';
+import { protoFile } from '../shipped.ts';
 import type { ProtoGrpcType } from './generated/csi.ts';
 
-export const protoPath = fileURLToPath(new URL('../../proto/csi.proto', import.meta.url));
+export const protoPath = protoFile('csi.proto', import.meta.url);
 
 export const loaderOptions: Options = {
   keepCase: true,

@@ -4,6 +4,7 @@
 import { lstat, mkdir, rmdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { failedPrecondition, unavailable, WarrenError } from '../errors.ts';
+import { siblingEntry } from '../shipped.ts';
 import { errnoCode, quote } from '../text.ts';
 import { describeRun, formatSeconds, runBounded } from './bounded-process.ts';
 import { decodeMeasurement, type VolumeMeasurement } from './volume-walk.ts';
@@ -21,7 +22,7 @@ export interface NodeFs {
   measure(path: string, budgetMs: number): Promise<VolumeMeasurement>;
 }
 
-const probeScript = fileURLToPath(new URL('./usage-probe.ts', import.meta.url));
+const probeScript = fileURLToPath(siblingEntry('usage-probe', import.meta.url));
 /** Time the measuring child gets beyond its walking budget to start up and report. */
 const probeStartAllowanceMs = 5000;
 

@@ -2,7 +2,6 @@
 // <registration dir>/<driver>-reg.sock, so a node needs no node-driver-registrar sidecar.
 import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
   type GrpcObject,
   loadPackageDefinition,
@@ -15,10 +14,9 @@ import { loadSync } from '@grpc/proto-loader';
 import type { Logger } from 'pino';
 import { loaderOptions } from '../csi/load.ts';
 import { prepareSocketPath } from '../csi/server.ts';
+import { protoFile } from '../shipped.ts';
 
-export const registrationProtoPath = fileURLToPath(
-  new URL('../../proto/pluginregistration.proto', import.meta.url),
-);
+export const registrationProtoPath = protoFile('pluginregistration.proto', import.meta.url);
 
 export interface PluginInfo {
   type: 'CSIPlugin';

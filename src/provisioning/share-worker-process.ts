@@ -13,6 +13,7 @@
 //   exits without waiting for it. The cost is one Node process per share in use (~40 MiB RSS).
 import { type ChildProcess, fork } from 'node:child_process';
 import { type ErrorKind, WarrenError } from '../errors.ts';
+import { siblingEntry } from '../shipped.ts';
 import type { CopyWorker } from './share-copies.ts';
 import type { ShareWorker } from './share-lanes.ts';
 
@@ -29,8 +30,8 @@ export type WorkerReply =
   /** Work done since the last report: file system calls started, and bytes per running call. */
   | { progress: { calls: number; bytes: Array<[id: number, bytes: number]> } };
 
-const shareEntry = new URL('./share-worker-main.ts', import.meta.url);
-const copyEntry = new URL('./share-copy-worker-main.ts', import.meta.url);
+const shareEntry = siblingEntry('share-worker-main', import.meta.url);
+const copyEntry = siblingEntry('share-copy-worker-main', import.meta.url);
 
 export function startShareWorkerProcess(share: string): ShareWorker {
   return startWorkerProcess(shareEntry, [share]);

@@ -14,6 +14,7 @@ describe('readBenchConfig', () => {
       concurrency: 20,
       runs: ['floor', 'warren', 'sidecar', 'sidecar-tuned'],
       atRest: true,
+      bundle: true,
     });
   });
   it('reads every variable', () => {
@@ -26,6 +27,7 @@ describe('readBenchConfig', () => {
         WARREN_BENCH_PROFILE_DIR: '/tmp/prof',
         WARREN_BENCH_AT_REST: 'false',
         WARREN_BENCH_RATE: '20',
+        WARREN_BENCH_BUNDLE: 'false',
       }),
     ).toEqual({
       claims: 1000,
@@ -35,6 +37,7 @@ describe('readBenchConfig', () => {
       runs: ['floor', 'warren'],
       profileDir: '/tmp/prof',
       atRest: false,
+      bundle: false,
     });
   });
   it.each([
@@ -47,6 +50,7 @@ describe('readBenchConfig', () => {
     [{ WARREN_BENCH_RUNS: 'warren' }, 'WARREN_BENCH_RUNS=warren: the ratios need floor first'],
     [{ WARREN_BENCH_PROFILE_DIR: 'prof' }, 'WARREN_BENCH_PROFILE_DIR=prof: expected an absolute directory'],
     [{ WARREN_BENCH_AT_REST: 'yes' }, 'WARREN_BENCH_AT_REST=yes: expected true or false'],
+    [{ WARREN_BENCH_BUNDLE: '1' }, 'WARREN_BENCH_BUNDLE=1: expected true or false'],
     [{ WARREN_BENCH_RATE: '0.5' }, 'WARREN_BENCH_RATE=0.5: expected a whole number of at least 1'],
   ])('%j is refused', (env, message) => {
     expect(() => readBenchConfig(env)).toThrow(new Error(message));
