@@ -25,7 +25,14 @@ export interface GuestPlugin {
 
 export async function startGuestPlugin(
   bed: BedEnv,
-  opts: { logFile: string; mountTimeout?: string },
+  opts: {
+    logFile: string;
+    mountTimeout?: string;
+    /** The program, relative to the checkout: src/cli.ts by default, or dist/cli.js (hack/bundle.ts). */
+    cli?: string;
+    /** Called with the milliseconds from starting the plugin in the guest to its first answered Probe. */
+    onFirstProbe?: (ms: number) => void;
+  },
 ): Promise<GuestPlugin> {
   const mountPort = Number(bed.WARREN_MOUNT_PORT);
   const guest = await bootGuest({
@@ -44,12 +51,13 @@ export async function startGuestPlugin(
         'mkdir -p /exports/main',
         `mount -t nfs -o vers=4.1 127.0.0.1:${bed.WARREN_NFS_SHARE} /exports/main`,
         `cd ${repoRoot}`,
-        `NODE_NAME=guest-node setsid ${node} src/cli.ts node --endpoint=tcp://0.0.0.0:${pluginPort} --controller` +
+        `NODE_NAME=guest-node setsid ${node} ${opts.cli ?? 'src/cli.ts'} node --endpoint=tcp://0.0.0.0:${pluginPort} --controller` +
           ` --share=127.0.0.1:${bed.WARREN_NFS_SHARE}=/exports/main --mount-timeout=${opts.mountTimeout ?? '15s'}` +
           ' --log-level=debug > /tmp/warren-node.log 2>&1 < /dev/null &',
       ].join('\n'),
     );
     if (setup.code !== 0) throw new Error(`guest setup failed: ${setup.stderr}`);
+    const started = performance.now();
     const clients = csiClients(`127.0.0.1:${guest.hostPortFor(pluginPort)}`);
     await pollUntil(() => call(clients.identity.Probe.bind(clients.identity), {}).then(() => true), {
       what: 'warren node to answer in the guest',
@@ -59,6 +67,7 @@ export async function startGuestPlugin(
       const log = await sh('tail -n 30 /tmp/warren-node.log');
       throw new Error(`${(err as Error).message}\n${log.stdout}`);
     });
+    opts.onFirstProbe?.(performance.now() - started);
     return {
       guest,
       clients,

@@ -30,63 +30,6 @@ const volumeAt = (name: string, at: string): V1PersistentVolume => ({
   },
 });
 
-describe('planClaim: ahead of the binder (no provisioner named on the claim yet)', () => {
-  const unnamed = () => {
-    const c = claim();
-    delete c.metadata?.annotations?.['volume.kubernetes.io/storage-provisioner'];
-    return c;
-  };
-  const pv = (name: string, spec: V1PersistentVolume['spec']): V1PersistentVolume => ({
-    metadata: { name },
-    spec,
-  });
-  const ref = (name: string, uid?: string) => ({ namespace: 'team-a', name, ...(uid ? { uid } : {}) });
-  it.each<{ name: string; volumes: V1PersistentVolume[]; action: string }>([
-    { name: 'no PV at all: provision', volumes: [], action: 'provision' },
-    {
-      name: 'an unbound PV of the class: wait for the binder',
-      volumes: [pv('static', { storageClassName: 'warren' })],
-      action: 'wait',
-    },
-    {
-      name: 'an unbound PV of another class: provision',
-      volumes: [pv('static', { storageClassName: 'other' })],
-      action: 'provision',
-    },
-    {
-      name: 'a PV of the class bound to another claim: provision',
-      volumes: [pv('static', { storageClassName: 'warren', claimRef: ref('other', 'uid-x') })],
-      action: 'provision',
-    },
-    {
-      name: 'a PV pre-bound to this claim by hand (no uid): wait for the binder',
-      volumes: [pv('by-hand', { storageClassName: 'other', claimRef: ref('data') })],
-      action: 'wait',
-    },
-    {
-      name: 'a PV bound to an earlier claim of the same name (another uid): provision',
-      volumes: [pv('old', { storageClassName: 'warren', claimRef: ref('data', 'uid-old') })],
-      action: 'provision',
-    },
-    {
-      name: 'an unbound PV of the class being deleted: provision',
-      volumes: [
-        { metadata: { name: 'going', deletionTimestamp: new Date(0) }, spec: { storageClassName: 'warren' } },
-      ],
-      action: 'provision',
-    },
-  ])('$name', (c) => {
-    const plan = planClaim({
-      claim: unnamed(),
-      storageClass: sc,
-      provisioner,
-      pvExists: false,
-      volumes: c.volumes,
-    });
-    expect(plan.action).toBe(c.action);
-  });
-});
-
 describe('planClaim: provision', () => {
   it('a new claim: record the intent, then build exactly this PV', () => {
     expect(

@@ -15,8 +15,6 @@ interface ClaimShape {
   deleting?: boolean;
   volumeName?: string;
   phase?: string;
-  selector?: { matchLabels: Record<string, string> };
-  noClass?: boolean;
   volumeMode?: string;
   dataSource?: { kind: string; name: string; apiGroup?: string };
   dataSourceRef?: { kind: string; name: string; namespace?: string; apiGroup?: string };
@@ -33,8 +31,7 @@ function claim(shape: ClaimShape = {}): V1PersistentVolumeClaim {
       ...(shape.deleting ? { deletionTimestamp: deletedAt } : {}),
     },
     spec: {
-      ...(shape.noClass ? {} : { storageClassName: 'warren' }),
-      ...(shape.selector ? { selector: shape.selector } : {}),
+      storageClassName: 'warren',
       accessModes: ['ReadWriteMany'],
       resources: { requests: { storage: '1Gi' } },
       ...(shape.volumeName ? { volumeName: shape.volumeName } : {}),
@@ -63,7 +60,6 @@ interface Case {
   /** Defaults to our Immediate class; 'missing' means not in the cache. */
   storageClass?: V1StorageClass | 'missing';
   pvExists?: boolean;
-  availableVolume?: string;
   expected: ClaimDecision;
 }
 
@@ -91,50 +87,9 @@ describe('decideClaim', () => {
       expected: { action: 'ignore', reason: 'claim is for provisioner other.example.com' },
     },
     {
-      name: 'no provisioner annotation yet, class of ours: provision ahead of the binder',
+      name: 'no provisioner annotation yet: ignore',
       claim: claim({ annotations: {} }),
-      expected: { action: 'provision' },
-    },
-    {
-      name: 'no provisioner annotation yet, class of another provisioner: ignore',
-      claim: claim({ annotations: {} }),
-      storageClass: storageClass({ provisioner: 'other.example.com' }),
-      expected: { action: 'ignore', reason: 'StorageClass warren is for other.example.com' },
-    },
-    {
-      name: 'no provisioner annotation yet, class not in the cache: wait',
-      claim: claim({ annotations: {} }),
-      storageClass: 'missing',
-      expected: { action: 'wait', reason: 'StorageClass "warren" not found' },
-    },
-    {
-      name: 'no provisioner annotation yet, a selector: wait for the binder',
-      claim: claim({ annotations: {}, selector: { matchLabels: { tier: 'gold' } } }),
-      expected: {
-        action: 'wait',
-        reason: 'claim has a selector: waiting for the binder to name a provisioner',
-      },
-    },
-    {
-      name: 'no provisioner annotation yet, a PV the binder could bind: wait for the binder',
-      claim: claim({ annotations: {} }),
-      availableVolume: 'static-1',
-      expected: {
-        action: 'wait',
-        reason:
-          'PV static-1 could be bound to the claim: waiting for the binder to bind it or name a provisioner',
-      },
-    },
-    {
-      name: 'annotation naming us and a selector: provision (the binder found no PV for it)',
-      claim: claim({ selector: { matchLabels: { tier: 'gold' } } }),
-      availableVolume: 'static-1',
-      expected: { action: 'provision' },
-    },
-    {
-      name: 'no StorageClass name: ignore',
-      claim: claim({ annotations: {}, noClass: true }),
-      expected: { action: 'ignore', reason: 'claim names no StorageClass' },
+      expected: { action: 'ignore', reason: 'claim names no provisioner yet' },
     },
     {
       name: 'no provisioner annotation but our finalizer (we started it): carry on',
@@ -310,21 +265,10 @@ describe('decideClaim', () => {
       storageClass: storageClass({ binding: 'Immediate' }),
       expected: { action: 'provision' },
     },
-  ])(
-    '$name',
-    ({ claim, storageClass: given = storageClass(), pvExists = false, availableVolume, expected }) => {
-      const sc = given === 'missing' ? undefined : given;
-      expect(
-        decideClaim({
-          claim,
-          storageClass: sc,
-          provisioner,
-          pvExists,
-          ...(availableVolume ? { availableVolume } : {}),
-        }),
-      ).toEqual(expected);
-    },
-  );
+  ])('$name', ({ claim, storageClass: given = storageClass(), pvExists = false, expected }) => {
+    const sc = given === 'missing' ? undefined : given;
+    expect(decideClaim({ claim, storageClass: sc, provisioner, pvExists })).toEqual(expected);
+  });
 
   it('does not mutate the claim it is given', () => {
     const input = claim({ finalizers: [finalizer], deleting: true });

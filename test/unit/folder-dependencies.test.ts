@@ -63,7 +63,9 @@ describe('folder dependencies', () => {
   it('finds the imports it judges (a rule over nothing would pass vacuously)', () => {
     expect(crossing.length).toBeGreaterThan(50);
     expect(new Set(crossing.map((e) => e.from))).toEqual(
-      new Set(Object.keys(allowed).filter((u) => !['log.ts', 'errors.ts', 'text.ts', 'shipped.ts'].includes(u))),
+      new Set(
+        Object.keys(allowed).filter((u) => !['log.ts', 'errors.ts', 'text.ts', 'shipped.ts'].includes(u)),
+      ),
     );
   });
 
