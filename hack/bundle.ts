@@ -1,11 +1,13 @@
 // Bundles Warren's sources into dist/ with esbuild, for the image and the guest: one ES module per
 // entry point (the CLI and the three child process entries) plus shared chunks, so Node neither
-// strips types from every .ts file nor resolves hundreds of modules at start. Files found beside
-// the code at run time (proto/) stay where they are: src/shipped.ts looks above dist/ for them.
+// strips types from every .ts file nor resolves hundreds of modules at start. proto/'s descriptors
+// are written as JSON into dist/proto/ (hack/proto-json.ts), so the bundle does not parse .proto
+// files at start; src/shipped.ts finds them from dist/.
 // `npm run demo` and the tests keep running from src/.
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
+import { writeProtoJson } from './proto-json.ts';
 
 const repoRoot = join(import.meta.dirname, '..');
 const outdir = process.argv[2] ?? join(repoRoot, 'dist');
@@ -36,6 +38,7 @@ const result = await build({
   metafile: true,
   logLevel: 'warning',
 });
+writeProtoJson(outdir);
 const bytes = Object.values(result.metafile.outputs).reduce((n, o) => n + o.bytes, 0);
 console.error(
   `[bundle] ${Object.keys(result.metafile.outputs).length} files, ${(bytes / 1024).toFixed(0)} KiB in ${outdir}`,

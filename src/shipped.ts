@@ -11,10 +11,16 @@ export function siblingEntry(name: string, moduleUrl: string): URL {
 
 /** proto/<file>, looked for from the calling module's directory upwards (src/csi/ and dist/ alike). */
 export function protoFile(file: string, moduleUrl: string): string {
-  const start = dirname(fileURLToPath(moduleUrl));
-  for (let dir = start; ; dir = dirname(dir)) {
+  const found = findProtoFile(file, moduleUrl);
+  if (found) return found;
+  throw new Error(`proto/${file} is not in ${dirname(fileURLToPath(moduleUrl))} or any directory above it`);
+}
+
+/** protoFile, or undefined when there is none (the bundle's descriptors, absent from src/). */
+export function findProtoFile(file: string, moduleUrl: string): string | undefined {
+  for (let dir = dirname(fileURLToPath(moduleUrl)); ; dir = dirname(dir)) {
     const candidate = join(dir, 'proto', file);
     if (existsSync(candidate)) return candidate;
-    if (dirname(dir) === dir) throw new Error(`proto/${file} is not in ${start} or any directory above it`);
+    if (dirname(dir) === dir) return undefined;
   }
 }

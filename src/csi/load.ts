@@ -1,11 +1,20 @@
 // Loads proto/csi.proto once with the options the generated types in ./generated assume
 // (keep that list in step with the `gen:proto` script in package.json).
+import { readFileSync } from 'node:fs';
 import { loadPackageDefinition, type ServiceDefinition } from '@grpc/grpc-js';
-import { loadSync, type Options } from '@grpc/proto-loader';
-import { protoFile } from '../shipped.ts';
+import { fromJSON, loadSync, type Options, type PackageDefinition } from '@grpc/proto-loader';
+import { findProtoFile, protoFile } from '../shipped.ts';
 import type { ProtoGrpcType } from './generated/csi.ts';
 
-export const protoPath = protoFile('csi.proto', import.meta.url);
+/**
+ * proto/<name>: its descriptor as JSON where the build wrote one (the bundle's dist/proto/, see
+ * hack/proto-json.ts), which saves parsing the .proto at start; else the .proto itself.
+ */
+export function loadProtoDefinition(name: string): PackageDefinition {
+  const json = findProtoFile(`${name}.json`, import.meta.url);
+  if (json) return fromJSON(JSON.parse(readFileSync(json, 'utf8')), loaderOptions);
+  return loadSync(protoFile(`${name}.proto`, import.meta.url), loaderOptions);
+}
 
 export const loaderOptions: Options = {
   keepCase: true,
@@ -28,7 +37,7 @@ let cached: CsiProto | undefined;
 
 export function loadCsiProto(): CsiProto {
   if (cached) return cached;
-  const grpc = loadPackageDefinition(loadSync(protoPath, loaderOptions)) as unknown as ProtoGrpcType;
+  const grpc = loadPackageDefinition(loadProtoDefinition('csi')) as unknown as ProtoGrpcType;
   const v1 = grpc.csi.v1;
   cached = {
     grpc,

@@ -10,9 +10,8 @@ import {
   type ServiceDefinition,
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
 import type { Logger } from 'pino';
-import { loaderOptions } from '../csi/load.ts';
+import { loadProtoDefinition } from '../csi/load.ts';
 import { prepareSocketPath } from '../csi/server.ts';
 import { protoFile } from '../shipped.ts';
 
@@ -58,7 +57,7 @@ export interface RegistrationServer {
 let service: ServiceDefinition | undefined;
 function registrationService(): ServiceDefinition {
   if (!service) {
-    const pkg = loadPackageDefinition(loadSync(registrationProtoPath, loaderOptions));
+    const pkg = loadPackageDefinition(loadProtoDefinition('pluginregistration'));
     const registration = (pkg.pluginregistration as GrpcObject).Registration as {
       service: ServiceDefinition;
     };
