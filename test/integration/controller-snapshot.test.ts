@@ -23,6 +23,7 @@ import { join } from 'node:path';
 import { CustomObjectsApi, type V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type ControllerProcess, startController } from '../../hack/bed/controller.ts';
+import { bootGuest, guestNfsHost } from '../../hack/bed/guest.ts';
 import { poll } from '../../hack/lib/poll.ts';
 import type { VolumeSnapshot, VolumeSnapshotContent } from '../../src/claims/snapshot-objects.ts';
 import { parseSnapshotId, snapshotDigest } from '../../src/provisioning/snapshot-id.ts';
@@ -51,6 +52,8 @@ const version = 'v1';
 const area = join(bed.WARREN_EXPORT_DIR, '.warren', 'snapshots');
 let ns: string;
 let sourceDir: string;
+/** The restored claim's directory on the share and its subDir (the guest mounts it). */
+let restored: { dir: string; subDir: string } | undefined;
 const running: ControllerProcess[] = [];
 
 const start = async (name: string) => {
@@ -250,7 +253,9 @@ describe('snapshots', () => {
   it('restores it into a new claim: the same content and metadata, linked to nothing', async () => {
     await core.createNamespacedPersistentVolumeClaim({ namespace: ns, body: restoreOf('restored', 'first') });
     const { pv } = await waitBound(core, ns, 'restored', 120_000);
-    const restoredDir = join(bed.WARREN_EXPORT_DIR, pv.spec?.csi?.volumeAttributes?.subDir ?? 'missing');
+    const subDir = pv.spec?.csi?.volumeAttributes?.subDir ?? 'missing';
+    const restoredDir = join(bed.WARREN_EXPORT_DIR, subDir);
+    restored = { dir: restoredDir, subDir };
     expect(describeTree(restoredDir)).toStrictEqual(describeTree(sourceDir));
     const snapshotInodes = new Set(inodes(firstTree).values());
     expect([...inodes(restoredDir).values()].filter((i) => snapshotInodes.has(i))).toStrictEqual([]);
@@ -429,4 +434,37 @@ describe('snapshots', () => {
     },
     90_000,
   );
+  it('a restore mounted in the guest reads the same through the kernel NFS client', async () => {
+    if (!restored) throw new Error('the restore test did not run');
+    const { dir, subDir } = restored;
+    const guest = await bootGuest({ logFile: join(logDir, 'guest-console.log') });
+    try {
+      const target = '/mnt/restored';
+      expect(await guest.exec(['mkdir', '-p', target])).toMatchObject({ code: 0 });
+      const source = `${guestNfsHost}:${bed.WARREN_NFS_PSEUDO}/${subDir}`;
+      const options = `vers=4.1,port=${bed.WARREN_NFS_PORT},ro`;
+      expect(
+        await guest.exec(['mount', '-t', 'nfs4', '-o', options, source, target], { timeoutMs: 30_000 }),
+      ).toMatchObject({ code: 0, stderr: '' });
+      for (const file of ['owned', 'private', 'linked', 'd1/linked-too', 'd0/f5', 'd4/f299']) {
+        const read = await guest.exec(['cat', `${target}/${file}`]);
+        expect({ file, code: read.code, stdout: read.stdout }).toStrictEqual({
+          file,
+          code: 0,
+          stdout: readFileSync(join(dir, file), 'utf8'),
+        });
+      }
+      const st = lstatSync(join(dir, 'owned'));
+      expect((await guest.exec(['stat', '-c', '%u:%g %a %s %Y', `${target}/owned`])).stdout).toBe(
+        `${st.uid}:${st.gid} ${(st.mode & 0o7777).toString(8)} ${st.size} ${Math.floor(st.mtimeMs / 1000)}\n`,
+      );
+      expect((await guest.exec(['readlink', `${target}/link`])).stdout).toBe('d0/f0\n');
+      const count = await guest.exec(['sh', '-c', `find ${target} -type f | wc -l`]);
+      expect(Number(count.stdout.trim())).toBe([...inodes(dir).keys()].length);
+      expect(await guest.exec(['umount', target], { timeoutMs: 30_000 })).toMatchObject({ code: 0 });
+      console.log(`[warren] restore read in the guest over NFS v4.1 (guest boot ${guest.bootMs} ms)`);
+    } finally {
+      await guest.stop();
+    }
+  }, 420_000);
 });
