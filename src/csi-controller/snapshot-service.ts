@@ -9,6 +9,7 @@ import type { ListSnapshotsRequest__Output } from '../csi/generated/csi/v1/ListS
 import type { ListSnapshotsResponse } from '../csi/generated/csi/v1/ListSnapshotsResponse.ts';
 import type { RpcHandler } from '../csi/pipeline.ts';
 import { invalidArgument, notFound } from '../errors.ts';
+import { localRootFor } from '../provisioning/paths.ts';
 import { parseSnapshotId } from '../provisioning/snapshot-id.ts';
 import {
   deleteSnapshot,
@@ -26,6 +27,20 @@ const required = (field: string, value: string) => {
   if (value === '') throw invalidArgument(`${field} is required`);
   return value;
 };
+
+/** Does a snapshot id or volume id (already parsed) name a share this controller serves? */
+function served(
+  store: SnapshotDeps['store'],
+  location: { server: string; share: string } | undefined,
+): boolean {
+  if (!location) return true; // a digest id: looked up in every served share
+  try {
+    localRootFor(store.shares, location.server, location.share);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 const parses = (parse: () => unknown): boolean => {
   try {
@@ -81,10 +96,19 @@ export function makeSnapshotService(deps: SnapshotDeps) {
 
   const ListSnapshots: RpcHandler<ListSnapshotsRequest__Output, ListSnapshotsResponse> = async (request) => {
     const { snapshot_id: snapshotId, source_volume_id: sourceVolumeId } = request;
-    // An id Warren never gives out names no snapshot: the answer is an empty list.
+    // An id Warren never gives out, or one on a share it does not serve, names no snapshot it can
+    // list: the answer is an empty list.
     const unknown =
-      (snapshotId !== '' && !parses(() => parseSnapshotId(snapshotId))) ||
-      (sourceVolumeId !== '' && !parses(() => parseVolumeId(sourceVolumeId)));
+      (snapshotId !== '' &&
+        !parses(() => {
+          const parsed = parseSnapshotId(snapshotId);
+          if (!served(store, parsed.form === 'location' ? parsed.location : undefined)) throw new Error();
+        })) ||
+      (sourceVolumeId !== '' &&
+        !parses(() => {
+          const parsed = parseVolumeId(sourceVolumeId);
+          if (!served(store, parsed.form === 'location' ? parsed.location : undefined)) throw new Error();
+        }));
     const all: SnapshotInfo[] = unknown
       ? []
       : await listSnapshots(store, {

@@ -138,6 +138,9 @@ describe('ListSnapshots and DeleteSnapshot', () => {
     expect(ids(await list({ snapshot_id: 'none-exist-id' }))).toEqual([]);
     expect(ids(await list({ source_volume_id: 'fake-volume-id' }))).toEqual([]);
     expect(ids(await list({ source_volume_id: volumeId('no-snapshots') }))).toEqual([]);
+    // On a share this controller does not serve: nothing it can list.
+    expect(ids(await list({ snapshot_id: 's1#other.example.com#/export#l1' }))).toEqual([]);
+    expect(ids(await list({ source_volume_id: '1#d#other.example.com#/export#list-a' }))).toEqual([]);
     await expectStatus(list({ starting_token: 'bogus' }), status.ABORTED, 'starting_token "bogus"');
     await expectStatus(list({ max_entries: -1 }), status.INVALID_ARGUMENT, 'max_entries -1');
 
