@@ -39,9 +39,14 @@ const provisioner = provisionerFor('clone');
 const logDir = mkdtempSync(join(tmpdir(), 'warren-clone-'));
 const suffix = Date.now().toString(36);
 const className = `clone-${suffix}`;
-/** A class whose volumes live on a 4 MiB tmpfs mounted inside the export: a share that fills up. */
+/**
+ * A class on a share of its own that fills up: a 4 MiB tmpfs served to the controller as
+ * `/small-<suffix>`. It is mounted outside the bed's export, so the files that share the bed
+ * never meet a mount point inside the export (the NFS server answers NFS3ERR_XDEV for it).
+ */
 const smallClass = `clone-small-${suffix}`;
-const smallDir = join(bed.WARREN_EXPORT_DIR, `small-${suffix}`);
+const smallShare = `/small-${suffix}`;
+const smallDir = join(logDir, 'small-share');
 const fileCount = 10_000;
 let ns: string;
 const running: ControllerProcess[] = [];
@@ -155,17 +160,20 @@ describe('clones', () => {
   });
 
   it('a copy that runs out of space mid-way on the share: told, its partial copy removed before each new try, done once there is room', async () => {
-    if (running.length === 0) await start('small');
-    const controller = running.at(-1) as ControllerProcess;
+    // One controller at a time (no leader election here): this one serves the small share too.
+    await Promise.all(running.splice(0).map((c) => c.kill()));
     mkdirSync(smallDir);
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m,mode=755', 'tmpfs', smallDir]);
+    const controller = await startController({
+      bed,
+      provisioner,
+      logFile: join(logDir, 'small.log'),
+      args: [`--share=${bed.WARREN_NFS_SERVER}:${smallShare}=${smallDir}`],
+    });
+    running.push(controller);
     await createClass(storage, smallClass, {
       provisioner,
-      parameters: {
-        server: bed.WARREN_NFS_SERVER,
-        share: bed.WARREN_NFS_SHARE,
-        subDir: `small-${suffix}/\${pvc.metadata.name}`,
-      },
+      parameters: { server: bed.WARREN_NFS_SERVER, share: smallShare, subDir: '${pvc.metadata.name}' },
     });
     await createClaim(core, ns, 'tiny-origin', smallClass);
     await waitBound(core, ns, 'tiny-origin');
@@ -212,7 +220,7 @@ describe('clones', () => {
     // Room again: the next try completes with the whole copy.
     execFileSync('mount', ['-o', 'remount,size=16m', smallDir]);
     const bound = await waitBound(core, ns, 'tiny-copy', 400_000);
-    const cloneDir = join(bed.WARREN_EXPORT_DIR, bound.pv.spec?.csi?.volumeAttributes?.subDir ?? 'missing');
+    const cloneDir = join(smallDir, bound.pv.spec?.csi?.volumeAttributes?.subDir ?? 'missing');
     expect(describeTree(cloneDir).entries).toStrictEqual(want.entries);
     expect(used()).toBeLessThan(usedBySource + (3 << 20) + (1 << 20));
   }, 600_000);
