@@ -4,6 +4,7 @@ import { kubeletEndpointOf, type NodeConfig } from './config/node-flags.ts';
 import type { ServiceHandlers } from './csi/pipeline.ts';
 import { startCsiServer } from './csi/server.ts';
 import { makeControllerService } from './csi-controller/controller-service.ts';
+import { startHealthEndpoint } from './node/health-endpoint.ts';
 import { makeIdentityService } from './node/identity-service.ts';
 import { makeNodeService } from './node/node-service.ts';
 import { makeRealNodeDeps, probeNode } from './node/real-node-deps.ts';
@@ -67,9 +68,14 @@ export async function runCsiPlugin(
         log,
       })
     : undefined;
+  const health = config.healthAddress
+    ? await startHealthEndpoint({ address: config.healthAddress, probe: () => probeNode() })
+    : undefined;
+  if (health) log.info({ address: health.address }, 'serving /healthz');
   return {
     address: server.address,
     stop: async () => {
+      await health?.stop();
       await registration?.stop();
       await server.stop(stopGraceMs);
       await shareIo?.close();

@@ -3,7 +3,16 @@
 import { invalidArgument } from '../errors.ts';
 import { defaultProvisionerName } from '../provisioning/names.ts';
 import { parseShareFlag } from '../provisioning/paths.ts';
-import { boolean, duration, type FlagSpec, logLevelFlag, one, type Parsed, text } from './flags.ts';
+import {
+  boolean,
+  duration,
+  type FlagSpec,
+  listenAddress,
+  logLevelFlag,
+  one,
+  type Parsed,
+  text,
+} from './flags.ts';
 
 export const defaultCsiEndpoint = 'unix:///csi/csi.sock';
 
@@ -68,6 +77,14 @@ export const nodeFlags = {
     defaultText: 'the --endpoint socket path',
     help: 'With --registration-dir: the CSI socket as kubelet sees it on the node, e.g. /var/lib/kubelet/plugins/<driver-name>/csi.sock.',
     parse: (values: string[]) => optionalAbsolutePath(values[0]),
+  },
+  healthAddress: {
+    name: 'health-address',
+    env: 'WARREN_HEALTH_ADDRESS',
+    defaultText: 'off',
+    help: "HOST:PORT for /healthz (kubelet's livenessProbe, in place of the livenessprobe sidecar): 200 when the plugin would answer CSI Probe ready, 503 with the reason otherwise.",
+    parse: (values: string[]) =>
+      values[0] === undefined || values[0] === '' ? undefined : listenAddress(values[0]),
   },
   logLevel: logLevelFlag(
     'One of debug, info, warn, error. debug logs every request and response (secrets redacted).',

@@ -73,7 +73,6 @@ describe('values.schema.json', () => {
         '  service: { enabled: true, type: ClusterIP, annotations: { a: b } }',
         '  serviceMonitor: { enabled: true, namespace: monitoring, labels: { release: prom }, interval: 1m30s, scrapeTimeout: 10s }',
         'node: { kubeletDir: /var/lib/k0s/kubelet, healthPort: 29808, logLevel: debug }',
-        'sidecars: { livenessProbe: { image: registry.example.org/livenessprobe:v2 } }',
       ].join('\n'),
     ],
   ])('accepts %s', async (_name, values) => {
@@ -107,6 +106,11 @@ describe('values.schema.json', () => {
       ["- at '/shares/0': missing property 'path'"],
     ],
     ['a typo at the top', 'storageClass: []', ["- at '': additional properties 'storageClass' not allowed"]],
+    [
+      'the sidecars of earlier versions',
+      'sidecars: { livenessProbe: { image: registry.example.org/livenessprobe:v2 } }',
+      ["- at '': additional properties 'sidecars' not allowed"],
+    ],
     ['no share', 'shares: []', ["- at '/shares': minItems: got 0, want 1"]],
     [
       'an unknown StorageClass parameter',

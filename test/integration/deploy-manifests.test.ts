@@ -128,9 +128,18 @@ describe('Helm chart (deploy/helm/warren)', () => {
       ]),
     );
     const node = podTemplate(find('DaemonSet', 'storage-warren-node'));
-    const registrar = node?.spec?.containers.find((c) => c.name === 'node-driver-registrar');
-    expect(registrar?.args).toContain(
-      '--kubelet-registration-path=/var/lib/k0s/kubelet/plugins/nfs.example.org/csi.sock',
+    const plugin = node?.spec?.containers.find((c) => c.name === 'plugin');
+    expect(node?.spec?.containers.map((c) => c.name)).toEqual(['plugin']);
+    expect(plugin?.args).toEqual(
+      expect.arrayContaining([
+        '--registration-dir=/registration',
+        '--kubelet-registration-path=/var/lib/k0s/kubelet/plugins/nfs.example.org/csi.sock',
+        '--health-address=localhost:29808',
+      ]),
+    );
+    expect(plugin?.livenessProbe?.httpGet?.port).toBe(29808);
+    expect(node?.spec?.volumes?.find((v) => v.name === 'registration-dir')?.hostPath?.path).toBe(
+      '/var/lib/k0s/kubelet/plugins_registry',
     );
   });
 });

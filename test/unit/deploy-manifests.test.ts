@@ -1,5 +1,5 @@
 // Facts that must agree across deploy/, the Helm chart and the code: the driver name (CSIDriver,
-// flags, socket paths), the image version, the sidecar versions. A mismatch deploys cleanly and then
+// flags, socket paths), the image version, the node plugin's own registration and health port. A mismatch deploys cleanly and then
 // fails on the first mount, so it is checked here, by reading the files.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,7 +23,7 @@ interface Workload {
 interface ChartValues {
   driverName: string;
   shares: Array<{ name: string; server: string; path: string; mountPath: string }>;
-  sidecars: { nodeDriverRegistrar: { image: string }; livenessProbe: { image: string } };
+  node: { healthPort: number };
 }
 
 const pkg = JSON.parse(read('package.json')) as { version: string };
@@ -36,8 +36,6 @@ const container = (pod: typeof node, name: string): V1Container =>
     `container ${name}`,
   );
 const plugin = container(node, 'plugin');
-const registrar = container(node, 'node-driver-registrar');
-const probe = container(node, 'liveness-probe');
 const controllerContainer = container(controller, 'controller');
 const values = load(read('deploy/helm/warren/values.yaml')) as ChartValues;
 const chart = load(read('deploy/helm/warren/Chart.yaml')) as { version: string; appVersion: string };
@@ -51,7 +49,7 @@ describe('deploy/ agrees with itself and with the code', () => {
     expect(driver.metadata?.name).toBe(name);
     expect(controllerContainer.args).toContain(`--provisioner=${name}`);
     expect(plugin.args).toContain(`--driver-name=${name}`);
-    expect(registrar.args).toContain(`--kubelet-registration-path=/var/lib/kubelet/plugins/${name}/csi.sock`);
+    expect(plugin.args).toContain(`--kubelet-registration-path=/var/lib/kubelet/plugins/${name}/csi.sock`);
     const pluginDir = node?.volumes?.find((v) => v.name === 'plugin-dir');
     expect(pluginDir?.hostPath?.path).toBe(`/var/lib/kubelet/plugins/${name}`);
     expect(values.driverName).toBe(name);
@@ -59,28 +57,35 @@ describe('deploy/ agrees with itself and with the code', () => {
       expect(first<V1StorageClass>(`deploy/examples/storageclass-${file}.yaml`).provisioner).toBe(name);
   });
 
-  it('serves the socket where the sidecars look for it', () => {
+  it('is one container that registers with kubelet and answers its own livenessProbe', () => {
+    expect(node?.containers.map((c) => c.name)).toEqual(['plugin']);
     expect(plugin.args).toContain('--endpoint=unix:///csi/csi.sock');
-    expect(registrar.args).toContain('--csi-address=/csi/csi.sock');
-    expect(probe.args).toContain('--csi-address=/csi/csi.sock');
-    expect(plugin.volumeMounts?.find((m) => m.name === 'pods-dir')).toEqual({
-      name: 'pods-dir',
-      mountPath: '/var/lib/kubelet/pods',
-      mountPropagation: 'Bidirectional',
+    expect(plugin.args).toContain('--registration-dir=/registration');
+    expect(plugin.volumeMounts).toEqual([
+      { name: 'plugin-dir', mountPath: '/csi' },
+      { name: 'pods-dir', mountPath: '/var/lib/kubelet/pods', mountPropagation: 'Bidirectional' },
+      { name: 'registration-dir', mountPath: '/registration' },
+    ]);
+    expect(node?.volumes?.find((v) => v.name === 'registration-dir')?.hostPath?.path).toBe(
+      '/var/lib/kubelet/plugins_registry',
+    );
+    // The probe's port is the one --health-address serves, on the node's localhost (host network).
+    expect(plugin.args).toContain(`--health-address=localhost:${values.node.healthPort}`);
+    expect(plugin.livenessProbe?.httpGet).toEqual({
+      host: 'localhost',
+      path: '/healthz',
+      port: values.node.healthPort,
     });
+    expect(node?.hostNetwork).toBe(true);
     expect(plugin.securityContext?.privileged).toBe(true);
   });
 
-  it('uses the package version for the image and the chart, and the pinned sidecar versions', () => {
+  it('uses the package version for the image and the chart', () => {
     const image = `ghcr.io/warren-dev/warren:${pkg.version}`;
     expect(controllerContainer.image).toBe(image);
     expect(plugin.image).toBe(image);
     expect(chart.appVersion).toBe(pkg.version);
     expect(chart.version).toBe(pkg.version);
-    expect(registrar.image).toBe('registry.k8s.io/sig-storage/csi-node-driver-registrar:v2.17.0');
-    expect(probe.image).toBe('registry.k8s.io/sig-storage/livenessprobe:v2.19.0');
-    expect(values.sidecars.nodeDriverRegistrar.image).toBe(registrar.image);
-    expect(values.sidecars.livenessProbe.image).toBe(probe.image);
   });
 
   it('passes the share the controller pod mounts', () => {

@@ -19,6 +19,18 @@ describe('node flags', () => {
     });
   });
 
+  it('serves /healthz only when given an address', () => {
+    expect(parse(['--health-address=localhost:9808']).healthAddress).toBe('localhost:9808');
+    expect(parse([], { NODE_NAME: 'n', WARREN_HEALTH_ADDRESS: ':9808' }).healthAddress).toBe(':9808');
+    expect(parse(['--health-address=']).healthAddress).toBeUndefined();
+    expectWarrenError(
+      () => parse(['--health-address=9808']),
+      'InvalidArgument',
+      '--health-address',
+      'HOST:PORT',
+    );
+  });
+
   it('needs a node id', () => {
     expectWarrenError(() => parse([], {}), 'InvalidArgument', '--node-id', 'NODE_NAME');
   });
