@@ -16,6 +16,12 @@ export interface BoundedRunOptions {
   /** Polled while the command runs; once it answers true the group is killed and the run ends. */
   stopWhen?: () => Promise<boolean>;
   pollMs?: number;
+  /**
+   * A line the command prints once it has started (a Node child takes seconds to start on a busy
+   * node): until it is seen the limit is startTimeoutMs, and timeoutMs counts from it.
+   */
+  startedLine?: string;
+  startTimeoutMs?: number;
 }
 
 export interface BoundedRun {
@@ -27,6 +33,8 @@ export interface BoundedRun {
   exited: boolean;
   /** stopWhen answered true and the group was killed before the command finished. */
   stopped: boolean;
+  /** startedLine was printed (always true without one). */
+  started: boolean;
   stdout: string;
   stderr: string;
 }
@@ -39,7 +47,7 @@ export function runBounded(
   args: readonly string[],
   options: BoundedRunOptions,
 ): Promise<BoundedRun> {
-  const { timeoutMs, killGraceMs = 2000, drainGraceMs = 200, stopWhen, pollMs = 100 } = options;
+  const { timeoutMs, killGraceMs = 2000, drainGraceMs = 200, stopWhen, pollMs = 100, startedLine } = options;
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, {
       detached: true,
@@ -47,9 +55,24 @@ export function runBounded(
       env: options.env ?? process.env,
     });
     const output = { stdout: '', stderr: '' };
+    let started = startedLine === undefined;
     const collect = (key: 'stdout' | 'stderr') => (chunk: string) => {
       if (output[key].length < maxOutputChars)
         output[key] += chunk.slice(0, maxOutputChars - output[key].length);
+      if (
+        !started &&
+        key === 'stdout' &&
+        output.stdout
+          .split('\n')
+          .slice(0, -1)
+          .includes(startedLine ?? '')
+      ) {
+        started = true;
+        if (!settled && !timedOut) {
+          clearTimeout(limitTimer);
+          limitTimer = setTimeout(onLimit, timeoutMs);
+        }
+      }
     };
     child.stdout.setEncoding('utf8').on('data', collect('stdout'));
     child.stderr.setEncoding('utf8').on('data', collect('stderr'));
@@ -76,7 +99,7 @@ export function runBounded(
       clearInterval(poller);
       child.stdout.destroy();
       child.stderr.destroy();
-      resolve({ exitCode, signal, timedOut, exited, stopped, ...output });
+      resolve({ exitCode, signal, timedOut, exited, stopped, started, ...output });
     };
     const running = () =>
       !settled && !timedOut && !stopped && child.exitCode === null && child.signalCode === null;
@@ -94,11 +117,12 @@ export function runBounded(
     };
     const poller = stopWhen ? setInterval(() => void poll(stopWhen), pollMs) : undefined;
 
-    const limitTimer = setTimeout(() => {
+    const onLimit = () => {
       timedOut = true;
       killGroup();
       graceTimer = setTimeout(() => finish(null, null, false), killGraceMs);
-    }, timeoutMs);
+    };
+    let limitTimer = setTimeout(onLimit, started ? timeoutMs : (options.startTimeoutMs ?? timeoutMs));
 
     child.once('error', (err) => {
       if (settled) return;

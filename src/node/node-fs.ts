@@ -7,7 +7,7 @@ import { failedPrecondition, unavailable, WarrenError } from '../errors.ts';
 import { siblingEntry } from '../shipped.ts';
 import { errnoCode, quote } from '../text.ts';
 import { describeRun, formatSeconds, runBounded } from './bounded-process.ts';
-import { decodeMeasurement, type VolumeMeasurement } from './volume-walk.ts';
+import { decodeMeasurement, startedLine, type VolumeMeasurement } from './volume-walk.ts';
 
 export type PathKind = 'directory' | 'missing' | 'other';
 
@@ -23,8 +23,13 @@ export interface NodeFs {
 }
 
 const probeScript = fileURLToPath(siblingEntry('usage-probe', import.meta.url));
-/** Time the measuring child gets beyond its walking budget to start up and report. */
-const probeStartAllowanceMs = 5000;
+/**
+ * How long the measuring child may take to start (Node under a loaded emulator has taken tens of
+ * seconds), and how long it gets beyond its walking budget to report once started. Neither start-up
+ * time is the NFS server's: only time after "started" can count against it.
+ */
+const probeStartTimeoutMs = 60_000;
+const probeReportAllowanceMs = 5000;
 
 export function makeRealNodeFs(): NodeFs {
   return {
@@ -62,10 +67,19 @@ export function makeRealNodeFs(): NodeFs {
     },
 
     async measure(path, budgetMs) {
-      const timeoutMs = budgetMs + probeStartAllowanceMs;
-      const run = await runBounded(process.execPath, [probeScript, path, String(budgetMs)], { timeoutMs });
+      const timeoutMs = budgetMs + probeReportAllowanceMs;
+      const run = await runBounded(process.execPath, [probeScript, path, String(budgetMs)], {
+        timeoutMs,
+        startedLine,
+        startTimeoutMs: probeStartTimeoutMs,
+      });
       const measurement = decodeMeasurement(run.stdout.trim().split('\n').at(-1) ?? '');
       if (measurement) return measurement;
+      if (run.timedOut && !run.started) {
+        throw unavailable(
+          `the process measuring ${quote(path)} did not start within ${formatSeconds(probeStartTimeoutMs)} (the node is overloaded); nothing was asked of the NFS server`,
+        );
+      }
       if (run.timedOut) {
         throw unavailable(
           `measuring ${quote(path)} did not finish within ${formatSeconds(timeoutMs)}; is the NFS server answering?`,

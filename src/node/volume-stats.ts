@@ -1,10 +1,11 @@
 // NodeGetVolumeStats: capacity from statfs, usage from walking the volume's own directory, both
 // measured in a killable child and cached per path for a short time. A mount whose server does not
-// answer is reported as an abnormal volume condition instead of hanging the call.
+// answer is reported as an abnormal volume condition instead of hanging the call; a measurement
+// that does not finish while the mount still answers is UNAVAILABLE (ask again), not abnormal.
 import type { NodeGetVolumeStatsRequest__Output } from '../csi/generated/csi/v1/NodeGetVolumeStatsRequest.ts';
 import type { NodeGetVolumeStatsResponse } from '../csi/generated/csi/v1/NodeGetVolumeStatsResponse.ts';
 import type { RpcHandler } from '../csi/pipeline.ts';
-import { notFound, WarrenError } from '../errors.ts';
+import { notFound, unavailable, WarrenError } from '../errors.ts';
 import { parseVolumeId } from '../provisioning/volume-id.ts';
 import { quote } from '../text.ts';
 import { isNfsMount, type MountEntry, type Mounter } from './mounter.ts';
@@ -99,8 +100,18 @@ export function makeVolumeStats(deps: VolumeStatsDeps): VolumeStats {
       return usageResponse(await measure(path));
     } catch (err) {
       if (!(err instanceof WarrenError) || err.kind !== 'Unavailable') throw err;
-      ctx.log.warn({ path, err }, 'measuring the volume did not finish');
-      return { usage: [], volume_condition: { abnormal: true, message: err.message } };
+      // A measurement that did not finish says nothing of the volume by itself (its process may
+      // not even have started on a busy node): the volume is abnormal only if it stopped answering.
+      const again = await deps.mounter.health(path, deps.healthTimeoutMs);
+      if (again.usable) {
+        ctx.log.warn({ path, err }, 'measuring the volume did not finish; the volume still answers');
+        throw unavailable(`${err.message}; the volume at ${quote(path)} answers, ask again later`, err);
+      }
+      ctx.log.warn(
+        { path, err, message: again.message },
+        'measuring the volume did not finish; it stopped answering',
+      );
+      return { usage: [], volume_condition: { abnormal: true, message: again.message } };
     }
   };
 

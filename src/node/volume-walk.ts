@@ -5,6 +5,9 @@
 import { lstat, readdir, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 
+/** What the measuring child (usage-probe.ts) prints once it runs, before it touches the volume. */
+export const startedLine = 'started';
+
 export interface VolumeMeasurement {
   totalBytes: bigint;
   availableBytes: bigint;

@@ -52,9 +52,37 @@ describe('runBounded', () => {
       timedOut: false,
       exited: true,
       stopped: false,
+      started: true,
       stdout: 'out\n',
       stderr: 'err\n',
     });
+  });
+
+  it('counts the time limit from the started line; before it, the start limit applies', async () => {
+    // Starts slowly (1.5 s, over the 1 s limit), then finishes at once: within the limit from "started".
+    const slowStart = await runBounded('sh', ['-c', 'sleep 1.5; echo started; echo done'], {
+      timeoutMs: 1_000,
+      startedLine: 'started',
+      startTimeoutMs: 5_000,
+    });
+    expect(slowStart).toMatchObject({
+      timedOut: false,
+      started: true,
+      exitCode: 0,
+      stdout: 'started\ndone\n',
+    });
+    const neverStarts = await runBounded('sh', ['-c', 'sleep 30'], {
+      timeoutMs: 10_000,
+      startedLine: 'started',
+      startTimeoutMs: 300,
+    });
+    expect(neverStarts).toMatchObject({ timedOut: true, started: false });
+    const stuckAfterStart = await runBounded('sh', ['-c', 'echo started; sleep 30'], {
+      timeoutMs: 300,
+      startedLine: 'started',
+      startTimeoutMs: 10_000,
+    });
+    expect(stuckAfterStart).toMatchObject({ timedOut: true, started: true, stdout: 'started\n' });
   });
 
   it('stops the command, group and all, once stopWhen says its work is done', async () => {

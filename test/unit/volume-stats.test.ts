@@ -113,17 +113,34 @@ describe('NodeGetVolumeStats', () => {
     });
   });
 
-  it('reports a measurement that did not finish as abnormal and does not cache it', async () => {
-    const { service, fs } = mountedVolume();
+  it('answers UNAVAILABLE for a measurement that did not finish while the volume answers, and does not cache it', async () => {
+    const { service, fs, mounter } = mountedVolume();
     fs.setMeasurement(target, unavailable('measuring did not finish within 7 s'));
-    const response = await service.NodeGetVolumeStats(request, ctx);
-    expect(response.volume_condition).toEqual({
-      abnormal: true,
-      message: 'measuring did not finish within 7 s',
-    });
+    await expectWarrenRejection(
+      service.NodeGetVolumeStats(request, ctx),
+      'Unavailable',
+      `measuring did not finish within 7 s; the volume at "${target}" answers, ask again later`,
+    );
+    // Asked twice: before measuring, and again to tell a slow measurement from a dead server.
+    expect(mounter.calls.filter((c) => c.op === 'health')).toHaveLength(2);
     fs.setMeasurement(target, measurement);
     await expect(service.NodeGetVolumeStats(request, ctx)).resolves.toMatchObject({
       volume_condition: { abnormal: false },
+    });
+  });
+
+  it('reports abnormal when the volume stopped answering while it was measured', async () => {
+    const { service, fs, mounter } = mountedVolume();
+    fs.setMeasurement(target, unavailable('measuring did not finish within 7 s'));
+    const measure = fs.measure;
+    fs.measure = async (path, budgetMs) => {
+      mounter.stale(target);
+      return measure(path, budgetMs);
+    };
+    const response = await service.NodeGetVolumeStats(request, ctx);
+    expect(response).toEqual({
+      usage: [],
+      volume_condition: { abnormal: true, message: expect.stringContaining('Stale file handle') },
     });
   });
 
