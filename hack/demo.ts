@@ -2,6 +2,8 @@
 // controller`, applies a StorageClass and three StatefulSet-style claims, shows what was
 // made, mounts one volume with the kernel NFS client in the qemu guest through the node
 // plugin, then deletes a claim and shows its directory archived. Ctrl-C stops everything.
+// `--node`: after the controller, a real node instead (hack/demo/node-step.ts): a StatefulSet's
+// pods on kubelet in the guest, writing through Warren volumes.
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -16,6 +18,7 @@ import { load } from 'js-yaml';
 import { type BedEnv, bedDown, bedUp } from './bed/bed.ts';
 import { startController } from './bed/controller.ts';
 import { directoryOnDisk, publishInGuest } from './demo/guest-step.ts';
+import { runNodeDemo } from './demo/node-step.ts';
 import { poll, pollUntil } from './lib/poll.ts';
 
 const repoRoot = join(import.meta.dirname, '..');
@@ -49,6 +52,18 @@ try {
   await controller.ready();
   console.log(`   logs: ${controller.logFile}`);
 
+  if (process.argv.includes('--node')) await runNodeDemo({ bed: bed.env, logDir: stateDir, cleanups, say });
+  else await claimsDemo(bed.env, core, storage);
+  say(`demo finished in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+} catch (err) {
+  console.error(`\ndemo failed: ${(err as Error).message}`);
+  process.exitCode = 1;
+} finally {
+  await cleanup();
+}
+
+/** The default demo: three claims, one mounted in the guest by the node plugin, one archived. */
+async function claimsDemo(env: BedEnv, core: CoreV1Api, storage: StorageV1Api): Promise<void> {
   // The example class from deploy/examples, pointed at the bed's NFS server instead of nfs.example.com.
   const exampleFile = join(repoRoot, 'deploy/examples/storageclass-teams-archive.yaml');
   const example = load(readFileSync(exampleFile, 'utf8')) as V1StorageClass;
@@ -58,10 +73,10 @@ try {
     `applying the example StorageClass "${className}" (${exampleFile.slice(repoRoot.length + 1)}: nested subDir from a label, onDelete: archive) and three claims shaped like a StatefulSet's`,
   );
   // The class's share (/export/teams) lies under the export the controller serves (/export).
-  const shareDir = join(bed.env.WARREN_EXPORT_DIR, relative(bed.env.WARREN_NFS_SHARE, exampleShare));
+  const shareDir = join(env.WARREN_EXPORT_DIR, relative(env.WARREN_NFS_SHARE, exampleShare));
   mkdirSync(shareDir, { recursive: true });
   await storage.createStorageClass({
-    body: { ...example, parameters: { ...example.parameters, server: bed.env.WARREN_NFS_SERVER } },
+    body: { ...example, parameters: { ...example.parameters, server: env.WARREN_NFS_SERVER } },
   });
   const names = ['data-web-0', 'data-web-1', 'data-web-2'];
   for (const name of names) {
@@ -80,10 +95,10 @@ try {
   const claims = await waitForBound(core, names);
 
   say('what Warren made');
-  await printTable(core, claims, bed.env);
+  await printTable(core, claims, env);
 
   say('mounting data-web-0 in the guest (real kernel NFS client) through the node plugin');
-  await publishInGuest({ core, claimName: 'data-web-0', env: bed.env, logDir: stateDir, cleanups });
+  await publishInGuest({ core, claimName: 'data-web-0', env: env, logDir: stateDir, cleanups });
   const teamDir = join(shareDir, 'web');
   const hello = join(teamDir, 'default-data-web-0', 'hello.txt');
   console.log(`   host reads it: "${readFileSync(hello, 'utf8').trim()}"`);
@@ -99,17 +114,11 @@ try {
       return true;
     }
   });
-  const shown = relative(bed.env.WARREN_EXPORT_DIR, teamDir);
+  const shown = relative(env.WARREN_EXPORT_DIR, teamDir);
   console.log(`   ${shown}/default-data-web-2 exists: ${existsSync(join(teamDir, 'default-data-web-2'))}`);
   console.log(`   ${shown}/ now holds: ${readdirSync(teamDir).sort().join(', ')}`);
   const archived = readdirSync(teamDir).filter((d) => d.startsWith('archived-default-data-web-2-'));
   if (archived.length !== 1) throw new Error(`expected one archived copy of data-web-2 in ${teamDir}`);
-  say(`demo finished in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-} catch (err) {
-  console.error(`\ndemo failed: ${(err as Error).message}`);
-  process.exitCode = 1;
-} finally {
-  await cleanup();
 }
 
 async function waitForBound(core: CoreV1Api, names: string[]): Promise<V1PersistentVolumeClaim[]> {

@@ -19,13 +19,15 @@ bash hack/tools.sh kustomize
 bash hack/tools.sh helm
 if [[ $# -gt 0 ]]; then exec vitest run "$@"; fi
 mkdir -p test-results
-rm -f test-results/main.json test-results/disruptive.json
-# Both runs always run (a failure in the first must not hide the second); the exit code is theirs.
+rm -f test-results/main.json test-results/disruptive.json test-results/node.json
+# Every run always runs (a failure in one must not hide the next); the exit code is theirs.
 vitest_status=0
 log "unit and integration tests (vitest), on one bed"
 vitest run --project unit --project integration --reporter=default --reporter=json --outputFile.json=test-results/main.json || vitest_status=1
 log "disruptive tests (apiserver restart, frozen NFS server), on a bed of their own"
 vitest run --project disruptive --reporter=default --reporter=json --outputFile.json=test-results/disruptive.json || vitest_status=1
+log "the node scenario (kubelet and containerd in the guest, a StatefulSet's real pods), on a bed of its own"
+vitest run --project node --reporter=default --reporter=json --outputFile.json=test-results/node.json || vitest_status=1
 log "the demo (npm run demo, the README's main-job command), on a bed of its own; output in test-results/demo.log"
 demo_status=0
 bash hack/demo.sh > test-results/demo.log 2>&1 || demo_status=1
@@ -35,7 +37,7 @@ if [[ $demo_status -ne 0 ]]; then
 else
   grep -E '^== demo finished' test-results/demo.log >&2 || true
 fi
-# One plain closing line over both runs and the demo, for readers of CI logs.
+# One plain closing line over the three runs and the demo, for readers of CI logs.
 # shellcheck disable=SC2016 # JavaScript, not shell
 VITEST_STATUS=$vitest_status DEMO_STATUS=$demo_status node -e '
   let passed = 0, failed = 0, skipped = 0;
@@ -49,5 +51,5 @@ VITEST_STATUS=$vitest_status DEMO_STATUS=$demo_status node -e '
   if (process.env.VITEST_STATUS !== "0" && failed === 0) failed = 1;
   if (process.env.DEMO_STATUS === "0") passed += 1; else failed += 1;
   console.log(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
-' test-results/main.json test-results/disruptive.json
+' test-results/main.json test-results/disruptive.json test-results/node.json
 [[ $vitest_status -eq 0 && $demo_status -eq 0 ]]

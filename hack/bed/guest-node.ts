@@ -1,12 +1,13 @@
 // A real Kubernetes node in the qemu guest: containerd, runc, the bridge CNI and kubelet run in the
 // guest as node `guest-0` against the bed's apiserver; kube-scheduler runs on the host. The
 // Warren node plugin runs in the guest too and registers with kubelet itself (--registration-dir).
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { loadAll } from 'js-yaml';
 import type { BedEnv } from './bed.ts';
+import { cacheDir, createDisk, diskKey, diskPlan, isKept, keepDisk } from './containerd-disk.ts';
 import { type Daemon, startDaemon, stopDaemon, waitReady } from './daemon.ts';
 import { bootGuest, type Guest } from './guest.ts';
 import { probe } from './http-probe.ts';
@@ -36,7 +37,8 @@ export interface NodeTools {
 }
 
 export interface NodeImages {
-  archives: string[];
+  /** OCI layout directories (hack/lib/oci.sh). */
+  layouts: string[];
   busyboxImage: string;
   pauseImage: string;
 }
@@ -49,8 +51,13 @@ export interface GuestNode {
   images: NodeImages;
   /** From qemu start to the Node's Ready condition. */
   readyMs: number;
+  /** How long each step up to Ready took (ms): boot, setup, import, keepDisk (first run only), kubelet. */
+  phases: Record<string, number>;
+  /** Whether containerd's disk came from the cache (images imported on an earlier run). */
+  diskKept: boolean;
   startPlugin(): Promise<void>;
-  stopPlugin(): Promise<void>;
+  /** process: a new process; daemonset: the plugin's pod deleted, until its successor is ready. */
+  restartPlugin(): Promise<void>;
   restartKubelet(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -87,12 +94,13 @@ export async function ensureNodeTools(): Promise<NodeTools> {
 }
 
 /** Warren's own image (hack/node/warren-image.sh), for the DaemonSet from deploy/. */
-export async function ensureWarrenImage(): Promise<{ archive: string; image: string }> {
+export async function ensureWarrenImage(): Promise<{ layout: string; image: string; baseLayers: string[] }> {
   const out = keyValues(
     (await execa('bash', [join(repoRoot, 'hack', 'node', 'warren-image.sh')], { stderr: 'inherit' })).stdout,
   );
-  if (!out.archive || !out.image) throw new Error('hack/node/warren-image.sh printed no archive');
-  return { archive: out.archive, image: out.image };
+  if (!out.layout || !out.image || !out.baseLayers)
+    throw new Error('hack/node/warren-image.sh printed no layout');
+  return { layout: out.layout, image: out.image, baseLayers: out.baseLayers.split(',') };
 }
 
 export async function ensureNodeImages(): Promise<NodeImages> {
@@ -101,7 +109,7 @@ export async function ensureNodeImages(): Promise<NodeImages> {
   );
   if (!out.busybox || !out.pause || !out.busyboxImage || !out.pauseImage)
     throw new Error('hack/node/images.sh printed no image paths');
-  return { archives: [out.busybox, out.pause], busyboxImage: out.busyboxImage, pauseImage: out.pauseImage };
+  return { layouts: [out.busybox, out.pause], busyboxImage: out.busyboxImage, pauseImage: out.pauseImage };
 }
 
 /** Pure: containerd's config (version 3): CRI with runc, cgroupfs, the local sandbox image, CNI. */
@@ -131,6 +139,18 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
     bin_dirs = ["${tools.cniBinDir}"]
     conf_dir = "/etc/cni/net.d"
 `;
+}
+
+/** Pure: the settings hack/node/guest-node.sh reads (it sources the file). */
+export function nodeEnv(tools: NodeTools, layouts: string[]): string {
+  return [
+    `NODE_NAME=${nodeName}`,
+    `KUBE_NODE_BIN_DIR=${tools.kubeNodeBinDir}`,
+    `CONTAINERD_BIN_DIR=${tools.containerdBinDir}`,
+    `IMAGES="${layouts.join(' ')}"`,
+    'CONTAINERD_DISK=1',
+    '',
+  ].join('\n');
 }
 
 /** Pure: one bridge network for the node's pods, addresses from host-local. */
@@ -186,7 +206,8 @@ imageGCLowThresholdPercent: 99
 `;
 }
 
-function kubeconfigFor(server: string, ca: Buffer, cert: Buffer, key: Buffer, user: string): string {
+/** Pure: kubelet's kubeconfig, the bed's CA and the node's client certificate inline. */
+export function kubeconfigFor(server: string, ca: Buffer, cert: Buffer, key: Buffer, user: string): string {
   const b64 = (b: Buffer) => b.toString('base64');
   return `apiVersion: v1
 kind: Config
@@ -205,7 +226,7 @@ current-context: node
 
 // kubelet authenticates as system:node:<name> in system:nodes; this bed's apiserver authorizes by
 // RBAC only (no Node authorizer), so the group gets the built-in system:node role.
-const nodeRbac = `apiVersion: rbac.authorization.k8s.io/v1
+export const nodeRbac = `apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRoleBinding
 metadata: { name: warren-bed-nodes }
 roleRef: { apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: system:node }
@@ -243,12 +264,12 @@ export async function startGuestNode(
     logFile: string;
     memoryMiB?: number;
     log?: (line: string) => void;
-    /** process: `warren node` from the repo (default); daemonset: deploy/'s DaemonSet with Warren's image. */
+    /** daemonset (default): deploy/'s DaemonSet with Warren's image; process: `warren node` from the repo. */
     plugin?: 'daemonset' | 'process';
   },
 ): Promise<GuestNode> {
   const say = opts.log ?? ((line: string) => console.error(`[warren] ${line}`));
-  const mode = opts.plugin ?? 'process';
+  const mode = opts.plugin ?? 'daemonset';
   const [tools, images, warrenImage] = await Promise.all([
     ensureNodeTools(),
     ensureNodeImages(),
@@ -279,20 +300,34 @@ export async function startGuestNode(
   await writeFile(join(dir, '10-warren.conflist'), cniConfig());
   await writeFile(
     join(dir, 'node.env'),
-    [
-      `NODE_NAME=${nodeName}`,
-      `KUBE_NODE_BIN_DIR=${tools.kubeNodeBinDir}`,
-      `CONTAINERD_BIN_DIR=${tools.containerdBinDir}`,
-      `IMAGES="${[...images.archives, ...(warrenImage ? [warrenImage.archive] : [])].join(' ')}"`,
-      '',
-    ].join('\n'),
+    nodeEnv(tools, [...images.layouts, ...(warrenImage ? [warrenImage.layout] : [])]),
   );
   await kubectl(['apply', '-f', '-'], nodeRbac);
   await kubectl(['apply', '-f', join(repoRoot, 'deploy', 'csidriver.yaml')]);
 
+  // containerd's disk, kept by what it holds: the local images' blobs and Warren's base layers
+  // (its app layer changes with every commit and is imported at each boot; it is small).
+  const keyParts = [tools.containerdBinDir, ...(warrenImage?.baseLayers ?? [])];
+  for (const layout of images.layouts) keyParts.push(...(await readdir(join(layout, 'blobs', 'sha256'))));
+  const key = diskKey(keyParts);
+  const disk = diskPlan({ cacheDir: cacheDir(), key, kept: isKept(cacheDir(), key), workDir: dir });
+  await createDisk(disk);
+  say(
+    disk.keepAt
+      ? `containerd disk: none kept for ${key} yet; importing every image, then keeping it at ${disk.keepAt}`
+      : `containerd disk: kept at ${disk.file}`,
+  );
+
   const mountPort = Number(bed.WARREN_MOUNT_PORT);
   const started = Date.now();
+  const phases: Record<string, number> = {};
+  let mark = started;
+  const phase = (name: string) => {
+    phases[name] = Date.now() - mark;
+    mark = Date.now();
+  };
   const guest = await bootGuest({
+    disks: [{ file: disk.file, snapshot: disk.snapshot }],
     memoryMiB: opts.memoryMiB ?? 2048,
     // The agent starts Node over 9p; on a busy 2-core host under TCG that has taken over 120 s.
     readyTimeoutMs: 300_000,
@@ -317,79 +352,117 @@ export async function startGuestNode(
     await rm(dir, { recursive: true, force: true });
   };
   try {
-    // Importing Warren's image (about 230 MB) into containerd takes minutes under TCG.
-    await node('setup', mode === 'daemonset' ? 900_000 : 300_000);
+    phase('boot');
+    await node('setup');
+    phase('setup');
+    // A first import of Warren's image (about 220 MB) takes minutes under TCG; from a kept disk,
+    // only its app layer is sent.
+    await node('import', 900_000);
+    phase('import');
+    if (disk.keepAt) {
+      await node('seal');
+      await keepDisk(disk);
+      await node('unseal');
+      phase('keepDisk');
+    }
+    await node('start-kubelet');
     await waitNodeReady(kubectl, sh, 300_000);
+    phase('kubelet');
   } catch (err) {
     await stop();
     throw err;
   }
   const readyMs = Date.now() - started;
-  say(`node ${nodeName} Ready ${readyMs} ms after qemu started`);
+  say(`node ${nodeName} Ready ${readyMs} ms after qemu started (${JSON.stringify(phases)})`);
 
   let pluginPid: string | undefined;
+  const startPlugin = async () => {
+    if (mode === 'daemonset') {
+      const rendered = loadAll(await kubectl(['kustomize', join(repoRoot, 'deploy')])) as Array<
+        Record<string, unknown>
+      >;
+      const list = { apiVersion: 'v1', kind: 'List', items: guestNodeObjects(rendered) };
+      await kubectl(['apply', '-f', '-'], JSON.stringify(list));
+      await waitFor(
+        async () =>
+          (await kubectl([
+            'get',
+            'pods',
+            '-n',
+            'warren',
+            '-l',
+            pluginSelector,
+            '-o',
+            'jsonpath={.items[*].status.containerStatuses[*].ready}',
+          ])) === 'true',
+        300_000,
+        async () =>
+          `the warren-node pod is not ready:\n${await kubectl(['describe', 'pods', '-n', 'warren', '-l', pluginSelector]).catch((e) => String(e))}`,
+      );
+    } else {
+      const r = await sh(
+        `cd ${repoRoot} && NODE_NAME=${nodeName} setsid ${nodeBin} src/cli.ts node --endpoint=unix://${pluginSocket}` +
+          ` --driver-name=${driverName} --registration-dir=/var/lib/kubelet/plugins_registry --log-level=debug` +
+          ' >> /var/log/warren-node/plugin.log 2>&1 < /dev/null & echo $!',
+      );
+      pluginPid = r.stdout.trim();
+    }
+    await waitFor(
+      async () => {
+        const out = await kubectl([
+          'get',
+          'csinode',
+          nodeName,
+          '-o',
+          'jsonpath={.spec.drivers[*].name}',
+        ]).catch(() => '');
+        return out.split(' ').includes(driverName);
+      },
+      300_000,
+      async () =>
+        `CSINode ${nodeName} does not list ${driverName}:\n${(await sh(`tail -n 30 ${pluginLogs}`)).stdout}`,
+    );
+  };
+
   return {
     guest,
     kubectl,
     sh,
     images,
     readyMs,
-    async startPlugin() {
+    phases,
+    diskKept: !disk.keepAt,
+    startPlugin,
+    async restartPlugin() {
       if (mode === 'daemonset') {
-        const rendered = loadAll(await kubectl(['kustomize', join(repoRoot, 'deploy')])) as Array<
-          Record<string, unknown>
-        >;
-        const list = { apiVersion: 'v1', kind: 'List', items: guestNodeObjects(rendered, driverName) };
-        await kubectl(['apply', '-f', '-'], JSON.stringify(list));
+        const pods = () =>
+          kubectl(['get', 'pods', '-n', 'warren', '-l', pluginSelector, '-o', 'json']).then(
+            (out) =>
+              JSON.parse(out).items as Array<{
+                metadata: { uid: string };
+                status: { containerStatuses?: Array<{ ready: boolean }> };
+              }>,
+          );
+        const before = (await pods()).map((p) => p.metadata.uid);
+        await kubectl(['delete', 'pods', '-n', 'warren', '-l', pluginSelector, '--wait=false']);
         await waitFor(
-          async () =>
-            (await kubectl([
-              'get',
-              'pods',
-              '-n',
-              'warren',
-              '-l',
-              pluginSelector,
-              '-o',
-              'jsonpath={.items[*].status.containerStatuses[*].ready}',
-            ])) === 'true',
+          async () => {
+            const now = await pods();
+            return (
+              now.length === 1 &&
+              !before.includes(now[0]?.metadata.uid ?? '') &&
+              now[0]?.status.containerStatuses?.[0]?.ready === true
+            );
+          },
           300_000,
           async () =>
-            `the warren-node pod is not ready:\n${await kubectl(['describe', 'pods', '-n', 'warren', '-l', pluginSelector]).catch((e) => String(e))}`,
+            `the warren-node pod was not replaced:\n${await kubectl(['describe', 'pods', '-n', 'warren', '-l', pluginSelector]).catch((e) => String(e))}`,
         );
-      } else {
-        const r = await sh(
-          `cd ${repoRoot} && NODE_NAME=${nodeName} setsid ${nodeBin} src/cli.ts node --endpoint=unix://${pluginSocket}` +
-            ` --driver-name=${driverName} --registration-dir=/var/lib/kubelet/plugins_registry --log-level=debug` +
-            ' >> /var/log/warren-node/plugin.log 2>&1 < /dev/null & echo $!',
-        );
-        pluginPid = r.stdout.trim();
-      }
-      await waitFor(
-        async () => {
-          const out = await kubectl([
-            'get',
-            'csinode',
-            nodeName,
-            '-o',
-            'jsonpath={.spec.drivers[*].name}',
-          ]).catch(() => '');
-          return out.split(' ').includes(driverName);
-        },
-        300_000,
-        async () =>
-          `CSINode ${nodeName} does not list ${driverName}:\n${(await sh(`tail -n 30 ${pluginLogs}`)).stdout}`,
-      );
-    },
-    /** process: stops it; daemonset: deletes the plugin's pod (the DaemonSet starts another). */
-    async stopPlugin() {
-      if (mode === 'daemonset') {
-        await kubectl(['delete', 'pods', '-n', 'warren', '-l', pluginSelector, '--wait=false']);
-        return;
-      }
-      if (pluginPid)
+      } else if (pluginPid) {
         await sh(`kill ${pluginPid}; while kill -0 ${pluginPid} 2>/dev/null; do sleep 0.2; done`);
-      pluginPid = undefined;
+        pluginPid = undefined;
+      }
+      await startPlugin();
     },
     async restartKubelet() {
       await node('stop-kubelet');

@@ -33,6 +33,11 @@ export interface BootOptions {
   relays?: Array<{ listen: number; port: number }>;
   /** How long qemu may take until the agent answers (default 120 s). */
   readyTimeoutMs?: number;
+  /**
+   * Raw disk images attached as virtio disks (/dev/vda, /dev/vdb, ... in this order). snapshot:
+   * the guest's writes go to a temporary file and the image itself is never written.
+   */
+  disks?: Array<{ file: string; snapshot: boolean }>;
 }
 
 export interface GuestImage {
@@ -101,6 +106,7 @@ function qemuArgs(
   script: string,
   ports: Map<number, number>,
   memoryMiB: number,
+  disks: Array<{ file: string; snapshot: boolean }>,
 ): string[] {
   const hostfwd = [...ports].map(([guest, host]) => `hostfwd=tcp:127.0.0.1:${host}-:${guest}`);
   return [
@@ -110,6 +116,10 @@ function qemuArgs(
     ...['-append', `console=ttyS0 quiet panic=-1 warren.cmd=${script}`],
     ...['-virtfs', 'local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap'],
     ...['-netdev', ['user,id=n0', ...hostfwd].join(','), '-device', 'virtio-net-pci,netdev=n0,romfile='],
+    ...disks.flatMap((d) => [
+      '-drive',
+      `file=${d.file},format=raw,if=virtio,${d.snapshot ? 'snapshot=on,cache=unsafe' : 'cache=writeback'}`,
+    ]),
   ];
 }
 
@@ -220,7 +230,7 @@ async function bootWith(opts: BootOptions, repoRoot: string, img: GuestImage, ac
   const agentPort = ports.get(AGENT_PORT)!;
   const { dir, script } = await writeAgentScript(repoRoot, opts.relays ?? []);
 
-  const args = qemuArgs(img, accel, script, ports, opts.memoryMiB ?? 512);
+  const args = qemuArgs(img, accel, script, ports, opts.memoryMiB ?? 512, opts.disks ?? []);
   // setpriv --pdeathsig: the kernel kills qemu if this process dies without calling stop().
   const qemu = spawn('setpriv', ['--pdeathsig', 'KILL', '--', 'qemu-system-x86_64', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -26,7 +26,7 @@ export async function nodeUp(stateDir: string, repoRoot: string): Promise<void> 
   try {
     node = await startGuestNode(bed, {
       logFile: join(bed.WARREN_BED_DIR, 'guest-0-console.log'),
-      plugin: process.env.WARREN_NODE_PLUGIN === 'daemonset' ? 'daemonset' : 'process',
+      plugin: process.env.WARREN_NODE_PLUGIN === 'process' ? 'process' : 'daemonset',
     });
   } catch (err) {
     await stopHost();

@@ -8,8 +8,9 @@ source "$(dirname "$0")/../lib/common.sh"
 
 start=$SECONDS
 # The guest needs these modules; their dependencies are added from modules.dep.
-# bridge and veth are for pods on the node guest (the bridge CNI plugin).
-WANTED_MODULES=(virtio_pci virtio_net 9pnet_virtio 9p overlay nfsv3 nfsv4 bridge veth)
+# bridge and veth are for pods on the node guest (the bridge CNI plugin); virtio_blk and ext4 for
+# its containerd disk (hack/bed/containerd-disk.ts; ext4 of 6.1 needs crc32c at every mount).
+WANTED_MODULES=(virtio_pci virtio_net 9pnet_virtio 9p overlay nfsv3 nfsv4 bridge veth virtio_blk crc32c_generic ext4)
 
 ensure_packages() {
   bash "$(dirname "$0")/../lib/apt-install.sh" qemu-system-x86 busybox-static nfs-common xz-utils

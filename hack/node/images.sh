@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds (once, cached) the node's local container images as OCI archives, so that kubelet never
+# Builds (once, cached) the node's local container images as OCI layouts, so that kubelet never
 # pulls: the pod image (busybox-static) and the pod sandbox ("pause") image, both from the host's
-# busybox. Prints "busybox=PATH", "pause=PATH" and the image names on stdout; progress on stderr.
+# busybox (one layer they share). Prints "busybox=DIR", "pause=DIR" and the image names on stdout;
+# progress on stderr.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 source "$(dirname "$0")/../lib/common.sh"
@@ -36,12 +37,13 @@ if [[ ! -f $DIR/.complete ]]; then
   log "building the node's local images into $DIR"
   rm -rf "$DIR"; mkdir -p "$DIR/rootfs"
   busybox_rootfs "$DIR/rootfs"
-  oci_archive "$DIR/busybox.tar" "$BUSYBOX_IMAGE" '{"Env":["PATH=/bin"],"Cmd":["sh"]}' "$DIR/rootfs"
+  oci_layer "$DIR/rootfs" "$DIR/busybox-layer.tar"
+  oci_layout "$DIR/busybox" "$BUSYBOX_IMAGE" '{"Env":["PATH=/bin"],"Cmd":["sh"]}' "$DIR/busybox-layer.tar"
   # The sandbox holds the pod's namespaces: it sleeps, reaps children, and exits on TERM.
-  oci_archive "$DIR/pause.tar" "$PAUSE_IMAGE" \
+  oci_layout "$DIR/pause" "$PAUSE_IMAGE" \
     '{"Env":["PATH=/bin"],"Entrypoint":["/bin/sh","-c","trap \"exit 0\" TERM INT; while :; do sleep 3600 & wait $!; done"]}' \
-    "$DIR/rootfs"
-  rm -rf "$DIR/rootfs"
+    "$DIR/busybox-layer.tar"
+  rm -rf "$DIR/rootfs" "$DIR/busybox-layer.tar"*
   touch "$DIR/.complete"
 fi
-printf 'busybox=%s\npause=%s\nbusyboxImage=%s\npauseImage=%s\n' "$DIR/busybox.tar" "$DIR/pause.tar" "$BUSYBOX_IMAGE" "$PAUSE_IMAGE"
+printf 'busybox=%s\npause=%s\nbusyboxImage=%s\npauseImage=%s\n' "$DIR/busybox" "$DIR/pause" "$BUSYBOX_IMAGE" "$PAUSE_IMAGE"

@@ -138,6 +138,7 @@ describe('Helm chart (deploy/helm/warren)', () => {
       ]),
     );
     expect(plugin?.livenessProbe?.httpGet?.port).toBe(29808);
+    expect(plugin?.startupProbe?.httpGet?.port).toBe(29808);
     expect(node?.spec?.volumes?.find((v) => v.name === 'registration-dir')?.hostPath?.path).toBe(
       '/var/lib/k0s/kubelet/plugins_registry',
     );

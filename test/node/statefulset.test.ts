@@ -2,7 +2,7 @@
 // scheduler and `warren controller` on the host, Warren's node plugin registered with kubelet by
 // `warren node --registration-dir`. A StatefulSet writes through Warren volumes; the host reads
 // the export directly.
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { readStateSync } from '../../hack/bed/bed.ts';
@@ -19,8 +19,8 @@ import {
   stopDaemon,
 } from '../../hack/bed/guest-node.ts';
 
-/** WARREN_NODE_PLUGIN=daemonset runs the plugin as deploy/'s DaemonSet; the default is a process. */
-const pluginMode = () => (process.env.WARREN_NODE_PLUGIN === 'daemonset' ? 'daemonset' : 'process');
+/** The plugin runs as deploy/'s DaemonSet, as users run it; WARREN_NODE_PLUGIN=process runs it as a process. */
+const pluginMode = () => (process.env.WARREN_NODE_PLUGIN === 'process' ? 'process' : 'daemonset');
 const repoRoot = join(import.meta.dirname, '..', '..');
 const resultsDir = join(repoRoot, 'test-results');
 const ns = 'scenario';
@@ -81,8 +81,9 @@ spec:
       containers:
         - name: web
           image: warren.local/busybox:1.35
-          # Keeps the first hostname it wrote; counts its starts.
-          command: [sh, -c, "[ -f /data/hostname ] || hostname > /data/hostname; echo start >> /data/starts; trap 'exit 0' TERM; sleep 3600 & wait"]
+          # Keeps the first hostname it wrote; counts its starts; every 2 s copies ping to pong (a
+          # read and a write through the volume, answered while the pod runs).
+          command: [sh, -c, "[ -f /data/hostname ] || hostname > /data/hostname; echo start >> /data/starts; trap 'exit 0' TERM; while :; do if [ -f /data/ping ]; then cat /data/ping > /data/pong; fi; sleep 2 & wait $!; done"]
           volumeMounts: [{ name: data, mountPath: /data }]
   volumeClaimTemplates:
     - metadata: { name: data }
@@ -104,6 +105,58 @@ const starts = (pod: string) =>
     .trim()
     .split('\n').length;
 
+/** The StatefulSet's pods by name: uid, Ready, and how often their container restarted. */
+async function webPods(): Promise<Record<string, { uid: string; ready: boolean; restarts: number }>> {
+  const list = await kubectlJson(['get', 'pods', '-n', ns, '-l', 'app=web']);
+  return Object.fromEntries(
+    (
+      list.items as Array<{
+        metadata: { name: string; uid: string; deletionTimestamp?: string };
+        status: {
+          conditions?: Array<{ type: string; status: string }>;
+          containerStatuses?: Array<{ restartCount: number }>;
+        };
+      }>
+    )
+      .filter((p) => !p.metadata.deletionTimestamp)
+      .map((p) => [
+        p.metadata.name,
+        {
+          uid: p.metadata.uid,
+          ready: p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
+          restarts: p.status.containerStatuses?.[0]?.restartCount ?? 0,
+        },
+      ]),
+  );
+}
+
+const uidsOf = (pods: Record<string, { uid: string }>) =>
+  Object.values(pods)
+    .map((p) => p.uid)
+    .sort();
+
+/** The pod uids of the guest's NFS mounts (kubelet's /var/lib/kubelet/pods/UID/volumes/... paths). */
+async function nfsMountUids(): Promise<string[]> {
+  const out = (await node.sh("grep ' nfs4 ' /proc/mounts | cut -d' ' -f2")).stdout;
+  return [...out.matchAll(/\/var\/lib\/kubelet\/pods\/([^/]+)\//g)].map((m) => m[1] as string).sort();
+}
+
+/** Writes `word` to each pod's ping from the host and waits until the pod copied it to pong. */
+async function pingPong(word: string, pods: string[]): Promise<void> {
+  for (const pod of pods) writeFileSync(exportPath(`data-${pod}`, 'ping'), `${word}\n`);
+  await until(`${pods.join(', ')} answering ${word}`, async () =>
+    pods.every((pod) => {
+      try {
+        return readFileSync(exportPath(`data-${pod}`, 'pong'), 'utf8') === `${word}\n`;
+      } catch {
+        return false;
+      }
+    })
+      ? true
+      : undefined,
+  );
+}
+
 beforeAll(async () => {
   mkdirSync(resultsDir, { recursive: true });
   const bed = inject('bed');
@@ -119,7 +172,10 @@ beforeAll(async () => {
     plugin: pluginMode(),
   });
   timings.nodeReadyMs = node.readyMs;
+  for (const [name, ms] of Object.entries(node.phases)) timings[`node.${name}Ms`] = ms;
+  const t0 = Date.now();
   await node.startPlugin();
+  timings.pluginRegisteredMs = Date.now() - t0;
   await node.kubectl(
     ['apply', '-f', '-'],
     `apiVersion: v1
@@ -145,7 +201,7 @@ afterAll(async () => {
   if (node) {
     const logs = await node.sh(`tail -n 200 /var/log/warren-node/kubelet.log; tail -n 100 ${pluginLogs}`);
     console.error(
-      `[warren] node timings: ${JSON.stringify(timings)}\n--- kubelet and plugin logs (tail) ---\n${logs.stdout.slice(-20_000)}`,
+      `[warren] node timings (${pluginMode()}, containerd disk ${node.diskKept ? 'kept' : 'new'}): ${JSON.stringify(timings)}\n--- kubelet and plugin logs (tail) ---\n${logs.stdout.slice(-20_000)}`,
     );
   }
   await node?.stop();
@@ -170,42 +226,65 @@ describe(`node ${nodeName}`, () => {
     }
   }, 900_000);
 
-  it('brings the pods back with the same data after the pods, the plugin and kubelet restart', async () => {
-    const t0 = Date.now();
-    await node.kubectl(['delete', 'pods', '-n', ns, '-l', 'app=web', '--wait=false']);
-    await node.stopPlugin();
+  it("keeps the running pods and their mounts across a kubelet restart and the plugin pod's replacement", async () => {
+    const before = await webPods();
+    let t0 = Date.now();
     await node.restartKubelet();
-    await node.startPlugin();
-    await until('all three pods restarted', async () => {
-      const pods = await readyPods('app=web');
-      return pods.length === 3 && ['web-0', 'web-1', 'web-2'].every((p) => starts(p) === 2)
-        ? true
-        : undefined;
-    });
-    timings.restartMs = Date.now() - t0;
-    for (const pod of ['web-0', 'web-1', 'web-2'])
-      expect(readFileSync(exportPath(`data-${pod}`, 'hostname'), 'utf8')).toBe(`${pod}\n`);
-    // Nothing is left mounted for pods that are gone: every NFS mount belongs to a running pod.
-    const mounts = (await node.sh("grep ' nfs4 ' /proc/mounts | cut -d' ' -f2")).stdout.trim().split('\n');
-    expect(mounts).toHaveLength(3);
+    timings.kubeletRestartMs = Date.now() - t0;
+    // kubelet rebuilt its volume state from the running pods: nothing was unmounted or restarted,
+    // and each pod still reads and writes through its volume.
+    t0 = Date.now();
+    await pingPong('after-kubelet-restart', ['web-0', 'web-1', 'web-2']);
+    timings.pingPongMs = Date.now() - t0;
+    expect(await webPods()).toEqual(before);
+    expect(await nfsMountUids()).toEqual(uidsOf(before));
+
+    // The mounts outlive the plugin (made from the host network): the pods keep reading and writing.
+    t0 = Date.now();
+    await node.restartPlugin();
+    timings.pluginRestartMs = Date.now() - t0;
+    await pingPong('after-plugin-restart', ['web-0', 'web-1', 'web-2']);
+    expect(await webPods()).toEqual(before);
+    expect(await nfsMountUids()).toEqual(uidsOf(before));
+    expect([starts('web-0'), starts('web-1'), starts('web-2')]).toEqual([1, 1, 1]);
   }, 900_000);
 
-  it('scales to 1 and back to 3, reusing the same claims and directories', async () => {
+  it('after both restarts, unmounts deleted pods cleanly; scaling to 1 and back to 3 reuses the same claims and data', async () => {
     const claimsBefore = (await kubectlJson(['get', 'pvc', '-n', ns])).items.map(
       (c: { metadata: { uid: string } }) => c.metadata.uid,
     );
+    const before = await webPods();
+    // web-0 deleted (the StatefulSet makes it again), web-1 and web-2 by the scale-down: all three
+    // unpublished through the state kubelet reconstructed, by the plugin's new pod.
+    let t0 = Date.now();
+    await node.kubectl(['delete', 'pod', 'web-0', '-n', ns, '--wait=false']);
     await node.kubectl(['scale', 'statefulset/web', '-n', ns, '--replicas=1']);
-    await waitWeb(1);
-    await until('web-1 and web-2 gone', async () =>
-      (await kubectlJson(['get', 'pods', '-n', ns, '-l', 'app=web'])).items.length === 1 ? true : undefined,
-    );
+    await until('web-0 back with a new uid, web-1 and web-2 gone', async () => {
+      const now = await webPods();
+      return Object.keys(now).join() === 'web-0' &&
+        now['web-0']?.uid !== before['web-0']?.uid &&
+        now['web-0']?.ready
+        ? true
+        : undefined;
+    });
+    timings.deleteAndScaleTo1Ms = Date.now() - t0;
+    const one = await webPods();
+    expect(await nfsMountUids()).toEqual(uidsOf(one));
+    expect(readFileSync(exportPath('data-web-0', 'hostname'), 'utf8')).toBe('web-0\n');
+
+    t0 = Date.now();
     await node.kubectl(['scale', 'statefulset/web', '-n', ns, '--replicas=3']);
     await waitWeb(3);
+    timings.scaleTo3Ms = Date.now() - t0;
     const claimsAfter = (await kubectlJson(['get', 'pvc', '-n', ns])).items.map(
       (c: { metadata: { uid: string } }) => c.metadata.uid,
     );
     expect(claimsAfter.sort()).toEqual(claimsBefore.sort());
-    expect([starts('web-0'), starts('web-1'), starts('web-2')]).toEqual([2, 3, 3]);
+    for (const pod of ['web-0', 'web-1', 'web-2'])
+      expect(readFileSync(exportPath(`data-${pod}`, 'hostname'), 'utf8')).toBe(`${pod}\n`);
+    expect([starts('web-0'), starts('web-1'), starts('web-2')]).toEqual([2, 2, 2]);
+    // Nothing is left mounted for pods that are gone: every NFS mount belongs to a running pod.
+    expect(await nfsMountUids()).toEqual(uidsOf(await webPods()));
   }, 900_000);
 
   it('keeps the directories when the claims are deleted (onDelete: retain)', async () => {
@@ -270,47 +349,54 @@ spec:
 `;
 
 describe('pod volumes as kubelet mounts them', () => {
-  it('applies fsGroup to the volume (fsGroupPolicy: File)', async () => {
-    await node.kubectl(['apply', '-f', '-'], claim('shared'));
+  // All at once (their starts overlap), with the frozen-server test's pod: each test waits for its own.
+  beforeAll(async () => {
+    mkdirSync(exportPath('inline'), { recursive: true });
     await node.kubectl(
       ['apply', '-f', '-'],
-      pod(
-        'fsgroup',
-        'touch /data/by-fsgroup-pod; stat -c %g /data; stat -c %g /data/by-fsgroup-pod',
-        '    - { name: v, persistentVolumeClaim: { claimName: shared } }',
-        '  securityContext: { runAsUser: 1000, fsGroup: 2345 }\n',
-      ),
+      [
+        claim('shared'),
+        pod(
+          'fsgroup',
+          'touch /data/by-fsgroup-pod; stat -c %g /data; stat -c %g /data/by-fsgroup-pod',
+          '    - { name: v, persistentVolumeClaim: { claimName: shared } }',
+          '  securityContext: { runAsUser: 1000, fsGroup: 2345 }\n',
+        ),
+        // Reads what the fsgroup pod wrote (waiting for it up to 5 minutes), then tries to write.
+        pod(
+          'reader',
+          'n=0; until [ -f /data/by-fsgroup-pod ] || [ $n -ge 300 ]; do n=$((n+1)); sleep 1; done; cat /data/by-fsgroup-pod && echo read; if touch /data/x 2>/dev/null; then echo wrote; else echo refused; fi',
+          '    - { name: v, persistentVolumeClaim: { claimName: shared, readOnly: true } }',
+        ),
+        pod(
+          'inline',
+          'echo inline > /data/written',
+          `    - name: v
+      csi: { driver: ${driverName}, volumeAttributes: { server: 127.0.0.1, share: ${inject('bed').WARREN_NFS_SHARE}, subDir: node/inline } }`,
+        ),
+        claim('frozen'),
+        pod(
+          'frozen',
+          "echo up > /data/up; trap 'exit 0' TERM; sleep 3600 & wait",
+          '    - { name: v, persistentVolumeClaim: { claimName: frozen } }',
+        ),
+      ].join('---\n'),
     );
+  }, 120_000);
+
+  it('applies fsGroup to the volume (fsGroupPolicy: File)', async () => {
     expect(await podPhase('fsgroup', ['Succeeded', 'Failed'])).toBe('Succeeded');
     expect(await podOutput('fsgroup')).toBe('2345\n2345');
     expect(statSync(exportPath('shared')).gid).toBe(2345);
   }, 600_000);
 
   it('mounts a readOnly claim read-only: writes fail', async () => {
-    await node.kubectl(
-      ['apply', '-f', '-'],
-      pod(
-        'reader',
-        'cat /data/by-fsgroup-pod && echo read; if touch /data/x 2>/dev/null; then echo wrote; else echo refused; fi',
-        '    - { name: v, persistentVolumeClaim: { claimName: shared, readOnly: true } }',
-      ),
-    );
     expect(await podPhase('reader', ['Succeeded', 'Failed'])).toBe('Succeeded');
     expect(await podOutput('reader')).toBe('read\nrefused');
     expect(existsSync(exportPath('shared', 'x'))).toBe(false);
   }, 600_000);
 
   it('mounts an inline ephemeral volume', async () => {
-    mkdirSync(exportPath('inline'), { recursive: true });
-    await node.kubectl(
-      ['apply', '-f', '-'],
-      pod(
-        'inline',
-        'echo inline > /data/written',
-        `    - name: v
-      csi: { driver: ${driverName}, volumeAttributes: { server: 127.0.0.1, share: ${inject('bed').WARREN_NFS_SHARE}, subDir: node/inline } }`,
-      ),
-    );
     expect(await podPhase('inline', ['Succeeded', 'Failed'])).toBe('Succeeded');
     expect(readFileSync(exportPath('inline', 'written'), 'utf8')).toBe('inline\n');
   }, 600_000);
@@ -318,15 +404,7 @@ describe('pod volumes as kubelet mounts them', () => {
 
 describe('a pod whose NFS server is frozen', () => {
   it('is deleted within its grace period plus 30 s, and its mount is gone', async () => {
-    await node.kubectl(['apply', '-f', '-'], claim('frozen'));
-    await node.kubectl(
-      ['apply', '-f', '-'],
-      pod(
-        'frozen',
-        "echo up > /data/up; trap 'exit 0' TERM; sleep 3600 & wait",
-        '    - { name: v, persistentVolumeClaim: { claimName: frozen } }',
-      ),
-    );
+    // Created with the pods above.
     expect(await podPhase('frozen', ['Running'])).toBe('Running');
     const uid = (await kubectlJson(['get', 'pod', 'frozen', '-n', ns])).metadata.uid as string;
     const nfsMountsOf = async (uid: string) =>

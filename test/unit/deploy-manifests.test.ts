@@ -71,10 +71,14 @@ describe('deploy/ agrees with itself and with the code', () => {
     );
     // The probe's port is the one --health-address serves, on the node's localhost (host network).
     expect(plugin.args).toContain(`--health-address=localhost:${values.node.healthPort}`);
-    expect(plugin.livenessProbe?.httpGet).toEqual({
-      host: 'localhost',
-      path: '/healthz',
-      port: values.node.healthPort,
+    const healthz = { host: 'localhost', path: '/healthz', port: values.node.healthPort };
+    expect(plugin.livenessProbe?.httpGet).toEqual(healthz);
+    // Liveness only once the plugin has started (up to 5 minutes), so a slow start is not a restart.
+    expect(plugin.startupProbe).toEqual({
+      httpGet: healthz,
+      periodSeconds: 5,
+      timeoutSeconds: 5,
+      failureThreshold: 60,
     });
     expect(node?.hostNetwork).toBe(true);
     expect(plugin.securityContext?.privileged).toBe(true);
