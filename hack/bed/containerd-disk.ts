@@ -4,9 +4,9 @@
 // disk is attached with snapshot=on: the guest's writes go to a temporary file, never to it.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 
 /** Sparse: only what containerd writes takes space. */
@@ -59,4 +59,24 @@ export async function keepDisk(plan: DiskPlan): Promise<void> {
   await writeFile(join(partial, '.complete'), '');
   // Another run may have kept the same disk meanwhile: theirs is as good.
   await rename(partial, plan.keepAt).catch(() => rm(partial, { recursive: true, force: true }));
+  await dropOldDisks(dirname(plan.keepAt), keptDisks);
+}
+
+/** Disks kept at once (about 470 MB each); an older one in use stays readable until its qemu ends. */
+const keptDisks = 2;
+
+/** Pure: of the kept disks (name, when kept), the names beyond the newest `keep`. */
+export function disksToDrop(disks: Array<{ name: string; mtimeMs: number }>, keep: number): string[] {
+  return [...disks]
+    .sort((a, b) => b.mtimeMs - a.mtimeMs || a.name.localeCompare(b.name))
+    .slice(keep)
+    .map((d) => d.name);
+}
+
+async function dropOldDisks(dir: string, keep: number): Promise<void> {
+  const names = (await readdir(dir)).filter((n) => /^node-containerd-[0-9a-f]{12}$/.test(n));
+  const disks = await Promise.all(
+    names.map(async (name) => ({ name, mtimeMs: (await stat(join(dir, name))).mtimeMs })),
+  );
+  for (const name of disksToDrop(disks, keep)) await rm(join(dir, name), { recursive: true, force: true });
 }

@@ -1,7 +1,7 @@
 // The node guest's configuration, built from code (hack/bed/guest-node.ts, containerd-disk.ts,
 // node-up.ts): exact outputs, so a changed field shows here and not as a node that never gets Ready.
 import { describe, expect, it } from 'vitest';
-import { diskKey, diskPlan } from '../../hack/bed/containerd-disk.ts';
+import { diskKey, diskPlan, disksToDrop } from '../../hack/bed/containerd-disk.ts';
 import {
   cniConfig,
   containerdConfig,
@@ -156,5 +156,11 @@ describe('containerd disk', () => {
     [false, { file: '/work/containerd.img', snapshot: false, keepAt: '/cache/node-containerd-k1' }],
   ])('kept=%s: %j', (kept, plan) => {
     expect(diskPlan({ cacheDir: '/cache', key: 'k1', kept, workDir: '/work' })).toEqual(plan);
+  });
+
+  it('drops the kept disks beyond the newest two', () => {
+    const disk = (name: string, mtimeMs: number) => ({ name, mtimeMs });
+    expect(disksToDrop([disk('a', 1), disk('b', 3), disk('c', 2), disk('d', 4)], 2)).toEqual(['c', 'a']);
+    expect(disksToDrop([disk('a', 1), disk('b', 2)], 2)).toEqual([]);
   });
 });
