@@ -113,6 +113,11 @@ export function claimFacts(claim: V1PersistentVolumeClaim): ClaimFacts {
   };
 }
 
+/** namespace/name, as logs and crash points name a claim. */
+export function claimName(claim: V1PersistentVolumeClaim): string {
+  return `${claim.metadata?.namespace}/${claim.metadata?.name}`;
+}
+
 export function claimRef(claim: V1PersistentVolumeClaim): V1ObjectReference {
   const m = claim.metadata ?? {};
   return {

@@ -5,6 +5,7 @@ import { discardPartialCopy, releaseDirectory } from '../provisioning/release.ts
 import { ensureVolumeDirectory, openShare } from '../provisioning/volume-directory.ts';
 import {
   type AbandonPlan,
+  claimName,
   claimRef,
   type ProvisionPlan,
   planClaim,
@@ -62,7 +63,7 @@ export async function reconcileClaim(deps: ReconcileDeps, namespace: string, nam
           err: plan.error,
         });
       case 'finish':
-        deps.crashPoint('after-bound');
+        deps.crashPoint('after-bound', claimName(claim));
         await deps.writes.clearIntent(claim);
         await releaseSourceOf(deps, claim);
         return 'done';
@@ -103,7 +104,7 @@ async function provision(
         `creating directory ${location.subDir} on ${where}`,
       );
       claim = await deps.writes.recordIntent(claim, plan.serializedIntent);
-      deps.crashPoint('after-intent');
+      deps.crashPoint('after-intent', claimName(claim));
     }
     const owner = {
       name: plan.volume.metadata?.name ?? '',
@@ -120,7 +121,7 @@ async function provision(
     } else {
       made = await ensureVolumeDirectory(deps.store, share, intent, owner);
     }
-    deps.crashPoint('after-directory');
+    deps.crashPoint('after-directory', claimName(claim));
     const created = await deps.writes.createVolume(plan.volume);
     const conflict = created.result === 'exists' ? volumeConflict(created.existing, claim) : undefined;
     if (conflict) throw conflict;
@@ -137,7 +138,7 @@ async function provision(
         `volume ${pvName} provisioned at ${where} (directory ${made})`,
       );
     }
-    deps.crashPoint('after-volume');
+    deps.crashPoint('after-volume', claimName(claim));
     // The intent stays on the claim until the binder has bound it ('finish'): see claim-plan.ts.
     if (plan.clone?.kind === 'PersistentVolumeClaim') await releaseCloneSource(deps, claim, plan.clone);
     log.info({ pv: pvName, subDir: location.subDir, directory: made, seconds }, 'provisioned');

@@ -10,7 +10,7 @@ import { discardPartialCopy } from '../provisioning/release.ts';
 import { restorePaths } from '../provisioning/snapshot-restore.ts';
 import type { ShareRoot } from '../provisioning/volume-directory.ts';
 import { errorMessage } from '../text.ts';
-import { claimRef, type ProvisionPlan } from './claim-plan.ts';
+import { claimName, claimRef, type ProvisionPlan } from './claim-plan.ts';
 import { cloneSourceFinalizer, copiedFromValue, describeSource, sourceStillCopied } from './clone-plan.ts';
 import type { ReconcileDeps } from './deps.ts';
 import { claimKey } from './queue-keys.ts';
@@ -67,7 +67,7 @@ export async function copyForClone(
   if (state?.state === 'done') {
     deps.copies.forget(key);
     const updated = await deps.writes.markCloned(claim, copiedFromValue(clone));
-    deps.crashPoint('after-copy');
+    deps.crashPoint('after-copy', claimName(claim));
     await endCopy(deps.store, share, location);
     deps.metrics.clones.inc({ result: 'success' });
     const { stats } = state;

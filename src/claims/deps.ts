@@ -42,8 +42,8 @@ export interface ReconcileDeps {
   metrics: Metrics;
   log: Logger;
   now: () => Date;
-  /** Test hook: named points where a crash is injected (see crash-points.ts). */
-  crashPoint: (name: CrashPoint) => void;
+  /** Test hook: named points where a crash is injected (see crash-points.ts), and the object there (namespace/name, or a cluster-scoped name). */
+  crashPoint: (name: CrashPoint, object: string) => void;
 }
 
 export type CrashPoint =

@@ -2,7 +2,7 @@
 // finished, each step an Event or a crash point apart; a refusal is recorded on the claim once.
 import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import { notFound } from '../errors.ts';
-import { claimRef } from './claim-plan.ts';
+import { claimName, claimRef } from './claim-plan.ts';
 import type { ReconcileDeps } from './deps.ts';
 import { reportFailure } from './report-failure.ts';
 import type { ResizePlan } from './resize-plan.ts';
@@ -32,13 +32,13 @@ export async function resize(
         `resizing volume ${volume} from ${from} to ${to}`,
       );
       claim = await deps.writes.patchClaimStatus(claim, plan.plan.markInProgress);
-      deps.crashPoint('after-resize-started');
+      deps.crashPoint('after-resize-started', claimName(claim));
     }
     if (plan.plan.volumeCapacity) {
       const pv = deps.volumes.get(volume);
       if (!pv) throw notFound(`PV ${volume} of the claim is gone; cannot resize it`);
       await deps.writes.setVolumeCapacity(pv, plan.plan.volumeCapacity);
-      deps.crashPoint('after-volume-capacity');
+      deps.crashPoint('after-volume-capacity', claimName(claim));
     }
     if (plan.plan.shrinkRefused) {
       await deps.events.record(claimRef(claim), 'Warning', 'VolumeResizeFailed', plan.plan.shrinkRefused);

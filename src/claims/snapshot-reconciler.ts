@@ -74,7 +74,7 @@ async function take(
     api.lane.forget(key);
     const info = state.stats;
     await api.writes.patchContentStatus(content, readyStatus(info));
-    deps.crashPoint('after-snapshot-status');
+    deps.crashPoint('after-snapshot-status', content.metadata?.name ?? '');
     await api.writes.markCreating(content, false);
     deps.metrics.snapshots.inc({ operation: 'take', result: 'success' });
     log.info(

@@ -80,7 +80,7 @@ async function act(
       await deps.events.record(volumeRef(pv), 'Warning', 'DirectoryKept', text);
       log.warn({ subDir, why: outcome.why }, "directory kept: not Warren's to delete");
     }
-    deps.crashPoint('after-release');
+    deps.crashPoint('after-release', pv.metadata?.name ?? '');
     await deps.writes.removeVolumeFinalizer(pv);
     await deps.writes.deleteVolume(name);
     const seconds = (performance.now() - started) / 1000;

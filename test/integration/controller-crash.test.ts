@@ -46,6 +46,20 @@ afterEach(async () => {
   running = [];
 });
 
+/** The crash point a SIGKILLed controller reached: crash-points.ts writes its line just before dying. */
+async function crashedAt(c: ControllerProcess): Promise<Array<{ point: unknown; object: unknown }>> {
+  const lines = () =>
+    c
+      .logLines()
+      .filter((l) => l.msg === 'crash point reached; SIGKILL')
+      .map((l) => ({ point: l.point, object: l.object }));
+  // The log file is written by this process from the child's pipe: the last line can trail the exit.
+  return poll(lines, (found) => found.length > 0, {
+    what: `the crash point line in ${c.logFile}`,
+    timeoutMs: 10_000,
+  });
+}
+
 async function volumesOf(ns: string): Promise<string[]> {
   const list = await core.listPersistentVolume();
   return list.items.filter((pv) => pv.spec?.claimRef?.namespace === ns).map((pv) => pv.metadata?.name ?? '');
@@ -62,6 +76,7 @@ describe('SIGKILL at each step, then restart', () => {
       const code = await crashing.exited;
       expect(code).toBeNull(); // killed by SIGKILL, not a clean exit
       expect(crashing.child.signalCode).toBe('SIGKILL');
+      expect(await crashedAt(crashing)).toEqual([{ point, object: `${ns}/data` }]);
 
       await controller(`restart-${point}`);
       const { claim, pv } = await waitBound(core, ns, 'data');
@@ -107,6 +122,8 @@ describe('SIGKILL at each step, then restart', () => {
     const crashing = await controller('deleted-after-volume', 'after-volume');
     await createClaim(core, ns, 'brief', className);
     await crashing.exited;
+    expect(crashing.child.signalCode).toBe('SIGKILL');
+    expect(await crashedAt(crashing)).toEqual([{ point: 'after-volume', object: `${ns}/brief` }]);
     const dir = join(bed.WARREN_EXPORT_DIR, 'crash', ns, 'brief');
     expect(existsSync(dir)).toBe(true);
     const held = await core.readNamespacedPersistentVolumeClaim({ namespace: ns, name: 'brief' });
