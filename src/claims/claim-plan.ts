@@ -84,6 +84,8 @@ export interface ClaimInput {
   provisioner: string;
   /** Warren's PV for this claim is in the cache. */
   pvExists: boolean;
+  /** That PV's provisioned-by annotation: which installation of Warren made it. */
+  volumeProvisioner?: string;
   /** Every PV in the cache: no two volumes may share, contain or lie inside one directory. */
   volumes: readonly V1PersistentVolume[];
   /** A clone's source claim and its PV, or a restore's VolumeSnapshot and its content, from the caches. */
@@ -195,14 +197,25 @@ export function planClaim(input: ClaimInput): ClaimPlan {
  * No duplicate: the PV's name is the claim's uid, so a second create answers 409 and is checked to
  * be this claim's; the directory is ensured (made or adopted) under its ownership record; and one
  * reconcile runs per claim at a time, with leader election so one replica works at a time.
+ *
+ * One holder: the finalizer's name is the same for every installation of Warren, so a controller
+ * finishes or abandons only a claim whose finalizer is its own (its PV's provisioned-by annotation,
+ * before the PV its StorageClass): another installation sharing the cluster would otherwise drop
+ * the intent of a claim whose controller is down, or release its directory.
  */
 export function decideClaim(input: Omit<ClaimInput, 'volumes'>): ClaimDecision {
   const { claim, storageClass, provisioner, pvExists } = input;
   const meta = claim.metadata ?? {};
   const annotations = meta.annotations ?? {};
   const holdsFinalizer = (meta.finalizers ?? []).includes(directoryFinalizer);
+  const named = annotations[storageProvisionerAnnotation] ?? annotations[betaStorageProvisionerAnnotation];
 
   if (holdsFinalizer) {
+    // Every installation of Warren uses the same finalizer: only the one that holds it lets it go.
+    const holder = finalizerHolder(input, named);
+    if (holder !== provisioner) {
+      return { action: 'ignore', reason: `claim holds the finalizer for provisioner ${holder}` };
+    }
     if (pvExists) {
       const phase = claim.status?.phase;
       if (meta.deletionTimestamp || phase === 'Bound' || phase === 'Lost') return { action: 'finish' };
@@ -219,7 +232,6 @@ export function decideClaim(input: Omit<ClaimInput, 'volumes'>): ClaimDecision {
   // the PV before the binder's first sync) was measured at 1,000 claims: the binder's first sync
   // came first for most claims anyway, and its annotation write and our intent write then raced
   // (369 and 176 conflicts), slower than waiting (2.24x the floor against 1.95x).
-  const named = annotations[storageProvisionerAnnotation] ?? annotations[betaStorageProvisionerAnnotation];
   if (named !== provisioner && !holdsFinalizer) {
     return {
       action: 'ignore',
@@ -246,6 +258,16 @@ export function decideClaim(input: Omit<ClaimInput, 'volumes'>): ClaimDecision {
     return { action: 'wait', reason: 'WaitForFirstConsumer: no node selected yet' };
   }
   return { action: 'provision' };
+}
+
+/**
+ * Which provisioner's finalizer a claim holds: the one that made its PV; before the PV, the one its
+ * StorageClass names (the intent was recorded for that class), or the binder's annotation when the
+ * class is gone. Only with none of these is it taken to be ours (a claim deleted with its class).
+ */
+function finalizerHolder(input: Omit<ClaimInput, 'volumes'>, named: string | undefined): string {
+  if (input.pvExists && input.volumeProvisioner !== undefined) return input.volumeProvisioner;
+  return input.storageClass?.provisioner ?? named ?? input.provisioner;
 }
 
 function intentFor(claim: V1PersistentVolumeClaim, storageClass: V1StorageClass): VolumeIntent {

@@ -1,6 +1,6 @@
 // Carries out the plan for one claim (claim-plan.ts decides everything): provision its directory
 // and PV, finish the hand-over, or release the directory of a claim deleted mid-flight.
-import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
+import type { V1PersistentVolume, V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import { discardPartialCopy, releaseDirectory } from '../provisioning/release.ts';
 import { ensureVolumeDirectory, openShare } from '../provisioning/volume-directory.ts';
 import {
@@ -15,6 +15,7 @@ import {
 import { copyForClone, releaseCloneSource } from './clone-copy.ts';
 import { dataSourceOf, describeSource } from './clone-plan.ts';
 import type { ReconcileDeps } from './deps.ts';
+import { provisionedByAnnotation } from './object-names.ts';
 import { reportFailure } from './report-failure.ts';
 import { resize } from './resize-reconciler.ts';
 import { countRetries } from './retries.ts';
@@ -32,7 +33,7 @@ export async function reconcileClaim(deps: ReconcileDeps, namespace: string, nam
     claim,
     storageClass,
     provisioner: deps.provisioner,
-    pvExists: Boolean(deps.volumes.get(pvNameFor(claim))),
+    ...volumeFacts(deps.volumes.get(pvNameFor(claim))),
     volumes: deps.volumes.list(),
     ...sourceOf(deps, claim),
     ...(claim.spec?.volumeName ? { boundVolume: deps.volumes.get(claim.spec.volumeName) } : {}),
@@ -187,6 +188,12 @@ async function abandon(
   } catch (err) {
     return reportFailure(deps, log, { step: { operation: 'abandon' }, object: claimRef(claim), err });
   }
+}
+
+/** Whether the claim's PV is in the cache, and which provisioner made it. */
+function volumeFacts(pv: V1PersistentVolume | undefined) {
+  const by = pv?.metadata?.annotations?.[provisionedByAnnotation];
+  return { pvExists: pv !== undefined, ...(by !== undefined ? { volumeProvisioner: by } : {}) };
 }
 
 /** A clone's source claim and its PV, or a restore's VolumeSnapshot and its content, from the caches. */

@@ -30,10 +30,10 @@ function ensureClass(): Promise<void> {
   return classReady;
 }
 
-async function controller(name: string, crashAt?: string): Promise<ControllerProcess> {
+async function controller(name: string, crashAt?: string, as = provisioner): Promise<ControllerProcess> {
   const c = await startController({
     bed,
-    provisioner,
+    provisioner: as,
     logFile: join(logDir, `${name}.log`),
     env: crashAt ? { WARREN_CRASH_AT: crashAt } : {},
   });
@@ -126,10 +126,30 @@ describe('SIGKILL at each step, then restart', () => {
     expect(await crashedAt(crashing)).toEqual([{ point: 'after-volume', object: `${ns}/brief` }]);
     const dir = join(bed.WARREN_EXPORT_DIR, 'crash', ns, 'brief');
     expect(existsSync(dir)).toBe(true);
-    const held = await core.readNamespacedPersistentVolumeClaim({ namespace: ns, name: 'brief' });
-    expect(held.metadata?.finalizers).toContain('warren.dev/directory');
-    const pvName = `pvc-${held.metadata?.uid}`;
+    const readBrief = () => core.readNamespacedPersistentVolumeClaim({ namespace: ns, name: 'brief' });
+    // The binder binds the claim to its PV with no controller running; the intent stays on it.
+    const bound = await poll(readBrief, (c) => c.status?.phase === 'Bound', {
+      what: 'the claim to be Bound',
+    });
+    expect(bound.metadata?.finalizers).toContain('warren.dev/directory');
+    const pvName = `pvc-${bound.metadata?.uid}`;
     expect(await volumesOf(ns)).toEqual([pvName]);
+
+    // Another installation of Warren (another provisioner, the same finalizer name) leaves it alone.
+    const other = await controller('deleted-after-volume-other', undefined, provisionerFor('crash-other'));
+    const seen = await poll(
+      async () => ({
+        claim: await readBrief(),
+        lines: other.logLines().filter((l) => l.namespace === ns && l.name === 'brief'),
+      }),
+      ({ claim, lines }) => lines.length > 0 || !claim.metadata?.finalizers?.includes('warren.dev/directory'),
+      { what: 'the other installation to decide about the claim' },
+    );
+    expect(seen.claim.metadata?.finalizers).toContain('warren.dev/directory');
+    expect(seen.lines[0]).toMatchObject({
+      action: 'ignore',
+      reason: `claim holds the finalizer for provisioner ${provisioner}`,
+    });
     await core.deleteNamespacedPersistentVolumeClaim({ namespace: ns, name: 'brief' });
 
     await controller('deleted-after-volume-restart');

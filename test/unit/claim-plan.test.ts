@@ -60,6 +60,8 @@ interface Case {
   /** Defaults to our Immediate class; 'missing' means not in the cache. */
   storageClass?: V1StorageClass | 'missing';
   pvExists?: boolean;
+  /** The provisioned-by annotation of the claim's PV. */
+  volumeProvisioner?: string;
   expected: ClaimDecision;
 }
 
@@ -159,6 +161,58 @@ describe('decideClaim', () => {
       claim: claim({ finalizers: [finalizer], volumeName: 'pvc-gone', phase: 'Lost' }),
       pvExists: true,
       expected: { action: 'finish' },
+    },
+    // The finalizer's name is the same for every installation of Warren: only its holder lets it go.
+    {
+      name: "another installation's finalizer, its PV exists, claim Bound: ignore (its controller finishes)",
+      claim: claim({
+        annotations: {},
+        finalizers: [finalizer],
+        volumeName: 'pvc-0b6a4c2e-1111-2222-3333-444455556666',
+        phase: 'Bound',
+      }),
+      storageClass: storageClass({ provisioner: 'crash.example.com' }),
+      pvExists: true,
+      volumeProvisioner: 'crash.example.com',
+      expected: { action: 'ignore', reason: 'claim holds the finalizer for provisioner crash.example.com' },
+    },
+    {
+      name: "another installation's finalizer, deleted with its PV: ignore",
+      claim: claim({ annotations: {}, finalizers: [finalizer], deleting: true }),
+      storageClass: 'missing',
+      pvExists: true,
+      volumeProvisioner: 'crash.example.com',
+      expected: { action: 'ignore', reason: 'claim holds the finalizer for provisioner crash.example.com' },
+    },
+    {
+      name: "another installation's finalizer, deleted before its PV: ignore (its directory is not ours to release)",
+      claim: claim({ annotations: {}, finalizers: [finalizer], deleting: true }),
+      storageClass: storageClass({ provisioner: 'crash.example.com' }),
+      expected: { action: 'ignore', reason: 'claim holds the finalizer for provisioner crash.example.com' },
+    },
+    {
+      name: "another installation's finalizer, class gone, the binder named it: ignore",
+      claim: claim({
+        annotations: { [gaAnnotation]: 'crash.example.com' },
+        finalizers: [finalizer],
+        deleting: true,
+      }),
+      storageClass: 'missing',
+      expected: { action: 'ignore', reason: 'claim holds the finalizer for provisioner crash.example.com' },
+    },
+    {
+      name: 'our finalizer, our PV, claim Bound, its class now names another provisioner: finish (the PV says who made it)',
+      claim: claim({ finalizers: [finalizer], volumeName: 'pvc-x', phase: 'Bound' }),
+      storageClass: storageClass({ provisioner: 'crash.example.com' }),
+      pvExists: true,
+      volumeProvisioner: provisioner,
+      expected: { action: 'finish' },
+    },
+    {
+      name: 'our finalizer, deleted with its class, nothing names a provisioner: abandon (ours, as before)',
+      claim: claim({ annotations: {}, finalizers: [finalizer], deleting: true }),
+      storageClass: 'missing',
+      expected: { action: 'abandon' },
     },
     {
       name: 'PV exists without our finalizer: ignore, the binder will bind',
@@ -265,10 +319,21 @@ describe('decideClaim', () => {
       storageClass: storageClass({ binding: 'Immediate' }),
       expected: { action: 'provision' },
     },
-  ])('$name', ({ claim, storageClass: given = storageClass(), pvExists = false, expected }) => {
-    const sc = given === 'missing' ? undefined : given;
-    expect(decideClaim({ claim, storageClass: sc, provisioner, pvExists })).toEqual(expected);
-  });
+  ])(
+    '$name',
+    ({ claim, storageClass: given = storageClass(), pvExists = false, volumeProvisioner, expected }) => {
+      const sc = given === 'missing' ? undefined : given;
+      expect(
+        decideClaim({
+          claim,
+          storageClass: sc,
+          provisioner,
+          pvExists,
+          ...(volumeProvisioner ? { volumeProvisioner } : {}),
+        }),
+      ).toEqual(expected);
+    },
+  );
 
   it('does not mutate the claim it is given', () => {
     const input = claim({ finalizers: [finalizer], deleting: true });
