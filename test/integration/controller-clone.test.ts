@@ -239,7 +239,12 @@ describe('clones', () => {
       body: cloneOf('busy-copy', 'busy-origin'),
     });
     await waitEvent(core, ns, 'busy-copy', 'CloneStarted');
-    expect(await metricValue(controller.metricsUrl, 'warren_clone_copies_running')).toBe(1);
+    // The Event is recorded as the copy is handed to the copy lane; the gauge rises once the lane runs it.
+    await poll(
+      () => metricValue(controller.metricsUrl, 'warren_clone_copies_running'),
+      (running) => running === 1,
+      { what: 'the copy to be running' },
+    );
     await core.deleteNamespacedPersistentVolumeClaim({ namespace: ns, name: 'busy-origin' });
     const deleting = await core.readNamespacedPersistentVolumeClaim({ namespace: ns, name: 'busy-origin' });
     expect(deleting.metadata?.deletionTimestamp).toBeDefined();
