@@ -10,6 +10,7 @@ import { createHook } from 'node:async_hooks';
 import { WarrenError } from '../errors.ts';
 import type { WorkerReply, WorkerRequest } from './share-worker-process.ts';
 import { type CopyOptions, copyTree } from './tree-copy.ts';
+import { serveWorkerRequests } from './worker-serve.ts';
 
 /** How often progress is sent while copies run. */
 const reportEveryMs = 250;
@@ -64,22 +65,4 @@ async function copy(req: WorkerRequest): Promise<unknown> {
   }
 }
 
-process.on('message', (raw) => {
-  const req = raw as WorkerRequest;
-  void copy(req)
-    .then(
-      (value): WorkerReply => ({ id: req.id, ok: true, value }),
-      (err: unknown): WorkerReply =>
-        err instanceof WarrenError
-          ? { id: req.id, ok: false, kind: err.kind, message: err.message }
-          : {
-              id: req.id,
-              ok: false,
-              kind: 'Internal',
-              message: err instanceof Error ? err.message : String(err),
-            },
-    )
-    .then((reply) => process.send?.(reply));
-});
-process.on('disconnect', () => process.exit(0));
-process.send?.({ ready: true } satisfies WorkerReply);
+serveWorkerRequests(copy);

@@ -5,7 +5,8 @@ import { WarrenError } from '../errors.ts';
 import type { DirectoryBackend } from './directory-backend.ts';
 import { createFsDirectoryBackend } from './fs-directory-backend.ts';
 import type { ProbeResult } from './share-lanes.ts';
-import type { WorkerReply, WorkerRequest } from './share-worker-process.ts';
+import type { WorkerRequest } from './share-worker-process.ts';
+import { serveWorkerRequests } from './worker-serve.ts';
 
 const backend = createFsDirectoryBackend();
 const operations = new Set<string>([
@@ -46,24 +47,4 @@ async function run(req: WorkerRequest): Promise<unknown> {
   return method(...req.args);
 }
 
-process.on('message', (raw) => {
-  const req = raw as WorkerRequest;
-  void run(req)
-    .then(
-      (value): WorkerReply => ({ id: req.id, ok: true, value }),
-      (err: unknown): WorkerReply =>
-        err instanceof WarrenError
-          ? { id: req.id, ok: false, kind: err.kind, message: err.message }
-          : {
-              id: req.id,
-              ok: false,
-              kind: 'Internal',
-              message: err instanceof Error ? err.message : String(err),
-            },
-    )
-    .then((reply) => process.send?.(reply));
-});
-// The parent is gone: nothing else will ever read an answer.
-process.on('disconnect', () => process.exit(0));
-// Calls are sent only after this: a message that arrived before the listener above would be lost.
-process.send?.({ ready: true } satisfies WorkerReply);
+serveWorkerRequests(run);
