@@ -229,17 +229,18 @@ it('a clone whose share freezes mid-copy: the other share provisions meanwhile, 
   await createClaim(core, ns, 'a-origin', cls('a'));
   await waitBound(core, ns, 'a-origin');
   // Written through the guest's NFS mount (behind the server's back its caches could miss them):
-  // a 16 MiB file the copy starts with, then 3,000 small files in 20 directories.
+  // a 16 MiB file the copy starts with, then 1,000 small files in 20 directories (enough
+  // for the copy to outlast the freeze's start, few enough to keep the copy after it short under TCG).
   const filled = await bed.sh(
     `${guestNode} -e 'const fs = require("node:fs"); const d = process.argv[1];` +
       ` fs.writeFileSync(d + "/big", require("node:crypto").randomBytes(16 << 20));` +
-      ` for (let i = 0; i < 3000; i++) { const s = d + "/d" + (i % 20); fs.mkdirSync(s, { recursive: true });` +
+      ` for (let i = 0; i < 1000; i++) { const s = d + "/d" + (i % 20); fs.mkdirSync(s, { recursive: true });` +
       ` fs.writeFileSync(s + "/f" + i, "file " + i + "\\n"); }' /exports/a/vols/${ns}-a-origin`,
     600_000,
   );
   expect(filled).toMatchObject({ code: 0 });
   const source = await volumeTree('a-origin');
-  expect(source.length).toBe(1 + 20 + 3000);
+  expect(source.length).toBe(1 + 20 + 1000);
   const bytesBefore = await metricValue(metricsUrl, 'warren_clone_copied_bytes_total');
   await core.createNamespacedPersistentVolumeClaim({
     namespace: ns,
