@@ -14,6 +14,8 @@ export interface Observer {
   /** performance.now() of the first sighting, by name. */
   seen: Map<string, number>;
   bound: Map<string, number>;
+  /** First seen in phase Released (PVs). */
+  released: Map<string, number>;
   gone: Map<string, number>;
   /** Waits until `done()` holds, logging `progress()` every 15 s; fails after timeoutMs (30 min). */
   until(what: string, done: () => boolean, progress: () => string, timeoutMs?: number): Promise<void>;
@@ -32,6 +34,7 @@ export async function observe(
 ): Promise<Observer> {
   const seen = new Map<string, number>();
   const bound = new Map<string, number>();
+  const released = new Map<string, number>();
   const gone = new Map<string, number>();
   const watch = new Watch(kc);
   let stopped = false;
@@ -51,6 +54,7 @@ export async function observe(
     const now = performance.now();
     if (!seen.has(name)) seen.set(name, now);
     if (obj.status?.phase === 'Bound' && !bound.has(name)) bound.set(name, now);
+    if (obj.status?.phase === 'Released' && !released.has(name)) released.set(name, now);
     if (type === 'DELETED' && !gone.has(name)) gone.set(name, now);
   };
   const giveUp = (err: unknown) => {
@@ -81,6 +85,7 @@ export async function observe(
   return {
     seen,
     bound,
+    released,
     gone,
     async until(what, done, progress, timeoutMs = 1_800_000) {
       const ticker = setInterval(() => console.error(`[bench] waiting for ${what}: ${progress()}`), 15_000);

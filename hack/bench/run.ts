@@ -38,6 +38,9 @@ export async function runFloor(api: Api, opts: RunOptions): Promise<ContenderRes
   const pvName = (claim: string) => `floor-${claim}`;
   await api.core.createNamespace({ body: { metadata: { name: namespace } } });
   const claims = await observe(api.kc, `/api/v1/namespaces/${namespace}/persistentvolumeclaims`, () => true);
+  const volumes = await observe(api.kc, '/api/v1/persistentvolumes', (pv) =>
+    Boolean(pv.metadata?.name?.startsWith('floor-')),
+  );
   const before = await readWrites(api.kc);
   try {
     const startMs = performance.now();
@@ -50,8 +53,18 @@ export async function runFloor(api: Api, opts: RunOptions): Promise<ContenderRes
     );
     const writes = difference(await readWrites(api.kc), before);
     const summary = summarize({ created, bound: claims.bound, pvSeen: new Map() }, startMs);
-    // Not timed: the pairs go, so that later contenders' informers do not carry them.
+    // Release floor: kube-controller-manager's share of any release (pvc-protection lets each claim
+    // go, the binder marks its PV Released), with no provisioner after it.
+    const releaseStart = performance.now();
     await deleteClaims(api.core, namespace, names, opts.concurrency);
+    await volumes.until(
+      'the floor claims to be gone and their PVs Released',
+      () => claims.gone.size === opts.claims && volumes.released.size === opts.claims,
+      () =>
+        `claims gone ${claims.gone.size}/${opts.claims}, PVs Released ${volumes.released.size}/${opts.claims}`,
+    );
+    const releaseMs = performance.now() - releaseStart;
+    // Not timed: the PVs go, so that later contenders' informers do not carry them.
     await pool(names, opts.concurrency, (name) => api.core.deletePersistentVolume({ name: pvName(name) }));
     return {
       name: 'floor',
@@ -59,12 +72,14 @@ export async function runFloor(api: Api, opts: RunOptions): Promise<ContenderRes
       startMs,
       ...summary,
       pvsMs,
+      releaseMs,
       memory: [],
       conflicts: conflictsOf(writes),
       writes: byRequest(writes),
     };
   } finally {
     claims.stop();
+    volumes.stop();
   }
 }
 

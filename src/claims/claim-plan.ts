@@ -38,7 +38,7 @@ export type ClaimDecision =
   /** Ours, asking for something Warren does not do: tell the user, do not retry hot. */
   | { action: 'reject'; reason: string }
   | { action: 'provision' }
-  /** Our finalizer is on the claim, its PV exists and the binder is done (Bound, or the claim is deleted): drop the finalizer and intent. */
+  /** Our finalizer is on the claim and its PV exists: drop the finalizer and intent (the binder binds the pair). */
   | { action: 'finish' }
   /** The claim is being deleted before its PV was made: release the directory, then drop the finalizer. */
   | { action: 'abandon' };
@@ -48,7 +48,7 @@ export interface ProvisionPlan {
   intent: VolumeIntent;
   /** The intent annotation's text. */
   serializedIntent: string;
-  /** Intent and finalizer must be (re)written on the claim before the directory is made. */
+  /** Intent, finalizer and volumeName must be (re)written on the claim before the directory is made. */
   recordIntent: boolean;
   /** The intent the claim carries instead, when the plan replaces it (labels changed, or a hand edit). */
   replacesIntent?: string;
@@ -133,7 +133,8 @@ export function claimRef(claim: V1PersistentVolumeClaim): V1ObjectReference {
 }
 
 export function planClaim(input: ClaimInput): ClaimPlan {
-  const decision = decideClaim(input);
+  const unbound = unboundVolumeOfClass(input.claim, input.volumes);
+  const decision = decideClaim({ ...input, ...(unbound ? { unboundVolumeOfClass: unbound } : {}) });
   if (decision.action === 'abandon') return { action: 'abandon', plan: planAbandon(input) };
   if (decision.action === 'ignore' && input.claim.spec?.volumeName) {
     try {
@@ -162,37 +163,45 @@ export function planClaim(input: ClaimInput): ClaimPlan {
 }
 
 /*
- * Crash safety, and why the claim is not written while the binder binds it.
+ * Crash safety, and how the claim is pre-bound so that the binder does no more than for a PV made
+ * by hand.
  *
  * The steps, with a crash point after each (crash-points.ts):
- *   1. record the intent: our finalizer and the intent annotation (the whole VolumeIntent: where the
- *      directory goes, with which policy), in one resourceVersion-guarded patch of the claim;
+ *   1. record the intent: our finalizer, the intent annotation (the whole VolumeIntent: where the
+ *      directory goes, with which policy) and spec.volumeName `pvc-<claim uid>`, in one
+ *      resourceVersion-guarded patch of the claim;
  *   2. make the directory (its ownership record on the share is written first);
- *   3. create the PV `pvc-<claim uid>`;
- *   4. wait until kube-controller-manager has bound the claim (phase Bound), or the claim is deleted;
- *   5. finish: drop the finalizer and the intent from the claim.
- * The claim is written twice, neither time while the binder is binding it: step 1 comes before any
- * PV exists (nothing to bind yet), step 5 after the binder's last write (status Bound). Dropping the
- * intent right after step 3, as Warren did before, raced the binder's own claim updates: 409s on
- * one side or the other, and every extra claim update made the binder sync the claim and re-send
- * its event, with kube-controller-manager's client limited to 20 writes/s.
+ *   3. create the PV `pvc-<claim uid>`, its claimRef naming the claim's uid;
+ *   4. finish: drop the finalizer and the intent from the claim.
+ * kube-controller-manager's binder then binds the pair as it binds any PV and claim pre-bound to
+ * each other: three writes (PV phase, claim annotations, claim phase), all after Warren's last write
+ * to the claim, so neither side's write conflicts with the other's.
+ *
+ * Why volumeName in step 1: a claim that names a PV which does not exist yet is one the binder
+ * leaves alone (it keeps it Pending, with no provisioner annotation and no ExternalProvisioning
+ * Event: two writes fewer per claim, and the binder's client is limited to 20 writes/s). A PV that
+ * appears for a claim which already names it does not make the binder sync the claim; step 4 does.
+ * Warren acts on a claim of its class without waiting for the binder to name it, except while a PV
+ * of that class is bound to no claim: the binder might bind the claim to that PV, so Warren leaves
+ * the claim to the binder until the binder names Warren.
  *
  * Intent before directory: no directory is made (2) before the claim names it (1), and while the
  * finalizer is on the claim the claim cannot disappear, so the intent is readable until Warren
- * lets it go. From step 3 on, the PV names the same directory too, and its own release path
- * (volume-plan.ts) owns it once the PV is Released.
+ * lets it go. From step 3 on, the PV names the same directory and the same claim, and its own
+ * release path (volume-plan.ts) owns the directory once the PV is Released; so the intent may go.
  *
  * No orphan: a restarted controller (or the replica that takes over the lease) finds every
  * crash point's state and carries on from it:
  *   after-intent    intent, no directory: provision again (same intent, same place);
  *   after-directory directory, no PV: provision again; the directory is adopted, the PV created;
- *   after-volume    PV, intent still on the claim, claim not yet Bound: wait for the binder, then
- *                   finish; if the claim is deleted first, finish too, and the PV (Released
- *                   without its claim) releases the directory by its own path;
- *   after-bound     Bound, intent still on the claim: finish.
+ *   after-volume    PV, intent still on the claim: finish (also when the claim is being deleted:
+ *                   the PV, Released without its claim, releases the directory by its own path);
+ *   after-finish    nothing of Warren's on the claim, which names its PV: nothing to do.
  * A claim deleted before its PV exists is abandoned: its directory is released only if it matches
  * the recorded intent, is empty, is no other volume's, and a live read (not the cache, which can
  * lag) finds no PV for the claim; if the PV exists after all, the directory is left to the PV.
+ * A claim that names a PV but holds no finalizer of ours is never provisioned, even if that PV is
+ * not in the cache: it is bound by hand, or its PV was made and the cache has not shown it yet.
  *
  * No duplicate: the PV's name is the claim's uid, so a second create answers 409 and is checked to
  * be this claim's; the directory is ensured (made or adopted) under its ownership record; and one
@@ -203,7 +212,9 @@ export function planClaim(input: ClaimInput): ClaimPlan {
  * before the PV its StorageClass): another installation sharing the cluster would otherwise drop
  * the intent of a claim whose controller is down, or release its directory.
  */
-export function decideClaim(input: Omit<ClaimInput, 'volumes'>): ClaimDecision {
+export function decideClaim(
+  input: Omit<ClaimInput, 'volumes'> & { unboundVolumeOfClass?: string },
+): ClaimDecision {
   const { claim, storageClass, provisioner, pvExists } = input;
   const meta = claim.metadata ?? {};
   const annotations = meta.annotations ?? {};
@@ -216,34 +227,30 @@ export function decideClaim(input: Omit<ClaimInput, 'volumes'>): ClaimDecision {
     if (holder !== provisioner) {
       return { action: 'ignore', reason: `claim holds the finalizer for provisioner ${holder}` };
     }
-    if (pvExists) {
-      const phase = claim.status?.phase;
-      if (meta.deletionTimestamp || phase === 'Bound' || phase === 'Lost') return { action: 'finish' };
-      return { action: 'wait', reason: 'volume exists; waiting for the binder to bind the claim' };
-    }
+    if (pvExists) return { action: 'finish' };
     if (meta.deletionTimestamp) return { action: 'abandon' };
   }
   if (meta.deletionTimestamp) return { action: 'ignore', reason: 'claim is being deleted' };
-  if (claim.spec?.volumeName)
-    return { action: 'ignore', reason: `claim is bound to ${claim.spec.volumeName}` };
+  const volumeName = claim.spec?.volumeName;
+  // Our own pre-binding (step 1) is carried on only while our finalizer says provisioning is under way.
+  if (volumeName && !(holdsFinalizer && volumeName === pvNameFor(claim)))
+    return { action: 'ignore', reason: `claim is bound to ${volumeName}` };
   if (pvExists) return { action: 'ignore', reason: 'volume already exists; waiting for the binder' };
 
-  // Only once kube-controller-manager has named us. Acting as soon as the claim appears (to have
-  // the PV before the binder's first sync) was measured at 1,000 claims: the binder's first sync
-  // came first for most claims anyway, and its annotation write and our intent write then raced
-  // (369 and 176 conflicts), slower than waiting (2.24x the floor against 1.95x).
-  if (named !== provisioner && !holdsFinalizer) {
-    return {
-      action: 'ignore',
-      reason: named ? `claim is for provisioner ${named}` : 'claim names no provisioner yet',
-    };
-  }
+  if (named !== undefined && named !== provisioner && !holdsFinalizer)
+    return { action: 'ignore', reason: `claim is for provisioner ${named}` };
   if (!storageClass)
     return { action: 'wait', reason: `StorageClass "${claim.spec?.storageClassName ?? ''}" not found` };
   if (storageClass.provisioner !== provisioner) {
     return {
       action: 'ignore',
       reason: `StorageClass ${storageClass.metadata?.name} is for ${storageClass.provisioner}`,
+    };
+  }
+  if (named === undefined && !holdsFinalizer && input.unboundVolumeOfClass) {
+    return {
+      action: 'ignore',
+      reason: `PV ${input.unboundVolumeOfClass} of the claim's class is bound to no claim; the binder may bind the claim to it`,
     };
   }
   if (claim.spec?.volumeMode === 'Block') {
@@ -265,6 +272,16 @@ export function decideClaim(input: Omit<ClaimInput, 'volumes'>): ClaimDecision {
  * StorageClass names (the intent was recorded for that class), or the binder's annotation when the
  * class is gone. Only with none of these is it taken to be ours (a claim deleted with its class).
  */
+/** A PV of the claim's class that names no claim: one the binder could bind the claim to. */
+function unboundVolumeOfClass(
+  claim: V1PersistentVolumeClaim,
+  volumes: readonly V1PersistentVolume[],
+): string | undefined {
+  const className = claim.spec?.storageClassName;
+  if (!className) return undefined;
+  return volumes.find((pv) => pv.spec?.storageClassName === className && !pv.spec?.claimRef)?.metadata?.name;
+}
+
 function finalizerHolder(input: Omit<ClaimInput, 'volumes'>, named: string | undefined): string {
   if (input.pvExists && input.volumeProvisioner !== undefined) return input.volumeProvisioner;
   return input.storageClass?.provisioner ?? named ?? input.provisioner;
@@ -307,7 +324,8 @@ function planProvision(input: ClaimInput, storageClass: V1StorageClass): Provisi
     ...(clone ? { clone } : {}),
     intent,
     serializedIntent,
-    recordIntent: recorded !== serializedIntent || !holdsFinalizer,
+    recordIntent:
+      recorded !== serializedIntent || !holdsFinalizer || claim.spec?.volumeName !== pvNameFor(claim),
     ...(recorded !== undefined && recorded !== serializedIntent ? { replacesIntent: recorded } : {}),
     volume: buildVolume({ claim, storageClass, provisioner, intent }),
   };

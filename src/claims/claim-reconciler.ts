@@ -64,9 +64,7 @@ export async function reconcileClaim(deps: ReconcileDeps, namespace: string, nam
           err: plan.error,
         });
       case 'finish':
-        deps.crashPoint('after-bound', claimName(claim));
-        await deps.writes.clearIntent(claim);
-        await releaseSourceOf(deps, claim);
+        await finish(deps, claim);
         return 'done';
       case 'abandon':
         return abandon(deps, claim, plan.plan, log);
@@ -98,13 +96,14 @@ async function provision(
         );
       }
       const where = `${location.server}:${location.share}`;
-      await deps.events.record(
+      // Normal Events are not waited for: they go out beside the provisioning, not before it.
+      void deps.events.record(
         claimRef(claim),
         'Normal',
         'Provisioning',
         `creating directory ${location.subDir} on ${where}`,
       );
-      claim = await deps.writes.recordIntent(claim, plan.serializedIntent);
+      claim = await deps.writes.recordIntent(claim, plan.serializedIntent, pvNameFor(claim));
       deps.crashPoint('after-intent', claimName(claim));
     }
     const owner = {
@@ -132,7 +131,7 @@ async function provision(
     const pvName = plan.volume.metadata?.name;
     if (created.result === 'created') {
       const where = `${location.server}:${location.share}/${location.subDir}`;
-      await deps.events.record(
+      void deps.events.record(
         claimRef(claim),
         'Normal',
         'ProvisioningSucceeded',
@@ -140,8 +139,7 @@ async function provision(
       );
     }
     deps.crashPoint('after-volume', claimName(claim));
-    // The intent stays on the claim until the binder has bound it ('finish'): see claim-plan.ts.
-    if (plan.clone?.kind === 'PersistentVolumeClaim') await releaseCloneSource(deps, claim, plan.clone);
+    await finish(deps, claim);
     log.info({ pv: pvName, subDir: location.subDir, directory: made, seconds }, 'provisioned');
     return 'done';
   } catch (err) {
@@ -152,6 +150,13 @@ async function provision(
       startedMs: started,
     });
   }
+}
+
+/** The PV exists: the intent and finalizer go, and so does a clone's hold on its source. */
+async function finish(deps: ReconcileDeps, claim: V1PersistentVolumeClaim): Promise<void> {
+  await deps.writes.clearIntent(claim);
+  deps.crashPoint('after-finish', claimName(claim));
+  await releaseSourceOf(deps, claim);
 }
 
 /** Release (or keep) the directory of a claim deleted before its PV existed, then drop the intent. */

@@ -14,8 +14,15 @@ import { directoryFinalizer, intentAnnotation } from './object-names.ts';
 import type { ResizeStatusPatch } from './resize-plan.ts';
 
 export interface ClusterWrites {
-  /** Adds our finalizer and the intent annotation; fails with Aborted if the claim changed meanwhile. */
-  recordIntent(claim: V1PersistentVolumeClaim, intent: string): Promise<V1PersistentVolumeClaim>;
+  /**
+   * Adds our finalizer and the intent annotation and sets spec.volumeName (the PV to come); fails
+   * with Aborted if the claim changed meanwhile.
+   */
+  recordIntent(
+    claim: V1PersistentVolumeClaim,
+    intent: string,
+    volumeName: string,
+  ): Promise<V1PersistentVolumeClaim>;
   /** Removes our finalizer and the intent annotation from the claim (no-op if absent or gone). */
   clearIntent(claim: V1PersistentVolumeClaim): Promise<void>;
   /** 'exists' returns the PV already there, for the caller to check it is the same volume. */
@@ -91,11 +98,25 @@ export function makeClusterWrites(core: CoreV1Api): ClusterWrites {
   }
 
   return {
-    async recordIntent(claim, intent) {
+    async recordIntent(claim, intent, volumeName) {
       const meta = claim.metadata ?? {};
       const finalizers = [...new Set([...(meta.finalizers ?? []), directoryFinalizer])];
       return call('record the intent on the claim', () =>
-        patchClaimMetadata(meta, { finalizers, annotations: { [intentAnnotation]: intent } }),
+        core.patchNamespacedPersistentVolumeClaim(
+          {
+            name: meta.name ?? '',
+            namespace: meta.namespace ?? '',
+            body: {
+              metadata: {
+                resourceVersion: meta.resourceVersion,
+                finalizers,
+                annotations: { [intentAnnotation]: intent },
+              },
+              spec: { volumeName },
+            },
+          },
+          mergePatch,
+        ),
       );
     },
     async clearIntent(claim) {

@@ -50,7 +50,7 @@ export type CrashPoint =
   | 'after-intent'
   | 'after-directory'
   | 'after-volume'
-  | 'after-bound'
+  | 'after-finish'
   | 'after-release'
   | 'after-resize-started'
   | 'after-volume-capacity'

@@ -66,7 +66,7 @@ async function volumesOf(ns: string): Promise<string[]> {
 }
 
 describe('SIGKILL at each step, then restart', () => {
-  it.each(['after-intent', 'after-directory', 'after-volume', 'after-bound'])(
+  it.each(['after-intent', 'after-directory', 'after-volume', 'after-finish'])(
     'converges after a crash %s',
     async (point) => {
       await ensureClass();

@@ -45,14 +45,55 @@ describe('planClaim: provision', () => {
     });
   });
 
-  it('after a restart with the same intent and the finalizer: nothing to record', () => {
+  it('after a restart with the same intent, the finalizer and the pre-binding: nothing to record', () => {
+    const c = claim({
+      finalizers: [directoryFinalizer],
+      annotations: { [intentAnnotation]: serializeIntent(intent) },
+      preBound: true,
+    });
+    const plan = planClaim({ claim: c, storageClass: sc, provisioner, pvExists: false, volumes: [] });
+    expect(plan).toMatchObject({ action: 'provision', plan: { recordIntent: false } });
+    expect(plan).not.toHaveProperty('plan.replacesIntent');
+  });
+
+  it('an intent an older Warren recorded without pre-binding the claim: recorded again, with volumeName', () => {
     const c = claim({
       finalizers: [directoryFinalizer],
       annotations: { [intentAnnotation]: serializeIntent(intent) },
     });
     const plan = planClaim({ claim: c, storageClass: sc, provisioner, pvExists: false, volumes: [] });
-    expect(plan).toMatchObject({ action: 'provision', plan: { recordIntent: false } });
+    expect(plan).toMatchObject({ action: 'provision', plan: { recordIntent: true } });
     expect(plan).not.toHaveProperty('plan.replacesIntent');
+  });
+
+  it('a claim the binder has not named yet, while a PV of its class is bound to no claim: left to the binder', () => {
+    const named = claim();
+    const { 'volume.kubernetes.io/storage-provisioner': _named, ...annotations } =
+      named.metadata?.annotations ?? {};
+    const c = { ...named, metadata: { ...named.metadata, annotations } };
+    const unbound: V1PersistentVolume = {
+      metadata: { name: 'static-1' },
+      spec: { storageClassName: 'warren' },
+    };
+    const boundElsewhere: V1PersistentVolume = {
+      metadata: { name: 'static-2' },
+      spec: { storageClassName: 'warren', claimRef: { namespace: 'x', name: 'y' } },
+    };
+    expect(
+      planClaim({ claim: c, storageClass: sc, provisioner, pvExists: false, volumes: [boundElsewhere] }),
+    ).toMatchObject({ action: 'provision' });
+    expect(
+      planClaim({
+        claim: c,
+        storageClass: sc,
+        provisioner,
+        pvExists: false,
+        volumes: [boundElsewhere, unbound],
+      }),
+    ).toStrictEqual({
+      action: 'ignore',
+      reason: "PV static-1 of the claim's class is bound to no claim; the binder may bind the claim to it",
+    });
   });
 
   it('a different recorded intent is replaced, and the plan says which', () => {

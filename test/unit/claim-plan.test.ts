@@ -8,6 +8,7 @@ const gaAnnotation = 'volume.kubernetes.io/storage-provisioner';
 const betaAnnotation = 'volume.beta.kubernetes.io/storage-provisioner';
 const selectedNode = 'volume.kubernetes.io/selected-node';
 const deletedAt = new Date('2025-01-02T03:04:05Z');
+const pvName = 'pvc-0b6a4c2e-1111-2222-3333-444455556666';
 
 interface ClaimShape {
   annotations?: Record<string, string>;
@@ -62,6 +63,8 @@ interface Case {
   pvExists?: boolean;
   /** The provisioned-by annotation of the claim's PV. */
   volumeProvisioner?: string;
+  /** A PV of the claim's class bound to no claim. */
+  unboundVolumeOfClass?: string;
   expected: ClaimDecision;
 }
 
@@ -89,9 +92,30 @@ describe('decideClaim', () => {
       expected: { action: 'ignore', reason: 'claim is for provisioner other.example.com' },
     },
     {
-      name: 'no provisioner annotation yet: ignore',
+      name: 'no provisioner annotation yet, class ours: provision (ahead of the binder)',
       claim: claim({ annotations: {} }),
-      expected: { action: 'ignore', reason: 'claim names no provisioner yet' },
+      expected: { action: 'provision' },
+    },
+    {
+      name: 'no provisioner annotation yet, a PV of the class bound to no claim: ignore (the binder may bind to it)',
+      claim: claim({ annotations: {} }),
+      unboundVolumeOfClass: 'static-1',
+      expected: {
+        action: 'ignore',
+        reason: "PV static-1 of the claim's class is bound to no claim; the binder may bind the claim to it",
+      },
+    },
+    {
+      name: 'the binder has named us although a PV of the class is unbound: provision',
+      claim: claim(),
+      unboundVolumeOfClass: 'static-1',
+      expected: { action: 'provision' },
+    },
+    {
+      name: 'no provisioner annotation yet, class missing: wait',
+      claim: claim({ annotations: {} }),
+      storageClass: 'missing',
+      expected: { action: 'wait', reason: 'StorageClass "warren" not found' },
     },
     {
       name: 'no provisioner annotation but our finalizer (we started it): carry on',
@@ -135,16 +159,31 @@ describe('decideClaim', () => {
       expected: { action: 'finish' },
     },
     {
-      name: 'our finalizer and the PV exists, claim not bound yet: wait (no claim write while the binder works)',
-      claim: claim({ finalizers: [finalizer] }),
+      name: 'our finalizer and the PV exists, claim not bound yet: finish (the binder binds the pre-bound pair)',
+      claim: claim({ finalizers: [finalizer], volumeName: pvName }),
       pvExists: true,
-      expected: { action: 'wait', reason: 'volume exists; waiting for the binder to bind the claim' },
+      expected: { action: 'finish' },
     },
     {
-      name: 'our finalizer, PV exists, binder has named the volume but not set Bound yet: wait',
-      claim: claim({ finalizers: [finalizer], volumeName: 'pvc-0b6a4c2e-1111-2222-3333-444455556666' }),
+      name: 'our finalizer and the PV exists, claim not pre-bound (an older Warren started it): finish',
+      claim: claim({ finalizers: [finalizer] }),
       pvExists: true,
-      expected: { action: 'wait', reason: 'volume exists; waiting for the binder to bind the claim' },
+      expected: { action: 'finish' },
+    },
+    {
+      name: 'our finalizer, pre-bound to its PV, no PV yet: provision (carry on)',
+      claim: claim({ finalizers: [finalizer], volumeName: pvName }),
+      expected: { action: 'provision' },
+    },
+    {
+      name: 'pre-bound to its PV but no finalizer of ours, PV not in the cache: ignore (never provision again)',
+      claim: claim({ volumeName: pvName }),
+      expected: { action: 'ignore', reason: `claim is bound to ${pvName}` },
+    },
+    {
+      name: 'our finalizer but bound to another PV: ignore',
+      claim: claim({ finalizers: [finalizer], volumeName: 'pvc-elsewhere' }),
+      expected: { action: 'ignore', reason: 'claim is bound to pvc-elsewhere' },
     },
     {
       name: 'our finalizer, PV exists, claim Bound: finish',
@@ -321,7 +360,14 @@ describe('decideClaim', () => {
     },
   ])(
     '$name',
-    ({ claim, storageClass: given = storageClass(), pvExists = false, volumeProvisioner, expected }) => {
+    ({
+      claim,
+      storageClass: given = storageClass(),
+      pvExists = false,
+      volumeProvisioner,
+      unboundVolumeOfClass,
+      expected,
+    }) => {
       const sc = given === 'missing' ? undefined : given;
       expect(
         decideClaim({
@@ -330,6 +376,7 @@ describe('decideClaim', () => {
           provisioner,
           pvExists,
           ...(volumeProvisioner ? { volumeProvisioner } : {}),
+          ...(unboundVolumeOfClass ? { unboundVolumeOfClass } : {}),
         }),
       ).toEqual(expected);
     },

@@ -45,6 +45,7 @@ describe('reconcileClaim: provisioning', () => {
     expect(h.cluster.writes).toStrictEqual([
       { op: 'recordIntent', key: claimKey },
       { op: 'createVolume', key: pvName },
+      { op: 'clearIntent', key: claimKey },
     ]);
     expect(h.cluster.events).toStrictEqual<RecordedEvent[]>([
       {
@@ -83,17 +84,13 @@ describe('reconcileClaim: provisioning', () => {
     expect(h.cluster.volumes.get(pvName)).toStrictEqual(
       buildVolume({ claim: claim(), storageClass: sc, provisioner, intent: planFor(claim(), sc) }),
     );
-    // The intent and finalizer stay until the claim is Bound.
-    expect(h.cluster.claims.get(claimKey)?.metadata).toStrictEqual({
-      ...claim().metadata,
-      resourceVersion: '2',
-      finalizers: [directoryFinalizer],
-      annotations: {
-        ...claim().metadata?.annotations,
-        [intentAnnotation]: serializeIntent(planFor(claim(), sc)),
-      },
+    // Pre-bound to the PV, and nothing of Warren's left on the claim: the binder binds the pair.
+    expect(h.cluster.claims.get(claimKey)).toStrictEqual({
+      ...claim(),
+      metadata: { ...claim().metadata, resourceVersion: '2', finalizers: [] },
+      spec: { ...claim().spec, volumeName: pvName },
     });
-    expect(h.crashPoints).toStrictEqual(['after-intent', 'after-directory', 'after-volume']);
+    expect(h.crashPoints).toStrictEqual(['after-intent', 'after-directory', 'after-volume', 'after-finish']);
     expect(await counts(h.deps.metrics.provisions)).toStrictEqual({ success: 1 });
     expect(await counts(h.deps.metrics.retries)).toStrictEqual({});
   });
@@ -103,20 +100,24 @@ describe('reconcileClaim: provisioning', () => {
     const recorded = claim({
       finalizers: [directoryFinalizer],
       annotations: { [intentAnnotation]: serializeIntent(planFor(claim(), sc)) },
+      preBound: true,
     });
     const h = harness({ claims: [recorded], classes: [sc] });
     h.backend.plant(dir, { kind: 'dir', mode: 0o777 });
 
     expect(await run(h)).toBe('done');
 
-    expect(h.cluster.writes).toStrictEqual([{ op: 'createVolume', key: pvName }]);
+    expect(h.cluster.writes).toStrictEqual([
+      { op: 'createVolume', key: pvName },
+      { op: 'clearIntent', key: claimKey },
+    ]);
     expect(h.cluster.events.map((e) => [e.reason, e.message])).toStrictEqual([
       [
         'ProvisioningSucceeded',
         `volume ${pvName} provisioned at nfs.example.com:/export/${subDir} (directory existed)`,
       ],
     ]);
-    expect(h.crashPoints).toStrictEqual(['after-directory', 'after-volume']);
+    expect(h.crashPoints).toStrictEqual(['after-directory', 'after-volume', 'after-finish']);
   });
 
   it.each<{
@@ -254,10 +255,14 @@ describe('reconcileClaim: nothing or little to do', () => {
 
   it.each<{ name: string; claim: V1PersistentVolumeClaim; writes: string[]; crashPoints: string[] }>([
     {
-      name: 'not Bound yet: nothing is written (the binder works on the claim)',
-      claim: claim({ finalizers: [directoryFinalizer], annotations: { [intentAnnotation]: '{}' } }),
-      writes: [],
-      crashPoints: [],
+      name: 'pre-bound, not Bound yet: the hand-over is finished by dropping the finalizer',
+      claim: claim({
+        finalizers: [directoryFinalizer],
+        annotations: { [intentAnnotation]: '{}' },
+        preBound: true,
+      }),
+      writes: ['clearIntent'],
+      crashPoints: ['after-finish'],
     },
     {
       name: 'Bound: the hand-over is finished by dropping the finalizer',
@@ -267,7 +272,7 @@ describe('reconcileClaim: nothing or little to do', () => {
         bound: true,
       }),
       writes: ['clearIntent'],
-      crashPoints: ['after-bound'],
+      crashPoints: ['after-finish'],
     },
     {
       name: 'deleted before it was Bound: the finalizer goes, the PV releases the directory',
@@ -277,7 +282,7 @@ describe('reconcileClaim: nothing or little to do', () => {
         deleting: true,
       }),
       writes: ['clearIntent'],
-      crashPoints: ['after-bound'],
+      crashPoints: ['after-finish'],
     },
   ])('the PV exists, claim $name', async (c) => {
     const sc = storageClass();

@@ -225,3 +225,51 @@ describe('makeEventRecorder', () => {
     });
   });
 });
+
+describe('makeEventRecorder: limits', () => {
+  it('writes at most maxInFlight at once, queues up to maxQueued, and drops beyond that with a warning', async () => {
+    const started: string[] = [];
+    const release: Array<() => void> = [];
+    const api = {
+      createNamespacedEvent(req: { body: CoreV1Event }) {
+        started.push(req.body.involvedObject.name ?? '');
+        return new Promise((resolve) => release.push(() => resolve(req.body)));
+      },
+    } as unknown as CoreV1Api;
+    const log = fakeLog();
+    const recorder = makeEventRecorder({
+      api,
+      component: 'warren-controller',
+      log: log.log,
+      maxInFlight: 2,
+      maxQueued: 1,
+      now: () => t0,
+    });
+    const ref = (name: string): V1ObjectReference => ({ ...claim, name, uid: `uid-${name}` });
+
+    const done = ['a', 'b', 'c', 'd'].map((n) => recorder.record(ref(n), 'Normal', 'Provisioning', n));
+    await new Promise((resolve) => setImmediate(resolve));
+    // a and b are written, c waits, d is dropped.
+    expect(started).toStrictEqual(['a', 'b']);
+    expect(log.warnings).toStrictEqual([
+      [{ reason: 'Provisioning', queued: 1 }, 'too many Events waiting to be written; dropped one'],
+    ]);
+    await done[3];
+
+    release.shift()?.();
+    await done[0];
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(started).toStrictEqual(['a', 'b', 'c']);
+
+    for (const r of release.splice(0)) r();
+    await Promise.all(done);
+    expect(started).toStrictEqual(['a', 'b', 'c']);
+
+    // The dropped Event is not remembered: the next occurrence creates it.
+    const again = recorder.record(ref('d'), 'Normal', 'Provisioning', 'd');
+    await new Promise((resolve) => setImmediate(resolve));
+    release.shift()?.();
+    await again;
+    expect(started).toStrictEqual(['a', 'b', 'c', 'd']);
+  });
+});

@@ -54,6 +54,8 @@ export function claim(
     deleting?: boolean;
     /** Bound: kube-controller-manager has bound the claim to its PV. */
     bound?: boolean;
+    /** Pre-bound: Warren has set spec.volumeName to the PV it is about to make (not yet Bound). */
+    preBound?: boolean;
   } = {},
 ): V1PersistentVolumeClaim {
   return {
@@ -70,7 +72,7 @@ export function claim(
       storageClassName: 'warren',
       accessModes: ['ReadWriteMany'],
       resources: { requests: { storage: '1Gi' } },
-      ...(shape.bound ? { volumeName: pvName } : {}),
+      ...(shape.bound || shape.preBound ? { volumeName: pvName } : {}),
     },
     ...(shape.bound ? { status: { phase: 'Bound' } } : {}),
   };
@@ -168,12 +170,13 @@ function fakeWrites(cluster: Omit<FakeCluster, 'failNext'>, failures: Map<WriteO
   const withoutOurFinalizer = (finalizers: string[] | undefined) =>
     (finalizers ?? []).filter((f) => f !== directoryFinalizer);
   return {
-    async recordIntent(c, intent) {
+    async recordIntent(c, intent, volumeName) {
       record('recordIntent', claimKey(c));
       const stored = cluster.claims.get(claimKey(c));
       const meta = stored?.metadata ?? {};
       const updated: V1PersistentVolumeClaim = {
         ...stored,
+        spec: { ...stored?.spec, volumeName },
         metadata: {
           ...meta,
           resourceVersion: String(Number(meta.resourceVersion ?? '0') + 1),
