@@ -63,7 +63,13 @@ export async function createClaims(
   return { created, uids };
 }
 
-/** The floor: each claim (no class) and a PV already naming it, for kube-controller-manager to bind. */
+/**
+ * The floor: each claim (no class) and a PV already naming it, for kube-controller-manager to bind.
+ * The PV looks dynamically provisioned by a CSI driver outside kube-controller-manager, with
+ * reclaim policy Delete, so that its release costs the binder what a provisioner's PV costs it
+ * (a live read of the claim, the Released phase, a live read of the PV before leaving it to the
+ * external deleter), and nothing deletes it.
+ */
 export async function createPairs(
   core: CoreV1Api,
   namespace: string,
@@ -84,14 +90,17 @@ export async function createPairs(
       created.set(name, performance.now());
       await core.createPersistentVolume({
         body: {
-          metadata: { name: pvName(name) },
+          metadata: {
+            name: pvName(name),
+            annotations: { 'pv.kubernetes.io/provisioned-by': floorDriver },
+          },
           spec: {
             storageClassName: '',
             accessModes: ['ReadWriteMany'],
             capacity: { storage: '1Gi' },
-            persistentVolumeReclaimPolicy: 'Retain',
+            persistentVolumeReclaimPolicy: 'Delete',
             claimRef: { namespace, name, uid: claim.metadata?.uid },
-            nfs: { server: '127.0.0.1', path: `/export/${name}` },
+            csi: { driver: floorDriver, volumeHandle: `floor-${name}` },
           },
         },
       });
@@ -100,6 +109,8 @@ export async function createPairs(
   );
   return created;
 }
+
+const floorDriver = 'floor.bench.warren.dev';
 
 export async function deleteClaims(core: CoreV1Api, namespace: string, names: string[], concurrency: number) {
   await pool(names, concurrency, (name) => core.deleteNamespacedPersistentVolumeClaim({ namespace, name }));

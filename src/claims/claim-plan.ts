@@ -26,9 +26,9 @@ import {
   storageProvisionerAnnotation,
 } from './object-names.ts';
 import { planResize, type ResizePlan } from './resize-plan.ts';
-import { overlappingVolume } from './shared-directory.ts';
 import type { VolumeSnapshot, VolumeSnapshotContent } from './snapshot-objects.ts';
 import { buildVolume } from './volume-builder.ts';
+import type { VolumeLookup } from './volume-index.ts';
 
 export type ClaimDecision =
   /** Not ours, or nothing to do. */
@@ -86,8 +86,8 @@ export interface ClaimInput {
   pvExists: boolean;
   /** That PV's provisioned-by annotation: which installation of Warren made it. */
   volumeProvisioner?: string;
-  /** Every PV in the cache: no two volumes may share, contain or lie inside one directory. */
-  volumes: readonly V1PersistentVolume[];
+  /** The PV cache, indexed: no two volumes may share, contain or lie inside one directory. */
+  volumes: VolumeLookup;
   /** A clone's source claim and its PV, or a restore's VolumeSnapshot and its content, from the caches. */
   source?: {
     claim?: V1PersistentVolumeClaim;
@@ -133,7 +133,8 @@ export function claimRef(claim: V1PersistentVolumeClaim): V1ObjectReference {
 }
 
 export function planClaim(input: ClaimInput): ClaimPlan {
-  const unbound = unboundVolumeOfClass(input.claim, input.volumes);
+  const className = input.claim.spec?.storageClassName;
+  const unbound = className ? input.volumes.unboundOfClass(className) : undefined;
   const decision = decideClaim({ ...input, ...(unbound ? { unboundVolumeOfClass: unbound } : {}) });
   if (decision.action === 'abandon') return { action: 'abandon', plan: planAbandon(input) };
   if (decision.action === 'ignore' && input.claim.spec?.volumeName) {
@@ -272,16 +273,6 @@ export function decideClaim(
  * StorageClass names (the intent was recorded for that class), or the binder's annotation when the
  * class is gone. Only with none of these is it taken to be ours (a claim deleted with its class).
  */
-/** A PV of the claim's class that names no claim: one the binder could bind the claim to. */
-function unboundVolumeOfClass(
-  claim: V1PersistentVolumeClaim,
-  volumes: readonly V1PersistentVolume[],
-): string | undefined {
-  const className = claim.spec?.storageClassName;
-  if (!className) return undefined;
-  return volumes.find((pv) => pv.spec?.storageClassName === className && !pv.spec?.claimRef)?.metadata?.name;
-}
-
 function finalizerHolder(input: Omit<ClaimInput, 'volumes'>, named: string | undefined): string {
   if (input.pvExists && input.volumeProvisioner !== undefined) return input.volumeProvisioner;
   return input.storageClass?.provisioner ?? named ?? input.provisioner;
@@ -295,7 +286,7 @@ function planProvision(input: ClaimInput, storageClass: V1StorageClass): Provisi
   const { claim, provisioner, volumes } = input;
   const intent = intentFor(claim, storageClass);
   const { location } = intent;
-  const sharer = overlappingVolume(location, volumes, provisioner, pvNameFor(claim));
+  const sharer = volumes.overlapping(location, provisioner, pvNameFor(claim));
   if (sharer) {
     throw failedPrecondition(
       `directory ${location.subDir} on ${location.server}:${location.share} is, contains or lies inside the directory of PV ${sharer}; ` +
@@ -348,7 +339,7 @@ function planAbandon(input: ClaimInput): AbandonPlan {
   if (!intent || recorded !== serializeIntent(intent)) {
     return { keep: 'its recorded intent cannot be confirmed against its StorageClass' };
   }
-  const sharer = overlappingVolume(intent.location, volumes, provisioner, pvNameFor(claim));
+  const sharer = volumes.overlapping(intent.location, provisioner, pvNameFor(claim));
   if (sharer) return { keep: `PV ${sharer} uses the same place` };
   return {
     // No adoption: a claim mid-provisioning across the upgrade leaves its (empty) directory behind.

@@ -34,7 +34,7 @@ export async function reconcileClaim(deps: ReconcileDeps, namespace: string, nam
     storageClass,
     provisioner: deps.provisioner,
     ...volumeFacts(deps.volumes.get(pvNameFor(claim))),
-    volumes: deps.volumes.list(),
+    volumes: deps.volumeIndex,
     ...sourceOf(deps, claim),
     ...(claim.spec?.volumeName ? { boundVolume: deps.volumes.get(claim.spec.volumeName) } : {}),
     now: deps.now(),

@@ -15,6 +15,7 @@ import type { EventRecorder } from './event-recorder.ts';
 import type { Metrics } from './metrics.ts';
 import type { VolumeSnapshot, VolumeSnapshotClass, VolumeSnapshotContent } from './snapshot-objects.ts';
 import type { SnapshotWrites } from './snapshot-writes.ts';
+import type { VolumeLookup } from './volume-index.ts';
 
 /** The VolumeSnapshot API's side: present only where its CRDs are installed. */
 export interface SnapshotApi {
@@ -31,6 +32,8 @@ export interface ReconcileDeps {
   claims: ObjectCache<V1PersistentVolumeClaim>;
   classes: ObjectCache<V1StorageClass>;
   volumes: ObjectCache<V1PersistentVolume>;
+  /** The same PVs, indexed for the plans (volume-index.ts). */
+  volumeIndex: VolumeLookup;
   writes: ClusterWrites;
   events: EventRecorder;
   store: VolumeStore;

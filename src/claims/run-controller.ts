@@ -47,6 +47,7 @@ import {
 } from './snapshot-objects.ts';
 import { reconcileContent } from './snapshot-reconciler.ts';
 import { makeSnapshotWrites } from './snapshot-writes.ts';
+import { makeVolumeIndex } from './volume-index.ts';
 import { isOurVolume } from './volume-plan.ts';
 import { reconcileVolume } from './volume-reconciler.ts';
 import { WorkQueue } from './work-queue.ts';
@@ -112,12 +113,15 @@ export async function runController(
       ),
       onChange: (c) => q.add(keyOf(c)),
     });
+    const volumeIndex = makeVolumeIndex();
     const volumes = startResilientInformer<V1PersistentVolume>({
       name: 'volumes',
       log,
       onRestart: onRestart('volumes'),
       informer: makeInformer(kc, '/api/v1/persistentvolumes', () => core.listPersistentVolume()),
       onChange: (pv) => {
+        const name = pv.metadata?.name ?? '';
+        volumeIndex.refresh(name, volumes.cache.get(name));
         if (!isOurVolume(pv, config.provisioner)) return;
         q.add(volumeKey(pv.metadata?.name ?? ''));
         const ref = pv.spec?.claimRef;
@@ -155,6 +159,7 @@ export async function runController(
       claims: claims.cache,
       classes: classes.cache,
       volumes: volumes.cache,
+      volumeIndex,
       writes: makeClusterWrites(core),
       events: makeEventRecorder({ api: core, component: config.provisioner, log }),
       store: { shares: config.shares, backend: shareIo.backend },

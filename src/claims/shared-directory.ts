@@ -23,7 +23,7 @@ export function overlappingVolume(
   return undefined;
 }
 
-function fullPath(l: VolumeLocation): string {
+export function fullPath(l: VolumeLocation): string {
   return `${l.share.replace(/\/+$/, '')}/${l.subDir}`;
 }
 

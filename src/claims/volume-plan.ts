@@ -7,7 +7,7 @@ import type { OnDelete, VolumeLocation } from '../provisioning/types.ts';
 import { attributeLocation } from '../provisioning/volume-attributes.ts';
 import { encodeVolumeId, parseVolumeId } from '../provisioning/volume-id.ts';
 import { directoryFinalizer, onDeleteAnnotation, provisionedByAnnotation } from './object-names.ts';
-import { overlappingVolume } from './shared-directory.ts';
+import type { VolumeLookup } from './volume-index.ts';
 
 export type VolumeDecision =
   | { action: 'ignore'; reason: string }
@@ -53,11 +53,7 @@ export function volumeRef(pv: V1PersistentVolume): V1ObjectReference {
   };
 }
 
-export function planVolume(
-  pv: V1PersistentVolume,
-  provisioner: string,
-  volumes: readonly V1PersistentVolume[],
-): VolumePlan {
+export function planVolume(pv: V1PersistentVolume, provisioner: string, volumes: VolumeLookup): VolumePlan {
   const decision = decideVolume(pv, provisioner);
   if (decision.action !== 'release') return decision;
   const { onDelete } = decision;
@@ -67,7 +63,7 @@ export function planVolume(
   } catch (err) {
     return { action: 'fail', onDelete, error: err as WarrenError };
   }
-  const sharer = overlappingVolume(location, volumes, provisioner, pv.metadata?.name ?? '');
+  const sharer = volumes.overlapping(location, provisioner, pv.metadata?.name ?? '');
   // recordedLocation checked the handle against the attributes, and decideVolume found Warren's
   // finalizer and onDelete record: what Warren recorded before ownership records existed.
   const release = {

@@ -24,7 +24,7 @@ export async function reconcileVolume(deps: ReconcileDeps, name: string): Promis
       ? await deps.writes.readVolume(name)
       : cached;
     if (!pv) return 'done';
-    return act(deps, pv, planVolume(pv, deps.provisioner, deps.volumes.list()), log);
+    return act(deps, pv, planVolume(pv, deps.provisioner, deps.volumeIndex), log);
   });
 }
 

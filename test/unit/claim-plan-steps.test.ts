@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { planClaim, volumeConflict } from '../../src/claims/claim-plan.ts';
 import { directoryFinalizer, intentAnnotation } from '../../src/claims/object-names.ts';
 import { buildVolume } from '../../src/claims/volume-builder.ts';
+import { volumeLookupOf } from '../../src/claims/volume-index.ts';
 import { serializeIntent } from '../../src/provisioning/volume-intent.ts';
 import {
   claim,
@@ -33,7 +34,13 @@ const volumeAt = (name: string, at: string): V1PersistentVolume => ({
 describe('planClaim: provision', () => {
   it('a new claim: record the intent, then build exactly this PV', () => {
     expect(
-      planClaim({ claim: claim(), storageClass: sc, provisioner, pvExists: false, volumes: [] }),
+      planClaim({
+        claim: claim(),
+        storageClass: sc,
+        provisioner,
+        pvExists: false,
+        volumes: volumeLookupOf([]),
+      }),
     ).toStrictEqual({
       action: 'provision',
       plan: {
@@ -51,7 +58,13 @@ describe('planClaim: provision', () => {
       annotations: { [intentAnnotation]: serializeIntent(intent) },
       preBound: true,
     });
-    const plan = planClaim({ claim: c, storageClass: sc, provisioner, pvExists: false, volumes: [] });
+    const plan = planClaim({
+      claim: c,
+      storageClass: sc,
+      provisioner,
+      pvExists: false,
+      volumes: volumeLookupOf([]),
+    });
     expect(plan).toMatchObject({ action: 'provision', plan: { recordIntent: false } });
     expect(plan).not.toHaveProperty('plan.replacesIntent');
   });
@@ -61,7 +74,13 @@ describe('planClaim: provision', () => {
       finalizers: [directoryFinalizer],
       annotations: { [intentAnnotation]: serializeIntent(intent) },
     });
-    const plan = planClaim({ claim: c, storageClass: sc, provisioner, pvExists: false, volumes: [] });
+    const plan = planClaim({
+      claim: c,
+      storageClass: sc,
+      provisioner,
+      pvExists: false,
+      volumes: volumeLookupOf([]),
+    });
     expect(plan).toMatchObject({ action: 'provision', plan: { recordIntent: true } });
     expect(plan).not.toHaveProperty('plan.replacesIntent');
   });
@@ -80,7 +99,13 @@ describe('planClaim: provision', () => {
       spec: { storageClassName: 'warren', claimRef: { namespace: 'x', name: 'y' } },
     };
     expect(
-      planClaim({ claim: c, storageClass: sc, provisioner, pvExists: false, volumes: [boundElsewhere] }),
+      planClaim({
+        claim: c,
+        storageClass: sc,
+        provisioner,
+        pvExists: false,
+        volumes: volumeLookupOf([boundElsewhere]),
+      }),
     ).toMatchObject({ action: 'provision' });
     expect(
       planClaim({
@@ -88,7 +113,7 @@ describe('planClaim: provision', () => {
         storageClass: sc,
         provisioner,
         pvExists: false,
-        volumes: [boundElsewhere, unbound],
+        volumes: volumeLookupOf([boundElsewhere, unbound]),
       }),
     ).toStrictEqual({
       action: 'ignore',
@@ -99,7 +124,7 @@ describe('planClaim: provision', () => {
   it('a different recorded intent is replaced, and the plan says which', () => {
     const c = claim({ finalizers: [directoryFinalizer], annotations: { [intentAnnotation]: '{"old":1}' } });
     expect(
-      planClaim({ claim: c, storageClass: sc, provisioner, pvExists: false, volumes: [] }),
+      planClaim({ claim: c, storageClass: sc, provisioner, pvExists: false, volumes: volumeLookupOf([]) }),
     ).toMatchObject({
       action: 'provision',
       plan: { recordIntent: true, replacesIntent: '{"old":1}' },
@@ -115,7 +140,7 @@ describe('planClaim: provision', () => {
       storageClass: sc,
       provisioner,
       pvExists: false,
-      volumes: [volumeAt('pvc-other', at)],
+      volumes: volumeLookupOf([volumeAt('pvc-other', at)]),
     });
     expect(plan).toMatchObject({ action: 'fail', error: { kind: 'FailedPrecondition' } });
     expect(plan.action === 'fail' && plan.error.message).toContain('directory of PV pvc-other');
@@ -127,7 +152,7 @@ describe('planClaim: provision', () => {
       storageClass: storageClass({ colour: 'red' }),
       provisioner,
       pvExists: false,
-      volumes: [],
+      volumes: volumeLookupOf([]),
     });
     expect(plan).toMatchObject({ action: 'fail', error: { kind: 'InvalidArgument' } });
     expect(plan.action === 'fail' && plan.error.message).toContain('unknown StorageClass parameter "colour"');
@@ -142,7 +167,7 @@ describe('planClaim: abandon', () => {
         storageClass: sc,
         provisioner,
         pvExists: false,
-        volumes: [],
+        volumes: volumeLookupOf([]),
       }),
     ).toStrictEqual({
       action: 'abandon',
@@ -166,7 +191,7 @@ describe('planClaim: abandon', () => {
     ['a class that no longer parses', deletedMidProvisioning(sc), storageClass({ colour: 'red' })],
   ])('%s: keep everything', (_what, c, given) => {
     expect(
-      planClaim({ claim: c, storageClass: given, provisioner, pvExists: false, volumes: [] }),
+      planClaim({ claim: c, storageClass: given, provisioner, pvExists: false, volumes: volumeLookupOf([]) }),
     ).toStrictEqual({
       action: 'abandon',
       plan: { keep: 'its recorded intent cannot be confirmed against its StorageClass' },
@@ -180,7 +205,7 @@ describe('planClaim: abandon', () => {
         storageClass: sc,
         provisioner,
         pvExists: false,
-        volumes: [volumeAt('pvc-other', subDir)],
+        volumes: volumeLookupOf([volumeAt('pvc-other', subDir)]),
       }),
     ).toStrictEqual({ action: 'abandon', plan: { keep: 'PV pvc-other uses the same place' } });
   });

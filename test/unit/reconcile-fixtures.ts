@@ -17,6 +17,7 @@ import type { EventRecorder, EventType } from '../../src/claims/event-recorder.t
 import { makeMetrics } from '../../src/claims/metrics.ts';
 import { directoryFinalizer, intentAnnotation } from '../../src/claims/object-names.ts';
 import { buildVolume } from '../../src/claims/volume-builder.ts';
+import { volumeLookupOf } from '../../src/claims/volume-index.ts';
 import { parseClassParameters } from '../../src/provisioning/parameters.ts';
 import { serializeIntent, type VolumeIntent, volumeIntentFor } from '../../src/provisioning/volume-intent.ts';
 import {
@@ -343,6 +344,11 @@ export function harness(
     claims: cacheOf(cluster.claims),
     classes: cacheOf(cluster.classes),
     volumes: cacheOf(cluster.volumes),
+    // Built from the fake cluster's PVs as they are at each call.
+    volumeIndex: {
+      overlapping: (...args) => volumeLookupOf([...cluster.volumes.values()]).overlapping(...args),
+      unboundOfClass: (name) => volumeLookupOf([...cluster.volumes.values()]).unboundOfClass(name),
+    },
     writes: fakeWrites(cluster, failures),
     events: fakeEvents(cluster.events),
     store: { shares: [{ server, share: '/export', localDir: root }], backend },

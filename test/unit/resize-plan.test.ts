@@ -2,6 +2,7 @@ import type { V1PersistentVolume, V1PersistentVolumeClaim, V1StorageClass } from
 import { describe, expect, it } from 'vitest';
 import { planClaim } from '../../src/claims/claim-plan.ts';
 import { planResize, type ResizePlan, withResizeConditions } from '../../src/claims/resize-plan.ts';
+import { volumeLookupOf } from '../../src/claims/volume-index.ts';
 import { claim, now, provisioner, pvName, storageClass, uid, volumeFor } from './reconcile-fixtures.ts';
 
 const earlier = new Date('2025-06-01T11:00:00.000Z');
@@ -237,7 +238,7 @@ describe('planClaim routes a bound claim to its resize', () => {
       storageClass: expandable,
       provisioner,
       pvExists: true,
-      volumes: [pv],
+      volumes: volumeLookupOf([pv]),
       boundVolume: pv,
       now,
     });
@@ -251,7 +252,7 @@ describe('planClaim routes a bound claim to its resize', () => {
       storageClass: expandable,
       provisioner,
       pvExists: true,
-      volumes: [pv],
+      volumes: volumeLookupOf([pv]),
       boundVolume: pv,
       now,
     });

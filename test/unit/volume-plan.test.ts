@@ -1,5 +1,6 @@
 import type { V1PersistentVolume } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
+import { volumeLookupOf } from '../../src/claims/volume-index.ts';
 import {
   decideVolume,
   isOurVolume,
@@ -283,7 +284,7 @@ describe('planVolume', () => {
   };
 
   it('a released PV whose attributes match its handle: release exactly its directory', () => {
-    expect(planVolume(released(attributes), provisioner, [])).toStrictEqual({
+    expect(planVolume(released(attributes), provisioner, volumeLookupOf([]))).toStrictEqual({
       action: 'release',
       onDelete: 'archive',
       location,
@@ -299,7 +300,7 @@ describe('planVolume', () => {
   });
 
   it('another PV inside its directory: touch nothing and say why', () => {
-    expect(planVolume(released(attributes), provisioner, [sharer])).toStrictEqual({
+    expect(planVolume(released(attributes), provisioner, volumeLookupOf([sharer]))).toStrictEqual({
       action: 'release',
       onDelete: 'archive',
       location,
@@ -309,7 +310,7 @@ describe('planVolume', () => {
 
   it('retain with a sharer: nothing to say, nothing touched', () => {
     const pv = released(attributes, 'retain');
-    expect(planVolume(pv, provisioner, [sharer])).toStrictEqual({
+    expect(planVolume(pv, provisioner, volumeLookupOf([sharer]))).toStrictEqual({
       action: 'release',
       onDelete: 'retain',
       location,
@@ -322,7 +323,7 @@ describe('planVolume', () => {
     ['another share', { ...attributes, share: '/' }],
     ['no attributes', {}],
   ])('attributes naming %s: fail, touching nothing', (_what, attrs) => {
-    const plan = planVolume(released(attrs), provisioner, []);
+    const plan = planVolume(released(attrs), provisioner, volumeLookupOf([]));
     expect(plan).toMatchObject({
       action: 'fail',
       onDelete: 'archive',
