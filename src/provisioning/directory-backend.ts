@@ -4,6 +4,7 @@ import { invalidArgument } from '../errors.ts';
 import { byteLength, maxId, quote } from '../text.ts';
 import { archivePrefix, reservedDirName } from './names.ts';
 import { maxSegmentBytes } from './paths.ts';
+import type { VolumeIntent } from './volume-intent.ts';
 
 export interface DirectoryPermissions {
   mode: number;
@@ -11,7 +12,26 @@ export interface DirectoryPermissions {
   gid?: number;
 }
 
+/** A share as this process reaches it, checked: its local directory and where its records live. */
+export interface ShareRoot {
+  root: string;
+  /** The top of the configured mount holding `root`: record lookups start there. */
+  recordRoot: string;
+}
+
+/** A volume's directory to ensure, with its ownership record (volume-directory.ts). */
+export interface VolumeDirectoryRequest {
+  share: ShareRoot;
+  intent: VolumeIntent;
+  owner: { name: string; adoptExisting: boolean; now: Date };
+}
+
 export interface DirectoryBackend {
+  /**
+   * ensureVolumeDirectory's steps (volume-directory.ts: ownership record, then the directory) as
+   * one operation, so that a share worker runs them in one call; each backend runs those same steps.
+   */
+  ensureVolumeDirectory(request: VolumeDirectoryRequest): Promise<'created' | 'existed'>;
   /** Creates root/subDir (and missing parents, 0o755) and applies mode/uid/gid to the leaf; existing leaf = 'existed' (mode/owner re-applied). */
   ensureDirectory(root: string, subDir: string, perms: DirectoryPermissions): Promise<'created' | 'existed'>;
   /** Deletes the tree at root/subDir without following symlinks out of it; never removes root or any parent. Missing = 'missing'. */

@@ -29,6 +29,7 @@ import {
 } from './directory-backend.ts';
 import { checkSubDir } from './paths.ts';
 import { checkSnapshotEntry, snapshotAreaMode, snapshotAreaSegments } from './snapshot-area.ts';
+import { ensureVolumeDirectoryOn } from './volume-directory.ts';
 
 const parentMode = 0o755;
 const neverFollowed = 'Warren never follows links on a share; remove it';
@@ -316,7 +317,8 @@ const snapshotEntryOps: SnapshotEntryOps = {
 };
 
 export function createFsDirectoryBackend(): DirectoryBackend {
-  return {
+  const backend: DirectoryBackend = {
+    ensureVolumeDirectory: (request) => ensureVolumeDirectoryOn(backend, request),
     ensureDirectory,
     removeDirectory,
     removeEmptyDirectory,
@@ -332,4 +334,5 @@ export function createFsDirectoryBackend(): DirectoryBackend {
     deleteRecord,
     ...snapshotEntryOps,
   };
+  return backend;
 }

@@ -9,6 +9,9 @@ export function directoryBackendOver(lanes: ShareLanes): DirectoryBackend {
   const run = <T>(root: string, op: keyof DirectoryBackend, args: unknown[]) =>
     lanes.run(root, op, [root, ...args]) as Promise<T>;
   return {
+    // One call for the whole sequence: the steps run in the worker, next to the share.
+    ensureVolumeDirectory: (request) =>
+      lanes.run(request.share.root, 'ensureVolumeDirectory', [request]) as Promise<'created' | 'existed'>,
     ensureDirectory: (root, subDir, perms) => run(root, 'ensureDirectory', [subDir, perms]),
     removeDirectory: (root, subDir) => run(root, 'removeDirectory', [subDir]),
     removeEmptyDirectory: (root, subDir) => run(root, 'removeEmptyDirectory', [subDir]),

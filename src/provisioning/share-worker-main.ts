@@ -10,6 +10,7 @@ import { serveWorkerRequests } from './worker-serve.ts';
 
 const backend = createFsDirectoryBackend();
 const operations = new Set<string>([
+  'ensureVolumeDirectory',
   'ensureDirectory',
   'removeDirectory',
   'removeEmptyDirectory',

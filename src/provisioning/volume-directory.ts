@@ -4,7 +4,7 @@
 import { posix } from 'node:path';
 import { failedPrecondition, invalidArgument } from '../errors.ts';
 import { quote } from '../text.ts';
-import type { DirectoryBackend } from './directory-backend.ts';
+import type { DirectoryBackend, ShareRoot, VolumeDirectoryRequest } from './directory-backend.ts';
 import { reservedDirName } from './names.ts';
 import { type OwnershipRecord, ownerKey, ownershipEra, readOwnership } from './ownership.ts';
 import { localRootFor } from './paths.ts';
@@ -17,12 +17,7 @@ export interface VolumeStore {
   backend: DirectoryBackend;
 }
 
-/** A share as this process reaches it, checked: its local directory and where its records live. */
-export interface ShareRoot {
-  root: string;
-  /** The top of the configured mount holding `root`: record lookups start there. */
-  recordRoot: string;
-}
+export type { ShareRoot };
 
 /**
  * The local directory of server:share, through the --share mount covering it. When the class's
@@ -48,16 +43,24 @@ export async function openShare(store: VolumeStore, server: string, share: strin
  * for this volume, or already there (then never removed). `adoptExisting`: an earlier attempt for
  * this same volume, made before ownership records existed, may have made it. A directory recorded
  * for another volume is refused. For digest ids, also records the location so DeleteVolume can
- * find it.
+ * find it. The backend runs the steps (ensureVolumeDirectoryOn) as one operation.
  */
-export async function ensureVolumeDirectory(
+export function ensureVolumeDirectory(
   store: VolumeStore,
   share: ShareRoot,
   intent: VolumeIntent,
-  owner: { name: string; adoptExisting: boolean; now: Date },
+  owner: VolumeDirectoryRequest['owner'],
+): Promise<'created' | 'existed'> {
+  return store.backend.ensureVolumeDirectory({ share, intent, owner });
+}
+
+/** ensureVolumeDirectory's steps over a backend's primitives; each backend's ensureVolumeDirectory runs them. */
+export async function ensureVolumeDirectoryOn(
+  backend: DirectoryBackend,
+  { share, intent, owner }: VolumeDirectoryRequest,
 ): Promise<'created' | 'existed'> {
   const { location, volumeId } = intent;
-  const recorded = await readOwnership(store.backend, share.recordRoot, location);
+  const recorded = await readOwnership(backend, share.recordRoot, location);
   if (
     recorded &&
     (recorded.volumeId !== volumeId || (recorded.name !== undefined && recorded.name !== owner.name))
@@ -68,23 +71,23 @@ export async function ensureVolumeDirectory(
     );
   }
   if (!recorded) {
-    await ownershipEra(store.backend, share.recordRoot, owner.now);
-    const present = await store.backend.exists(share.root, location.subDir);
+    await ownershipEra(backend, share.recordRoot, owner.now);
+    const present = await backend.exists(share.root, location.subDir);
     const record: OwnershipRecord = {
       volumeId,
       name: owner.name,
       location,
       created: !present || owner.adoptExisting,
     };
-    await store.backend.putRecord(share.recordRoot, ownerKey(location), record);
+    await backend.putRecord(share.recordRoot, ownerKey(location), record);
   }
   if (intent.idForm === 'digest') {
-    await store.backend.putRecord(share.recordRoot, locationDigest(intent.location), {
+    await backend.putRecord(share.recordRoot, locationDigest(intent.location), {
       location: intent.location,
       onDelete: intent.onDelete,
     });
   }
-  return store.backend.ensureDirectory(share.root, intent.location.subDir, {
+  return backend.ensureDirectory(share.root, intent.location.subDir, {
     mode: intent.mode,
     ...(intent.uid === undefined ? {} : { uid: intent.uid }),
     ...(intent.gid === undefined ? {} : { gid: intent.gid }),

@@ -17,6 +17,7 @@ import {
   snapshotAreaMode,
   snapshotAreaSegments,
 } from '../../src/provisioning/snapshot-area.ts';
+import { ensureVolumeDirectoryOn } from '../../src/provisioning/volume-directory.ts';
 import { quote } from '../../src/text.ts';
 
 export type MemoryEntry =
@@ -118,6 +119,9 @@ export function createMemoryDirectoryBackend(roots: string[] = []): MemoryDirect
     mountRoot: (root) => void entries.set(root, { kind: 'dir', mode: 0o755 }),
     plant: (path, entry) => void entries.set(path, entry),
     failNext: (op, error) => void failures.set(op, [...(failures.get(op) ?? []), error]),
+
+    // The same steps as the real backend runs, over this fake's primitives (whose calls are recorded).
+    ensureVolumeDirectory: (request) => ensureVolumeDirectoryOn(backend, request),
 
     async ensureDirectory(root, subDir, perms: DirectoryPermissions) {
       record('ensureDirectory', [root, subDir, { ...perms }]);

@@ -2,6 +2,8 @@
 // Each harness gives a sandbox holding `share/` (the root) and `outside/secret.txt` (must never change).
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DirectoryBackend } from '../../src/provisioning/directory-backend.ts';
+import { ownerKey } from '../../src/provisioning/ownership.ts';
+import type { VolumeIntent } from '../../src/provisioning/volume-intent.ts';
 import { expectWarrenRejection } from './expect-warren-error.ts';
 
 export interface BackendHarness {
@@ -39,6 +41,37 @@ export function describeDirectoryBackendContract(
       await h.cleanup();
     });
     const perms = { mode: 0o770 };
+
+    it("ensureVolumeDirectory: the ownership record first, then the directory; another volume's directory is refused", async () => {
+      const location = { server: 'nfs.example.com', share: '/export', subDir: 'team/data' };
+      const intent: VolumeIntent = {
+        location,
+        volumeId: 'id-1',
+        idForm: 'location',
+        onDelete: 'delete',
+        mode: 0o770,
+      };
+      const share = { root: h.root, recordRoot: h.root };
+      const owner = { name: 'pvc-1', adoptExisting: false, now };
+      expect(await h.backend.ensureVolumeDirectory({ share, intent, owner })).toBe('created');
+      expect(await h.backend.getRecord(h.root, ownerKey(location))).toStrictEqual({
+        volumeId: 'id-1',
+        name: 'pvc-1',
+        location,
+        created: true,
+      });
+      expect(await h.backend.ensureVolumeDirectory({ share, intent, owner })).toBe('existed');
+      await expectWarrenRejection(
+        h.backend.ensureVolumeDirectory({
+          share,
+          intent: { ...intent, volumeId: 'id-2' },
+          owner: { ...owner, name: 'pvc-2' },
+        }),
+        'FailedPrecondition',
+        'belongs to volume pvc-1',
+      );
+      expect(await h.modeOf('share/team/data')).toBe(0o770);
+    });
 
     it('creates nested directories: parents 0755, leaf with the given mode', async () => {
       expect(await h.backend.ensureDirectory(h.root, 'ns/claim', perms)).toBe('created');
