@@ -64,8 +64,14 @@ export async function runFloor(api: Api, opts: RunOptions): Promise<ContenderRes
         `claims gone ${claims.gone.size}/${opts.claims}, PVs Released ${volumes.released.size}/${opts.claims}`,
     );
     const releaseMs = performance.now() - releaseStart;
-    // Not timed: the PVs go, so that later contenders' informers do not carry them.
+    // Not timed: the PVs go (and are waited for: pv-protection's writes would otherwise load the
+    // next contender's run), so that later contenders' informers do not carry them.
     await pool(names, opts.concurrency, (name) => api.core.deletePersistentVolume({ name: pvName(name) }));
+    await volumes.until(
+      'the floor PVs to be gone',
+      () => volumes.gone.size === opts.claims,
+      progress('PVs gone', volumes.gone, opts.claims),
+    );
     return {
       name: 'floor',
       claims: opts.claims,

@@ -139,7 +139,8 @@ async function provision(
       );
     }
     deps.crashPoint('after-volume', claimName(claim));
-    await finish(deps, claim);
+    // The intent stays until the binder has taken up the PV ('finish'): see claim-plan.ts.
+    if (plan.clone?.kind === 'PersistentVolumeClaim') await releaseCloneSource(deps, claim, plan.clone);
     log.info({ pv: pvName, subDir: location.subDir, directory: made, seconds }, 'provisioned');
     return 'done';
   } catch (err) {
@@ -195,10 +196,15 @@ async function abandon(
   }
 }
 
-/** Whether the claim's PV is in the cache, and which provisioner made it. */
+/** Whether the claim's PV is in the cache, which provisioner made it, and its phase. */
 function volumeFacts(pv: V1PersistentVolume | undefined) {
   const by = pv?.metadata?.annotations?.[provisionedByAnnotation];
-  return { pvExists: pv !== undefined, ...(by !== undefined ? { volumeProvisioner: by } : {}) };
+  const phase = pv?.status?.phase;
+  return {
+    pvExists: pv !== undefined,
+    ...(by !== undefined ? { volumeProvisioner: by } : {}),
+    ...(phase !== undefined ? { volumePhase: phase } : {}),
+  };
 }
 
 /** A clone's source claim and its PV, or a restore's VolumeSnapshot and its content, from the caches. */

@@ -65,6 +65,8 @@ interface Case {
   volumeProvisioner?: string;
   /** A PV of the claim's class bound to no claim. */
   unboundVolumeOfClass?: string;
+  /** The status.phase of the claim's PV. */
+  volumePhase?: string;
   expected: ClaimDecision;
 }
 
@@ -159,16 +161,37 @@ describe('decideClaim', () => {
       expected: { action: 'finish' },
     },
     {
-      name: 'our finalizer and the PV exists, claim not bound yet: finish (the binder binds the pre-bound pair)',
+      name: 'our finalizer, pre-bound, PV exists but the binder has not taken it up (Pending): wait',
       claim: claim({ finalizers: [finalizer], volumeName: pvName }),
       pvExists: true,
+      volumePhase: 'Pending',
+      expected: {
+        action: 'wait',
+        reason: 'volume exists; waiting for the binder to take it up (PV phase Bound)',
+      },
+    },
+    {
+      name: 'our finalizer, pre-bound, PV phase Bound (the binder has stored it): finish',
+      claim: claim({ finalizers: [finalizer], volumeName: pvName }),
+      pvExists: true,
+      volumePhase: 'Bound',
       expected: { action: 'finish' },
     },
     {
-      name: 'our finalizer and the PV exists, claim not pre-bound (an older Warren started it): finish',
+      name: 'our finalizer, PV Released before the claim was bound: finish',
+      claim: claim({ finalizers: [finalizer], volumeName: pvName }),
+      pvExists: true,
+      volumePhase: 'Released',
+      expected: { action: 'finish' },
+    },
+    {
+      name: 'our finalizer, PV exists, claim not pre-bound (an older Warren started it), PV Pending: wait',
       claim: claim({ finalizers: [finalizer] }),
       pvExists: true,
-      expected: { action: 'finish' },
+      expected: {
+        action: 'wait',
+        reason: 'volume exists; waiting for the binder to take it up (PV phase Bound)',
+      },
     },
     {
       name: 'our finalizer, pre-bound to its PV, no PV yet: provision (carry on)',
@@ -366,6 +389,7 @@ describe('decideClaim', () => {
       pvExists = false,
       volumeProvisioner,
       unboundVolumeOfClass,
+      volumePhase,
       expected,
     }) => {
       const sc = given === 'missing' ? undefined : given;
@@ -377,6 +401,7 @@ describe('decideClaim', () => {
           pvExists,
           ...(volumeProvisioner ? { volumeProvisioner } : {}),
           ...(unboundVolumeOfClass ? { unboundVolumeOfClass } : {}),
+          ...(volumePhase ? { volumePhase } : {}),
         }),
       ).toEqual(expected);
     },

@@ -45,7 +45,6 @@ describe('reconcileClaim: provisioning', () => {
     expect(h.cluster.writes).toStrictEqual([
       { op: 'recordIntent', key: claimKey },
       { op: 'createVolume', key: pvName },
-      { op: 'clearIntent', key: claimKey },
     ]);
     expect(h.cluster.events).toStrictEqual<RecordedEvent[]>([
       {
@@ -84,13 +83,21 @@ describe('reconcileClaim: provisioning', () => {
     expect(h.cluster.volumes.get(pvName)).toStrictEqual(
       buildVolume({ claim: claim(), storageClass: sc, provisioner, intent: planFor(claim(), sc) }),
     );
-    // Pre-bound to the PV, and nothing of Warren's left on the claim: the binder binds the pair.
+    // Pre-bound to the PV; the intent and finalizer stay until the binder has taken up the PV.
     expect(h.cluster.claims.get(claimKey)).toStrictEqual({
       ...claim(),
-      metadata: { ...claim().metadata, resourceVersion: '2', finalizers: [] },
+      metadata: {
+        ...claim().metadata,
+        resourceVersion: '2',
+        finalizers: [directoryFinalizer],
+        annotations: {
+          ...claim().metadata?.annotations,
+          [intentAnnotation]: serializeIntent(planFor(claim(), sc)),
+        },
+      },
       spec: { ...claim().spec, volumeName: pvName },
     });
-    expect(h.crashPoints).toStrictEqual(['after-intent', 'after-directory', 'after-volume', 'after-finish']);
+    expect(h.crashPoints).toStrictEqual(['after-intent', 'after-directory', 'after-volume']);
     expect(await counts(h.deps.metrics.provisions)).toStrictEqual({ success: 1 });
     expect(await counts(h.deps.metrics.retries)).toStrictEqual({});
   });
@@ -107,17 +114,14 @@ describe('reconcileClaim: provisioning', () => {
 
     expect(await run(h)).toBe('done');
 
-    expect(h.cluster.writes).toStrictEqual([
-      { op: 'createVolume', key: pvName },
-      { op: 'clearIntent', key: claimKey },
-    ]);
+    expect(h.cluster.writes).toStrictEqual([{ op: 'createVolume', key: pvName }]);
     expect(h.cluster.events.map((e) => [e.reason, e.message])).toStrictEqual([
       [
         'ProvisioningSucceeded',
         `volume ${pvName} provisioned at nfs.example.com:/export/${subDir} (directory existed)`,
       ],
     ]);
-    expect(h.crashPoints).toStrictEqual(['after-directory', 'after-volume', 'after-finish']);
+    expect(h.crashPoints).toStrictEqual(['after-directory', 'after-volume']);
   });
 
   it.each<{
@@ -253,14 +257,32 @@ describe('reconcileClaim: nothing or little to do', () => {
     expect(await counts(h.deps.metrics.retries)).toStrictEqual({});
   });
 
-  it.each<{ name: string; claim: V1PersistentVolumeClaim; writes: string[]; crashPoints: string[] }>([
+  it.each<{
+    name: string;
+    claim: V1PersistentVolumeClaim;
+    volumePhase: string;
+    writes: string[];
+    crashPoints: string[];
+  }>([
     {
-      name: 'pre-bound, not Bound yet: the hand-over is finished by dropping the finalizer',
+      name: 'pre-bound, PV not yet taken up by the binder (Pending): nothing is written',
       claim: claim({
         finalizers: [directoryFinalizer],
         annotations: { [intentAnnotation]: '{}' },
         preBound: true,
       }),
+      volumePhase: 'Pending',
+      writes: [],
+      crashPoints: [],
+    },
+    {
+      name: 'pre-bound, PV Bound by the binder: the hand-over is finished by dropping the finalizer',
+      claim: claim({
+        finalizers: [directoryFinalizer],
+        annotations: { [intentAnnotation]: '{}' },
+        preBound: true,
+      }),
+      volumePhase: 'Bound',
       writes: ['clearIntent'],
       crashPoints: ['after-finish'],
     },
@@ -271,6 +293,7 @@ describe('reconcileClaim: nothing or little to do', () => {
         annotations: { [intentAnnotation]: '{}' },
         bound: true,
       }),
+      volumePhase: 'Bound',
       writes: ['clearIntent'],
       crashPoints: ['after-finish'],
     },
@@ -281,12 +304,13 @@ describe('reconcileClaim: nothing or little to do', () => {
         annotations: { [intentAnnotation]: '{}' },
         deleting: true,
       }),
+      volumePhase: 'Pending',
       writes: ['clearIntent'],
       crashPoints: ['after-finish'],
     },
   ])('the PV exists, claim $name', async (c) => {
     const sc = storageClass();
-    const h = harness({ claims: [c.claim], classes: [sc], volumes: [volumeFor(claim(), sc, 'Bound')] });
+    const h = harness({ claims: [c.claim], classes: [sc], volumes: [volumeFor(claim(), sc, c.volumePhase)] });
 
     expect(await run(h)).toBe('done');
 
