@@ -1,67 +1,84 @@
-// The bundle's descriptors (hack/proto-json.ts) load to the same gRPC definitions as the .proto
-// files they come from: the same names, the same methods, the same bytes on the wire.
+// The service definitions src/csi/load.ts builds, from the bundle's descriptors (hack/proto-json.ts)
+// and from the .proto files alike, equal @grpc/proto-loader's for the .proto files: the same
+// services, the same methods, the same bytes on the wire.
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fromJSON, loadSync, type MethodDefinition } from '@grpc/proto-loader';
+import { loadSync, type MethodDefinition } from '@grpc/proto-loader';
+import protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
 import { protoNames, writeProtoJson } from '../../hack/proto-json.ts';
-import { loaderOptions } from '../../src/csi/load.ts';
+import { loaderOptions, loadProtoRoot, serviceDefinitions } from '../../src/csi/load.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'warren-proto-json-'));
 writeProtoJson(dir);
 const proto = join(import.meta.dirname, '..', '..', 'proto');
 
-describe.each(protoNames)('proto/%s.json', (name) => {
-  const parsed = loadSync(join(proto, `${name}.proto`), loaderOptions);
-  const fromJson = fromJSON(
-    JSON.parse(readFileSync(join(dir, 'proto', `${name}.json`), 'utf8')),
-    loaderOptions,
-  );
+type Definitions = Record<string, unknown>;
+const fromJson = (name: string): Definitions => {
+  const root = protobuf.Root.fromJSON(JSON.parse(readFileSync(join(dir, 'proto', `${name}.json`), 'utf8')));
+  root.resolveAll();
+  return serviceDefinitions(root);
+};
+const fromProto = (name: string): Definitions => serviceDefinitions(loadProtoRoot(name));
+const protoLoader = (name: string): Definitions => loadSync(join(proto, `${name}.proto`), loaderOptions);
 
-  it('defines the same names', () => {
-    expect(Object.keys(fromJson).sort()).toEqual(Object.keys(parsed).sort());
-  });
+/** Each method as a line: path, streaming, the camelCase name grpc-js also accepts. */
+function methods(def: Definitions): string[] {
+  return Object.entries(def)
+    .filter(([, v]) => !('format' in (v as object)))
+    .flatMap(([service, methods]) =>
+      Object.entries(methods as Record<string, MethodDefinition<object, object>>).map(
+        ([name, m]) =>
+          `${service} ${name} ${m.path} ${m.requestStream} ${m.responseStream} ${m.originalName}`,
+      ),
+    )
+    .sort();
+}
 
-  it('gives every service the same methods, streaming alike', () => {
-    const methods = (def: typeof parsed) =>
-      Object.entries(def)
-        .filter(([, v]) => !('format' in v))
-        .flatMap(([, service]) =>
-          Object.values(service as Record<string, MethodDefinition<object, object>>).map(
-            (m) => `${m.path} ${m.requestStream} ${m.responseStream}`,
-          ),
-        )
-        .sort();
-    expect(methods(fromJson)).toEqual(methods(parsed));
-    expect(methods(parsed).length).toBeGreaterThan(0);
+describe.each(protoNames)('proto/%s', (name) => {
+  it('has the services and methods proto-loader finds, from its JSON and from its .proto', () => {
+    const expected = methods(protoLoader(name));
+    expect(expected.length).toBeGreaterThan(0);
+    expect(methods(fromJson(name))).toEqual(expected);
+    expect(methods(fromProto(name))).toEqual(expected);
   });
 });
 
 describe('the CSI wire format', () => {
-  it('a NodePublishVolumeRequest encodes to the same bytes and decodes to the same object', () => {
-    const path = '/csi.v1.Node/NodePublishVolume';
-    const method = (def: ReturnType<typeof loadSync>) =>
-      (def['csi.v1.Node'] as Record<string, MethodDefinition<object, object>>)
-        .NodePublishVolume as MethodDefinition<object, object>;
-    const parsed = method(loadSync(join(proto, 'csi.proto'), loaderOptions));
-    const fromJson = method(
-      fromJSON(JSON.parse(readFileSync(join(dir, 'proto', 'csi.json'), 'utf8')), loaderOptions),
+  const method = (def: Definitions) =>
+    (def['csi.v1.Node'] as Record<string, MethodDefinition<object, object>>)
+      .NodePublishVolume as MethodDefinition<object, object>;
+  const request = {
+    volume_id: 'v1',
+    target_path: '/var/lib/kubelet/pods/x/mount',
+    readonly: true,
+    volume_capability: {
+      mount: { fs_type: 'nfs', mount_flags: ['vers=4.1'] },
+      access_mode: { mode: 'MULTI_NODE_MULTI_WRITER' },
+    },
+    volume_context: { server: 'nfs.example.com', share: '/export' },
+    secrets: { token: 's' },
+  };
+
+  it.each([
+    ['its JSON', fromJson],
+    ['its .proto', fromProto],
+  ])('a NodePublishVolumeRequest from %s encodes and decodes as proto-loader does', (_, load) => {
+    const ours = method(load('csi'));
+    const theirs = method(protoLoader('csi'));
+    expect(ours.path).toBe('/csi.v1.Node/NodePublishVolume');
+    const bytes = ours.requestSerialize(request);
+    expect(bytes).toEqual(theirs.requestSerialize(request));
+    expect(ours.requestDeserialize(bytes)).toEqual(theirs.requestDeserialize(bytes));
+    // Defaults filled in and enums as names, as the generated types say.
+    expect(ours.requestDeserialize(theirs.requestSerialize({ volume_id: 'v2' }))).toEqual(
+      theirs.requestDeserialize(theirs.requestSerialize({ volume_id: 'v2' })),
     );
-    expect(fromJson.path).toBe(path);
-    const request = {
-      volume_id: 'v1',
-      target_path: '/var/lib/kubelet/pods/x/mount',
-      readonly: true,
-      volume_capability: {
-        mount: { fs_type: 'nfs', mount_flags: ['vers=4.1'] },
-        access_mode: { mode: 'MULTI_NODE_MULTI_WRITER' },
-      },
-      volume_context: { server: 'nfs.example.com', share: '/export' },
-      secrets: { token: 's' },
-    };
-    const bytes = fromJson.requestSerialize(request);
-    expect(bytes).toEqual(parsed.requestSerialize(request));
-    expect(fromJson.requestDeserialize(bytes)).toEqual(parsed.requestDeserialize(bytes));
+  });
+
+  it('refuses an array where a message belongs, as proto-loader does', () => {
+    expect(() => method(fromJson('csi')).requestSerialize([] as unknown as object)).toThrow();
+    expect(() => method(protoLoader('csi')).requestSerialize([] as unknown as object)).toThrow();
   });
 });
