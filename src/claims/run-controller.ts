@@ -10,7 +10,6 @@ import {
   type KubeConfig,
   type KubernetesListObject,
   type KubernetesObject,
-  makeInformer,
   StorageV1Api,
   type V1PersistentVolume,
   type V1PersistentVolumeClaim,
@@ -32,6 +31,7 @@ import { makeEventRecorder } from './event-recorder.ts';
 import { startHealthServer } from './health-server.ts';
 import { loadKubeConfig } from './kube-config.ts';
 import { runLeaderElection } from './leader-election.ts';
+import { makeLeanInformer } from './lean-informer.ts';
 import { makeMetrics } from './metrics.ts';
 import { claimKey, contentKey, parseQueueKey, volumeKey } from './queue-keys.ts';
 import { type ResilientInformer, startResilientInformer } from './resilient-informer.ts';
@@ -108,8 +108,11 @@ export async function runController(
       name: 'claims',
       log,
       onRestart: onRestart('claims'),
-      informer: makeInformer(kc, '/api/v1/persistentvolumeclaims', () =>
-        core.listPersistentVolumeClaimForAllNamespaces(),
+      informer: makeLeanInformer(
+        kc,
+        '/api/v1/persistentvolumeclaims',
+        () => core.listPersistentVolumeClaimForAllNamespaces(),
+        { keepLastApplied: true },
       ),
       onChange: (c) => q.add(keyOf(c)),
     });
@@ -118,7 +121,7 @@ export async function runController(
       name: 'volumes',
       log,
       onRestart: onRestart('volumes'),
-      informer: makeInformer(kc, '/api/v1/persistentvolumes', () => core.listPersistentVolume()),
+      informer: makeLeanInformer(kc, '/api/v1/persistentvolumes', () => core.listPersistentVolume()),
       onChange: (pv) => {
         const name = pv.metadata?.name ?? '';
         volumeIndex.refresh(name, volumes.cache.get(name));
@@ -132,7 +135,9 @@ export async function runController(
       name: 'storageclasses',
       log,
       onRestart: onRestart('storageclasses'),
-      informer: makeInformer(kc, '/apis/storage.k8s.io/v1/storageclasses', () => storage.listStorageClass()),
+      informer: makeLeanInformer(kc, '/apis/storage.k8s.io/v1/storageclasses', () =>
+        storage.listStorageClass(),
+      ),
       onChange: (sc) => {
         for (const c of claims.cache.list())
           if (c.spec?.storageClassName === sc.metadata?.name && !c.spec?.volumeName) q.add(keyOf(c));
@@ -282,7 +287,7 @@ function startSnapshotInformers(opts: {
     name: 'volumesnapshotcontents',
     log,
     onRestart: onRestart('volumesnapshotcontents'),
-    informer: makeInformer(
+    informer: makeLeanInformer(
       kc,
       contentsPath,
       list<VolumeSnapshotContent & KubernetesObject>('volumesnapshotcontents'),
@@ -295,7 +300,7 @@ function startSnapshotInformers(opts: {
     name: 'volumesnapshotclasses',
     log,
     onRestart: onRestart('volumesnapshotclasses'),
-    informer: makeInformer(
+    informer: makeLeanInformer(
       kc,
       classesPath,
       list<VolumeSnapshotClass & KubernetesObject>('volumesnapshotclasses'),
@@ -311,7 +316,7 @@ function startSnapshotInformers(opts: {
     name: 'volumesnapshots',
     log,
     onRestart: onRestart('volumesnapshots'),
-    informer: makeInformer(kc, snapshotsPath, list<VolumeSnapshot & KubernetesObject>('volumesnapshots')),
+    informer: makeLeanInformer(kc, snapshotsPath, list<VolumeSnapshot & KubernetesObject>('volumesnapshots')),
     onChange: (snap) => {
       for (const c of opts.claims.list(snap.metadata?.namespace)) {
         const source = dataSourceOf(c);
