@@ -58,6 +58,11 @@ const result = await build({
     js: "import { createRequire as __warrenRequire } from 'node:module'; const require = __warrenRequire(import.meta.url);",
   },
   plugins: [builtinsWithoutNamespace],
+  // V8 keeps each module's source text in the heap (functions compile lazily from it): 8.4 MB of
+  // source became 4.1 MB, and warren controller's idle RSS fell from 99 to 88 MB. Identifiers
+  // stay as written, so stack traces still name every function.
+  minifyWhitespace: true,
+  minifySyntax: true,
   legalComments: 'linked',
   metafile: true,
   logLevel: 'warning',
