@@ -14,6 +14,7 @@ import { bedDown, bedUp } from './bed/bed.ts';
 import { startController } from './bed/controller.ts';
 import { measureAtRest } from './bench/at-rest.ts';
 import { type BenchConfig, readBenchConfig } from './bench/config.ts';
+import { deployedNodeOptions } from './bench/image-env.ts';
 import { lineChart } from './bench/plot.ts';
 import { type ContenderResult, table, writesTable } from './bench/report.ts';
 import { childrenOf } from './bench/rss.ts';
@@ -61,7 +62,15 @@ const warren: Provisioner = {
       bed: bed.env,
       logFile: join(logDir, 'warren-controller.log'),
       args: [`--workers=${config.workers}`, '--log-level=warn', '--resync-period=5m'],
-      env: config.profileDir ? { NODE_OPTIONS: profileFlags(config.profileDir) } : {},
+      // Node's options as deploy/ sets them, and the profiler's when asked for.
+      env: {
+        NODE_OPTIONS: [
+          deployedNodeOptions(repoRoot, 'controller'),
+          ...(config.profileDir ? [profileFlags(config.profileDir)] : []),
+        ]
+          .filter(Boolean)
+          .join(' '),
+      },
       ...(cli ? { cli } : {}),
     });
     await controller.ready();
@@ -138,7 +147,9 @@ try {
     const last = results.at(-1);
     if (last) console.error(`[bench] ${run}: all Bound in ${(last.boundMs / 1000).toFixed(1)} s`);
   }
-  const atRest = config.atRest ? await measureAtRest(bed.env, stateDir, logDir, cli) : undefined;
+  const atRest = config.atRest
+    ? await measureAtRest(bed.env, stateDir, logDir, cli, deployedNodeOptions(repoRoot, 'node'))
+    : undefined;
 
   const base = join(outDir, `bench-${config.claims}${config.rate ? `-at-${config.rate}-per-s` : ''}`);
   const text = [

@@ -19,6 +19,8 @@ export async function measureAtRest(
   stateDir: string,
   logDir: string,
   cli: string | undefined,
+  /** NODE_OPTIONS, as the DaemonSet sets it. */
+  nodeOptions: string,
   settleMs = 5_000,
 ) {
   const { plugin, firstProbeMs } = await startNodePlugin({
@@ -27,6 +29,7 @@ export async function measureAtRest(
     driverName: 'at-rest.warren.dev',
     controller: false,
     logFile: join(logDir, 'at-rest-node.log'),
+    env: { NODE_OPTIONS: nodeOptions },
     ...(cli ? { cli } : {}),
   });
   let nodePluginIdleKb: number;
@@ -50,7 +53,7 @@ export async function measureAtRest(
     nodePluginIdleMb: nodePluginIdleKb / 1024,
     bareNodeMb: bareKb / 1024,
     text: [
-      `warren node (no --controller): first Probe answered ${Math.round(firstProbeMs)} ms after spawn;`,
+      `warren node (no --controller${nodeOptions ? `, NODE_OPTIONS=${nodeOptions}` : ''}): first Probe answered ${Math.round(firstProbeMs)} ms after spawn;`,
       `RSS ${mb(nodePluginIdleKb)} MB idle after ${settleMs / 1000} s (a bare Node process: ${mb(bareKb)} MB).`,
     ].join(' '),
   };

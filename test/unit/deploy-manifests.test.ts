@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { V1Container, V1CSIDriver, V1PodTemplateSpec, V1StorageClass } from '@kubernetes/client-node';
 import { load, loadAll } from 'js-yaml';
 import { describe, expect, it } from 'vitest';
+import { deployedNodeOptions } from '../../hack/bench/image-env.ts';
 import { defaultProvisionerName } from '../../src/provisioning/names.ts';
 import { knownKeys } from '../../src/provisioning/parameters.ts';
 
@@ -23,7 +24,8 @@ interface Workload {
 interface ChartValues {
   driverName: string;
   shares: Array<{ name: string; server: string; path: string; mountPath: string }>;
-  node: { healthPort: number };
+  node: { healthPort: number; nodeOptions: string; resources: unknown };
+  controller: { nodeOptions: string; resources: unknown };
 }
 
 const pkg = JSON.parse(read('package.json')) as { version: string };
@@ -107,6 +109,24 @@ describe('deploy/ agrees with itself and with the code', () => {
     expect(values.shares).toEqual([
       { name: 'main', server: volume.nfs?.server, path: volume.nfs?.path, mountPath: mount.mountPath },
     ]);
+  });
+
+  it('gives each container the same Node options and resources in deploy/ and the chart, which the bench runs with', () => {
+    const env = (c: V1Container) => c.env?.find((e) => e.name === 'NODE_OPTIONS')?.value;
+    expect(env(plugin)).toBe(values.node.nodeOptions);
+    expect(env(controllerContainer)).toBe(values.controller.nodeOptions);
+    expect(deployedNodeOptions(root, 'node')).toBe(values.node.nodeOptions);
+    expect(deployedNodeOptions(root, 'controller')).toBe(values.controller.nodeOptions);
+    expect(values.node.nodeOptions).toContain('--max-semi-space-size=');
+    for (const [template, key] of [
+      ['node-daemonset', 'node'],
+      ['controller-deployment', 'controller'],
+    ])
+      expect(read(`deploy/helm/warren/templates/${template}.yaml`)).toContain(
+        `{{- with .Values.${key}.nodeOptions }}`,
+      );
+    expect(plugin.resources).toEqual(values.node.resources);
+    expect(controllerContainer.resources).toEqual(values.controller.resources);
   });
 
   it("keeps at most one controller replica away, selecting the Deployment's pods", () => {
