@@ -189,6 +189,10 @@ export function planClaim(input: ClaimInput): ClaimPlan {
  * that does, at a moment the binder can finish the binding; without the wait, the binder found no
  * PV and bound the claim only at its next periodic resync (measured: the first of 300 claims Bound
  * 26 s after its PV had its phase, every one of them waiting for the 15 s resync).
+ * Step 1 ends its reconcile: steps 2 and 3 run when the claim's update comes back through the
+ * informer, behind the intents of the claims queued meanwhile, so that a burst of claims is
+ * pre-bound before the binder's first sync of most of them (which otherwise writes the provisioner
+ * annotation and an Event on each).
  * Warren acts on a claim of its class without waiting for the binder to name it, except while a PV
  * of that class is bound to no claim: the binder might bind the claim to that PV, so Warren leaves
  * the claim to the binder until the binder names Warren.

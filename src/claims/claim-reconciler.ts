@@ -1,6 +1,7 @@
 // Carries out the plan for one claim (claim-plan.ts decides everything): provision its directory
 // and PV, finish the hand-over, or release the directory of a claim deleted mid-flight.
 import type { V1PersistentVolume, V1PersistentVolumeClaim } from '@kubernetes/client-node';
+import { ownershipEra } from '../provisioning/ownership.ts';
 import { discardPartialCopy, releaseDirectory } from '../provisioning/release.ts';
 import { ensureVolumeDirectory, openShare } from '../provisioning/volume-directory.ts';
 import {
@@ -103,14 +104,22 @@ async function provision(
         'Provisioning',
         `creating directory ${location.subDir} on ${where}`,
       );
-      claim = await deps.writes.recordIntent(claim, plan.serializedIntent, pvNameFor(claim));
+      await deps.writes.recordIntent(claim, plan.serializedIntent, pvNameFor(claim));
       deps.crashPoint('after-intent', claimName(claim));
+      // The rest waits for the claim's own update to come back through the informer, behind the
+      // intents of the claims queued meanwhile: each claim is pre-bound as early as possible,
+      // before the binder's first sync of it (see claim-plan.ts).
+      return 'done';
     }
+    const now = deps.now();
     const owner = {
       name: plan.volume.metadata?.name ?? '',
-      // An intent recorded by an earlier attempt may have made the directory before ownership records existed.
-      adoptExisting: !plan.recordIntent,
-      now: deps.now(),
+      // A directory already there is adopted as Warren's only for a claim older than the share's
+      // ownership records: Warren may then have made it before it recorded what it makes. For a
+      // later claim, Warren records ownership before it makes a directory, so one already there
+      // without a record is not Warren's (and is never removed).
+      adoptExisting: createdBefore(claim, await ownershipEra(deps.store.backend, share.recordRoot, now)),
+      now,
     };
     let made: string;
     if (plan.clone) {
@@ -194,6 +203,12 @@ async function abandon(
   } catch (err) {
     return reportFailure(deps, log, { step: { operation: 'abandon' }, object: claimRef(claim), err });
   }
+}
+
+function createdBefore(claim: V1PersistentVolumeClaim, era: Date): boolean {
+  const at = claim.metadata?.creationTimestamp;
+  const created = at ? new Date(at).getTime() : Number.NaN;
+  return !Number.isNaN(created) && created < era.getTime();
 }
 
 /** Whether the claim's PV is in the cache, which provisioner made it, and its phase. */

@@ -22,6 +22,7 @@ import {
   provisioner,
   pvName,
   type RecordedEvent,
+  reconcileAsQueued,
   root,
   server,
   sharingVolume,
@@ -31,7 +32,7 @@ import {
   volumeFor,
 } from './reconcile-fixtures.ts';
 
-const run = (h: Harness) => reconcileClaim(h.deps, 'team-a', 'data');
+const run = (h: Harness) => reconcileAsQueued(h, 'team-a', 'data');
 const dir = `${root}/${subDir}`;
 const claimKey = 'team-a/data';
 
@@ -65,11 +66,12 @@ describe('reconcileClaim: provisioning', () => {
     const location = { server, share: '/export', subDir };
     const owner = ownerKey(location);
     const volumeId = planFor(claim(), sc).volumeId;
-    // Who owns the directory is recorded before it is made.
+    // When the share's ownership records began (whether a directory there may be adopted), then
+    // who owns the directory, recorded before it is made.
     expect(h.backend.calls).toStrictEqual([
-      { op: 'getRecord', args: [root, owner] },
       { op: 'getRecord', args: [root, 'ownership-since'] },
       { op: 'putRecord', args: [root, 'ownership-since', { since: now.toISOString() }] },
+      { op: 'getRecord', args: [root, owner] },
       { op: 'exists', args: [root, subDir] },
       { op: 'putRecord', args: [root, owner, { volumeId, name: pvName, location, created: true }] },
       { op: 'ensureDirectory', args: [root, subDir, { mode: 0o777 }] },
@@ -122,6 +124,34 @@ describe('reconcileClaim: provisioning', () => {
       ],
     ]);
     expect(h.crashPoints).toStrictEqual(['after-directory', 'after-volume']);
+  });
+
+  it.each([
+    {
+      name: "older than the share's ownership records: adopted as made by Warren",
+      createdAt: '2025-05-01T00:00:00Z',
+      created: true,
+    },
+    {
+      name: "newer than the share's ownership records: recorded as found, never Warren's to remove",
+      createdAt: '2025-06-01T12:00:01Z',
+      created: false,
+    },
+  ])('a directory already there for a claim $name', async ({ createdAt, created }) => {
+    const sc = storageClass();
+    const base = claim({
+      finalizers: [directoryFinalizer],
+      annotations: { [intentAnnotation]: serializeIntent(planFor(claim(), sc)) },
+      preBound: true,
+    });
+    const recorded = { ...base, metadata: { ...base.metadata, creationTimestamp: new Date(createdAt) } };
+    const h = harness({ claims: [recorded], classes: [sc] });
+    h.backend.plant(dir, { kind: 'dir', mode: 0o777 });
+
+    expect(await run(h)).toBe('done');
+
+    const location = { server, share: '/export', subDir };
+    expect(await h.deps.store.backend.getRecord(root, ownerKey(location))).toMatchObject({ created });
   });
 
   it.each<{

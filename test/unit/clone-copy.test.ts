@@ -5,7 +5,15 @@ import { reconcileClaim } from '../../src/claims/claim-reconciler.ts';
 import { clonedFromAnnotation, cloneSourceFinalizer } from '../../src/claims/clone-plan.ts';
 import { failedPrecondition, unavailable } from '../../src/errors.ts';
 import { partialCopyKey } from '../../src/provisioning/clone-directory.ts';
-import { claim, type Harness, harness, root, storageClass, volumeFor } from './reconcile-fixtures.ts';
+import {
+  claim,
+  type Harness,
+  harness,
+  reconcileAsQueued,
+  root,
+  storageClass,
+  volumeFor,
+} from './reconcile-fixtures.ts';
 
 const sc = storageClass({ subDir: '${pvc.metadata.name}' });
 
@@ -44,7 +52,7 @@ function setUp(): Harness {
   return h;
 }
 
-const run = (h: Harness) => reconcileClaim(h.deps, 'team-a', 'copy');
+const run = (h: Harness) => reconcileAsQueued(h, 'team-a', 'copy');
 const settle = () => new Promise((r) => setImmediate(r));
 const sourceFinalizers = (h: Harness) => h.cluster.claims.get('team-a/source')?.metadata?.finalizers ?? [];
 const reasons = (h: Harness) => h.cluster.events.map((e) => e.reason);

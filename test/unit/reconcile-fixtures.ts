@@ -9,6 +9,7 @@ import type {
 } from '@kubernetes/client-node';
 import type { Counter } from 'prom-client';
 import { claimFacts, pvNameFor } from '../../src/claims/claim-plan.ts';
+import { reconcileClaim } from '../../src/claims/claim-reconciler.ts';
 import { clonedFromAnnotation } from '../../src/claims/clone-plan.ts';
 import type { ClusterWrites } from '../../src/claims/cluster-writes.ts';
 import { makeCopyLane } from '../../src/claims/copy-lane.ts';
@@ -18,6 +19,7 @@ import { makeMetrics } from '../../src/claims/metrics.ts';
 import { directoryFinalizer, intentAnnotation } from '../../src/claims/object-names.ts';
 import { buildVolume } from '../../src/claims/volume-builder.ts';
 import { volumeLookupOf } from '../../src/claims/volume-index.ts';
+import type { Outcome } from '../../src/claims/work-queue.ts';
 import { parseClassParameters } from '../../src/provisioning/parameters.ts';
 import { serializeIntent, type VolumeIntent, volumeIntentFor } from '../../src/provisioning/volume-intent.ts';
 import {
@@ -367,4 +369,21 @@ export async function counts(counter: Counter): Promise<Record<string, number>> 
   const out: Record<string, number> = {};
   for (const v of (await counter.get()).values) out[Object.values(v.labels).join(',')] = v.value;
   return out;
+}
+
+/**
+ * One reconcile of a claim, as the controller runs it: a reconcile that only recorded the intent is
+ * followed by the one that the claim's update (coming back through the informer) queues.
+ */
+export async function reconcileAsQueued(
+  h: { deps: ReconcileDeps; cluster: FakeCluster },
+  namespace: string,
+  name: string,
+): Promise<Outcome> {
+  const before = h.cluster.writes.length;
+  const outcome = await reconcileClaim(h.deps, namespace, name);
+  const last = h.cluster.writes.at(-1);
+  if (outcome !== 'done' || h.cluster.writes.length !== before + 1 || last?.op !== 'recordIntent')
+    return outcome;
+  return reconcileClaim(h.deps, namespace, name);
 }
