@@ -269,6 +269,10 @@ async function bootWith(opts: BootOptions, repoRoot: string, img: GuestImage, ac
           throw new KvmFailure(
             `KVM boot hung before init (${KVM_INIT_TIMEOUT_MS / 1000} s) with ${img.kernel}`,
           );
+        // qemu can also abort under KVM before the guest starts (a host that refuses one of the
+        // CPU's MSRs: "failed to set MSR ..."): that host's KVM cannot run the guest either.
+        if (accel === 'kvm' && !initPrinted && hasExited(qemu))
+          throw new KvmFailure(`qemu exited (${qemu.exitCode ?? qemu.signalCode}) under KVM before init`);
         if (hasExited(qemu)) return `qemu exited (${qemu.exitCode ?? qemu.signalCode})`;
         return undefined;
       },
