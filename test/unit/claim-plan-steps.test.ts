@@ -52,27 +52,22 @@ describe('planClaim: provision', () => {
     });
   });
 
-  it('after a restart with the same intent, the finalizer and the pre-binding: nothing to record', () => {
-    const c = claim({
-      finalizers: [directoryFinalizer],
-      annotations: { [intentAnnotation]: serializeIntent(intent) },
+  it.each([
+    {
+      name: 'the same intent, the finalizer and the pre-binding (a restart): nothing to record',
       preBound: true,
-    });
-    const plan = planClaim({
-      claim: c,
-      storageClass: sc,
-      provisioner,
-      pvExists: false,
-      volumes: volumeLookupOf([]),
-    });
-    expect(plan).toMatchObject({ action: 'provision', plan: { recordIntent: false } });
-    expect(plan).not.toHaveProperty('plan.replacesIntent');
-  });
-
-  it('an intent an older Warren recorded without pre-binding the claim: recorded again, with volumeName', () => {
+      record: false,
+    },
+    {
+      name: 'an intent an older Warren recorded without pre-binding: recorded again, with volumeName',
+      preBound: false,
+      record: true,
+    },
+  ])('$name', ({ preBound, record }) => {
     const c = claim({
       finalizers: [directoryFinalizer],
       annotations: { [intentAnnotation]: serializeIntent(intent) },
+      preBound,
     });
     const plan = planClaim({
       claim: c,
@@ -81,7 +76,7 @@ describe('planClaim: provision', () => {
       pvExists: false,
       volumes: volumeLookupOf([]),
     });
-    expect(plan).toMatchObject({ action: 'provision', plan: { recordIntent: true } });
+    expect(plan).toMatchObject({ action: 'provision', plan: { recordIntent: record } });
     expect(plan).not.toHaveProperty('plan.replacesIntent');
   });
 
@@ -98,24 +93,16 @@ describe('planClaim: provision', () => {
       metadata: { name: 'static-2' },
       spec: { storageClassName: 'warren', claimRef: { namespace: 'x', name: 'y' } },
     };
-    expect(
+    const among = (volumes: V1PersistentVolume[]) =>
       planClaim({
         claim: c,
         storageClass: sc,
         provisioner,
         pvExists: false,
-        volumes: volumeLookupOf([boundElsewhere]),
-      }),
-    ).toMatchObject({ action: 'provision' });
-    expect(
-      planClaim({
-        claim: c,
-        storageClass: sc,
-        provisioner,
-        pvExists: false,
-        volumes: volumeLookupOf([boundElsewhere, unbound]),
-      }),
-    ).toStrictEqual({
+        volumes: volumeLookupOf(volumes),
+      });
+    expect(among([boundElsewhere])).toMatchObject({ action: 'provision' });
+    expect(among([boundElsewhere, unbound])).toStrictEqual({
       action: 'ignore',
       reason: "PV static-1 of the claim's class is bound to no claim; the binder may bind the claim to it",
     });
