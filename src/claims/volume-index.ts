@@ -37,9 +37,8 @@ export function makeVolumeIndex(): VolumeIndex {
   const unbound = new Map<string, Set<string>>();
 
   function add(map: Map<string, Set<string>>, key: string, name: string) {
-    let set = map.get(key);
-    if (!set) map.set(key, (set = new Set()));
-    set.add(name);
+    const set = map.get(key) ?? new Set<string>();
+    map.set(key, set.add(name));
   }
   function drop(map: Map<string, Set<string>>, key: string, name: string) {
     const set = map.get(key);
@@ -47,8 +46,8 @@ export function makeVolumeIndex(): VolumeIndex {
     if (set?.size === 0) map.delete(key);
   }
   function byPlace(root: Map<string, Map<string, Set<string>>>, place: string) {
-    let map = root.get(place);
-    if (!map) root.set(place, (map = new Map()));
+    const map = root.get(place) ?? new Map<string, Set<string>>();
+    root.set(place, map);
     return map;
   }
   function forget(name: string) {
