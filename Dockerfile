@@ -15,7 +15,9 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts
 COPY src ./src
-COPY hack/bundle.ts ./hack/bundle.ts
+# The bundler and what it imports; it writes the CSI descriptors from proto/ into dist/proto/.
+COPY proto ./proto
+COPY hack/bundle.ts hack/proto-json.ts ./hack/
 RUN node hack/bundle.ts /app/dist
 
 FROM ${NODE_IMAGE}

@@ -1,7 +1,6 @@
 // A clone through the claim reconciler on fakes: source held, copy in the lane, PV only after it.
 import type { V1PersistentVolume, V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { reconcileClaim } from '../../src/claims/claim-reconciler.ts';
 import { clonedFromAnnotation, cloneSourceFinalizer } from '../../src/claims/clone-plan.ts';
 import { failedPrecondition, unavailable } from '../../src/errors.ts';
 import { partialCopyKey } from '../../src/provisioning/clone-directory.ts';
