@@ -102,7 +102,9 @@ async function waitWeb(count: number): Promise<void> {
 
 const starts = (pod: string) =>
   existsSync(exportPath(`data-${pod}`, 'starts'))
-    ? readFileSync(exportPath(`data-${pod}`, 'starts'), 'utf8').trim().split('\n').length
+    ? readFileSync(exportPath(`data-${pod}`, 'starts'), 'utf8')
+        .trim()
+        .split('\n').length
     : 0;
 
 /**
