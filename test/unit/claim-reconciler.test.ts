@@ -1,7 +1,6 @@
 import type { V1PersistentVolumeClaim, V1StorageClass } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { claimFacts } from '../../src/claims/claim-plan.ts';
-import { reconcileClaim } from '../../src/claims/claim-reconciler.ts';
 import { directoryFinalizer, intentAnnotation } from '../../src/claims/object-names.ts';
 import { buildVolume } from '../../src/claims/volume-builder.ts';
 import { unavailable, WarrenError } from '../../src/errors.ts';
