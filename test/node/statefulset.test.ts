@@ -100,12 +100,11 @@ async function waitWeb(count: number): Promise<void> {
   );
 }
 
-const starts = (pod: string) =>
-  existsSync(exportPath(`data-${pod}`, 'starts'))
-    ? readFileSync(exportPath(`data-${pod}`, 'starts'), 'utf8')
-        .trim()
-        .split('\n').length
-    : 0;
+/** How many times a pod's container started: the lines of its `starts` file (0 before the first). */
+function starts(pod: string): number {
+  const file = exportPath(`data-${pod}`, 'starts');
+  return existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').length : 0;
+}
 
 /**
  * The start counts of web-0..2 once each has reached `atLeast`. Ready only says the container

@@ -2,8 +2,9 @@
 // (followed through hack/ from bundle.ts), the sources it bundles (src/) and proto/, from which it
 // writes the CSI descriptors. No container engine here, so the check is on the file itself.
 import { readFileSync } from 'node:fs';
-import { dirname, join, normalize, relative } from 'node:path';
+import { join, normalize, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { relativeImports } from './relative-imports.ts';
 
 const repoRoot = join(import.meta.dirname, '..', '..');
 
@@ -28,9 +29,7 @@ function localImports(entry: string): string[] {
   const visit = (file: string) => {
     if (seen.has(file)) return;
     seen.add(file);
-    const text = readFileSync(join(repoRoot, file), 'utf8');
-    for (const m of text.matchAll(/from\s+'(\.{1,2}\/[^']+)'/g))
-      visit(relative(repoRoot, join(repoRoot, dirname(file), m[1] ?? '')));
+    for (const target of relativeImports(join(repoRoot, file))) visit(relative(repoRoot, target));
   };
   visit(entry);
   return [...seen].sort();

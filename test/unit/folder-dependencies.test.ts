@@ -1,9 +1,10 @@
 // The folders' import rules, read from the sources themselves: imports point down only, so
 // no two folders import each other, the provisioning core knows neither front door, and nothing
 // in src/ imports a test fake or any other file outside src/.
-import { readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { readdirSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { relativeImports } from './relative-imports.ts';
 
 const srcRoot = resolve(import.meta.dirname, '..', '..', 'src');
 
@@ -41,12 +42,6 @@ function unitOf(path: string): string {
   if (rel.startsWith('..')) return 'outside src/';
   const [first = ''] = rel.split('/');
   return first;
-}
-
-function relativeImports(file: string): string[] {
-  const text = readFileSync(file, 'utf8');
-  const specifiers = [...text.matchAll(/(?:from|import)\s*\(?\s*['"](\.{1,2}\/[^'"]+)['"]/g)];
-  return specifiers.map((m) => resolve(dirname(file), m[1] ?? ''));
 }
 
 const edges = sourceFiles(srcRoot).flatMap((file) =>
