@@ -5,35 +5,13 @@
 // files at start; src/shipped.ts finds them from dist/.
 // `npm run demo` and the tests keep running from src/.
 import { rmSync } from 'node:fs';
-import { builtinModules } from 'node:module';
 import { join } from 'node:path';
-import { build, type Plugin } from 'esbuild';
+import { build } from 'esbuild';
+import { builtinsWithoutNamespace } from './bundle-builtins.ts';
 import { writeProtoJson } from './proto-json.ts';
 
 const repoRoot = join(import.meta.dirname, '..');
 const outdir = process.argv[2] ?? join(repoRoot, 'dist');
-
-// `import { createServer } from 'node:http'` in an ES module makes Node build the module's ES
-// namespace, which reads every export, lazy getters included: node:http's WebSocket and
-// MessageEvent then load Node's own undici (and web streams), node:crypto's webcrypto its
-// crypto modules. Measured on Node 24: an ES import of node:http alone adds 13.6 MB RSS over
-// process.getBuiltinModule('node:http'). So each ES import of a built-in becomes a CommonJS
-// module holding process.getBuiltinModule(name); esbuild reads its named imports at use.
-const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
-const builtinsWithoutNamespace: Plugin = {
-  name: 'builtins-without-namespace',
-  setup(b) {
-    b.onResolve({ filter: /^[a-z_:/0-9]+$/ }, (args) =>
-      builtins.has(args.path) && (args.kind === 'import-statement' || args.kind === 'dynamic-import')
-        ? { path: args.path.replace(/^(node:)?/, 'node:'), namespace: 'builtin' }
-        : undefined,
-    );
-    b.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => ({
-      contents: `module.exports = process.getBuiltinModule(${JSON.stringify(args.path)});`,
-      loader: 'js',
-    }));
-  },
-};
 
 rmSync(outdir, { recursive: true, force: true });
 const result = await build({

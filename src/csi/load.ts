@@ -9,9 +9,9 @@
 // of it the optimizing compilers' work on its descriptor encoding. test/unit/proto-json.test.ts
 // holds these definitions to proto-loader's.
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { loadPackageDefinition, type MethodDefinition, type ServiceDefinition } from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
-import descriptor from 'protobufjs/google/protobuf/descriptor.json' with { type: 'json' };
 import { findProtoFile, protoFile } from '../shipped.ts';
 import type { ProtoGrpcType } from './generated/csi.ts';
 
@@ -26,20 +26,23 @@ export const loaderOptions = {
   oneofs: true,
 } as const;
 
-// google/protobuf/descriptor.proto (imported by csi.proto for its options), from protobufjs's copy.
-protobuf.common('descriptor', descriptor.nested.google.nested.protobuf.nested);
-
 /**
  * proto/<name>: read from its descriptor as JSON where the build wrote one (the bundle's
  * dist/proto/, see hack/proto-json.ts), which saves parsing the .proto at start; else the .proto.
  */
 export function loadProtoRoot(name: string): protobuf.Root {
   const json = findProtoFile(`${name}.json`, import.meta.url);
-  const root = json
-    ? protobuf.Root.fromJSON(JSON.parse(readFileSync(json, 'utf8')))
-    : new protobuf.Root().loadSync(protoFile(`${name}.proto`, import.meta.url), { keepCase: true });
+  const root = json ? protobuf.Root.fromJSON(JSON.parse(readFileSync(json, 'utf8'))) : parseProto(name);
   root.resolveAll();
   return root;
+}
+
+function parseProto(name: string): protobuf.Root {
+  // google/protobuf/descriptor.proto (csi.proto imports it for its options), from protobufjs's own
+  // copy as proto-loader takes it; read only here, since the bundle's descriptors leave it out.
+  const descriptor = createRequire(import.meta.url)('protobufjs/google/protobuf/descriptor.json');
+  protobuf.common('descriptor', descriptor.nested.google.nested.protobuf.nested);
+  return new protobuf.Root().loadSync(protoFile(`${name}.proto`, import.meta.url), { keepCase: true });
 }
 
 /** proto/<name>'s services, for grpc-js `loadPackageDefinition` (servers and clients alike). */

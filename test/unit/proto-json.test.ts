@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { loadSync, type MethodDefinition } from '@grpc/proto-loader';
 import protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
-import { protoNames, writeProtoJson } from '../../hack/proto-json.ts';
+import { protoNames, wireOnly, writeProtoJson } from '../../hack/proto-json.ts';
 import { loaderOptions, loadProtoRoot, serviceDefinitions } from '../../src/csi/load.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'warren-proto-json-'));
@@ -80,5 +80,90 @@ describe('the CSI wire format', () => {
   it('refuses an array where a message belongs, as proto-loader does', () => {
     expect(() => method(fromJson('csi')).requestSerialize([] as unknown as object)).toThrow();
     expect(() => method(protoLoader('csi')).requestSerialize([] as unknown as object)).toThrow();
+  });
+});
+
+describe('wireOnly', () => {
+  const message = (fields: object, extra: object = {}) => ({ fields, ...extra });
+  const descriptor = {
+    nested: {
+      demo: {
+        nested: {
+          secret: { type: 'bool', id: 1059, extend: 'google.protobuf.FieldOptions' },
+          Request: message(
+            {
+              // A field may be called options: it is a name here, not an annotation.
+              options: { type: 'string', id: 1 },
+              token: { type: 'string', id: 2, options: { '(secret)': true } },
+              at: { type: 'google.protobuf.Timestamp', id: 3 },
+            },
+            { options: { deprecated: true } },
+          ),
+          Mode: { values: { A: 0, B: 1 }, valuesOptions: { B: { '(secret)': true } } },
+          Svc: {
+            methods: {
+              Call: {
+                requestType: 'Request',
+                responseType: '.google.protobuf.BoolValue',
+                options: { '(secret)': true },
+                parsedOptions: [{ '(secret)': true }],
+              },
+            },
+          },
+        },
+      },
+      google: {
+        nested: {
+          protobuf: {
+            nested: {
+              FieldOptions: message({ deprecated: { type: 'bool', id: 3 } }),
+              Timestamp: message({ seconds: { type: 'int64', id: 1 } }),
+              BoolValue: message({ value: { type: 'bool', id: 1 } }),
+              Int64Value: message({ value: { type: 'int64', id: 1 } }),
+            },
+          },
+        },
+      },
+    },
+  };
+
+  it('drops annotations, their extensions and the google.protobuf types nothing uses, and nothing else', () => {
+    expect(wireOnly(descriptor)).toEqual({
+      nested: {
+        demo: {
+          nested: {
+            Request: message({
+              options: { type: 'string', id: 1 },
+              token: { type: 'string', id: 2 },
+              at: { type: 'google.protobuf.Timestamp', id: 3 },
+            }),
+            Mode: { values: { A: 0, B: 1 } },
+            Svc: {
+              methods: { Call: { requestType: 'Request', responseType: '.google.protobuf.BoolValue' } },
+            },
+          },
+        },
+        google: {
+          nested: {
+            protobuf: {
+              nested: {
+                Timestamp: message({ seconds: { type: 'int64', id: 1 } }),
+                BoolValue: message({ value: { type: 'bool', id: 1 } }),
+              },
+            },
+          },
+        },
+      },
+    });
+  });
+
+  it("leaves csi.proto's descriptor without descriptor.proto and its CSI annotations", () => {
+    const json = readFileSync(join(dir, 'proto', 'csi.json'), 'utf8');
+    expect(json).not.toMatch(/FieldOptions|csi_secret|alpha_/);
+    expect(Object.keys(JSON.parse(json).nested.google.nested.protobuf.nested).sort()).toEqual([
+      'BoolValue',
+      'Int64Value',
+      'Timestamp',
+    ]);
   });
 });
