@@ -6,6 +6,7 @@ import { discardPartialCopy, releaseDirectory } from '../provisioning/release.ts
 import { ensureVolumeDirectory, openShare } from '../provisioning/volume-directory.ts';
 import {
   type AbandonPlan,
+  type ClaimBinding,
   claimName,
   claimRef,
   type ProvisionPlan,
@@ -65,7 +66,7 @@ export async function reconcileClaim(deps: ReconcileDeps, namespace: string, nam
           err: plan.error,
         });
       case 'finish':
-        await finish(deps, claim);
+        await finish(deps, claim, plan.bind);
         return 'done';
       case 'abandon':
         return abandon(deps, claim, plan.plan, log);
@@ -162,9 +163,17 @@ async function provision(
   }
 }
 
-/** The PV exists: the intent and finalizer go, and so does a clone's hold on its source. */
-async function finish(deps: ReconcileDeps, claim: V1PersistentVolumeClaim): Promise<void> {
-  await deps.writes.clearIntent(claim);
+/**
+ * The PV exists: the intent and finalizer go (with `bind`, as the claim's binding is completed), and
+ * so does a clone's hold on its source.
+ */
+async function finish(
+  deps: ReconcileDeps,
+  claim: V1PersistentVolumeClaim,
+  bind: ClaimBinding | undefined,
+): Promise<void> {
+  if (bind) await deps.writes.completeBinding(claim, bind);
+  else await deps.writes.clearIntent(claim);
   deps.crashPoint('after-finish', claimName(claim));
   await releaseSourceOf(deps, claim);
 }
@@ -211,14 +220,24 @@ function createdBefore(claim: V1PersistentVolumeClaim, era: Date): boolean {
   return !Number.isNaN(created) && created < era.getTime();
 }
 
-/** Whether the claim's PV is in the cache, which provisioner made it, and its phase. */
+/** Whether the claim's PV is in the cache, which provisioner made it, its phase and binding. */
 function volumeFacts(pv: V1PersistentVolume | undefined) {
   const by = pv?.metadata?.annotations?.[provisionedByAnnotation];
   const phase = pv?.status?.phase;
+  const spec = pv?.spec;
   return {
     pvExists: pv !== undefined,
     ...(by !== undefined ? { volumeProvisioner: by } : {}),
     ...(phase !== undefined ? { volumePhase: phase } : {}),
+    ...(spec
+      ? {
+          volumeBinding: {
+            ...(spec.claimRef?.uid ? { claimUid: spec.claimRef.uid } : {}),
+            ...(spec.accessModes ? { accessModes: spec.accessModes } : {}),
+            ...(spec.capacity ? { capacity: spec.capacity } : {}),
+          },
+        }
+      : {}),
   };
 }
 

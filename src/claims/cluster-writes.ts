@@ -9,8 +9,9 @@ import {
   type V1PersistentVolumeClaim,
 } from '@kubernetes/client-node';
 import { WarrenError } from '../errors.ts';
+import type { ClaimBinding } from './claim-plan.ts';
 import { clonedFromAnnotation } from './clone-plan.ts';
-import { directoryFinalizer, intentAnnotation } from './object-names.ts';
+import { bindCompletedAnnotation, directoryFinalizer, intentAnnotation } from './object-names.ts';
 import type { ResizeStatusPatch } from './resize-plan.ts';
 
 export interface ClusterWrites {
@@ -25,6 +26,12 @@ export interface ClusterWrites {
   ): Promise<V1PersistentVolumeClaim>;
   /** Removes our finalizer and the intent annotation from the claim (no-op if absent or gone). */
   clearIntent(claim: V1PersistentVolumeClaim): Promise<void>;
+  /**
+   * clearIntent, and in the same write the rest of the binding the binder would write: its
+   * bind-completed annotation and the claim's status Bound with the PV's access modes and capacity
+   * (one patch of the status subresource, which takes metadata too). No-op if the claim is gone.
+   */
+  completeBinding(claim: V1PersistentVolumeClaim, binding: ClaimBinding): Promise<void>;
   /** 'exists' returns the PV already there, for the caller to check it is the same volume. */
   createVolume(
     pv: V1PersistentVolume,
@@ -48,6 +55,20 @@ export interface ClusterWrites {
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
+/** A merge patch of a claim: metadata, and status when it goes to the status subresource. */
+interface ClaimChange {
+  metadata: Record<string, unknown>;
+  status?: Record<string, unknown>;
+}
+
+/** The metadata patch that drops our finalizer and the intent annotation. */
+function withoutIntent(meta: V1ObjectMeta): { finalizers: string[]; annotations: Record<string, null> } {
+  return {
+    finalizers: (meta.finalizers ?? []).filter((f) => f !== directoryFinalizer),
+    annotations: { [intentAnnotation]: null },
+  };
+}
+
 export function makeClusterWrites(core: CoreV1Api): ClusterWrites {
   async function readClaim(namespace: string, name: string): Promise<V1PersistentVolumeClaim | undefined> {
     try {
@@ -58,16 +79,22 @@ export function makeClusterWrites(core: CoreV1Api): ClusterWrites {
     }
   }
 
-  /** Merge-patches the claim's metadata, guarded by the resourceVersion it was read at. */
-  function patchClaimMetadata(meta: V1ObjectMeta, metadata: Record<string, unknown>) {
-    return core.patchNamespacedPersistentVolumeClaim(
-      {
-        name: meta.name ?? '',
-        namespace: meta.namespace ?? '',
-        body: { metadata: { resourceVersion: meta.resourceVersion, ...metadata } },
+  /**
+   * Merge-patches the claim, guarded by the resourceVersion it was read at: its metadata, or its
+   * status and metadata together through the status subresource.
+   */
+  function patchClaim(meta: V1ObjectMeta, change: ClaimChange) {
+    const params = {
+      name: meta.name ?? '',
+      namespace: meta.namespace ?? '',
+      body: {
+        metadata: { resourceVersion: meta.resourceVersion, ...change.metadata },
+        ...(change.status ? { status: change.status } : {}),
       },
-      mergePatch,
-    );
+    };
+    return change.status
+      ? core.patchNamespacedPersistentVolumeClaimStatus(params, mergePatch)
+      : core.patchNamespacedPersistentVolumeClaim(params, mergePatch);
   }
 
   /**
@@ -78,15 +105,15 @@ export function makeClusterWrites(core: CoreV1Api): ClusterWrites {
   async function patchClaimUntilSettled(
     claim: V1PersistentVolumeClaim,
     what: string,
-    change: (meta: V1ObjectMeta) => Record<string, unknown> | undefined,
+    change: (meta: V1ObjectMeta) => ClaimChange | undefined,
   ): Promise<void> {
     let current: V1PersistentVolumeClaim | undefined = claim;
     for (let attempt = 1; current; attempt++) {
       const meta: V1ObjectMeta = current.metadata ?? {};
-      const metadata = change(meta);
-      if (!metadata) return;
+      const patch = change(meta);
+      if (!patch) return;
       try {
-        await patchClaimMetadata(meta, metadata);
+        await patchClaim(meta, patch);
         return;
       } catch (err) {
         const code = httpCode(err);
@@ -123,11 +150,17 @@ export function makeClusterWrites(core: CoreV1Api): ClusterWrites {
       await patchClaimUntilSettled(claim, 'remove the finalizer from the claim', (meta) =>
         !meta.finalizers?.includes(directoryFinalizer) && meta.annotations?.[intentAnnotation] === undefined
           ? undefined
-          : {
-              finalizers: (meta.finalizers ?? []).filter((f) => f !== directoryFinalizer),
-              annotations: { [intentAnnotation]: null },
-            },
+          : { metadata: withoutIntent(meta) },
       );
+    },
+    async completeBinding(claim, binding) {
+      await patchClaimUntilSettled(claim, 'complete the binding of the claim', (meta) => {
+        const intent = withoutIntent(meta);
+        return {
+          metadata: { ...intent, annotations: { ...intent.annotations, [bindCompletedAnnotation]: 'yes' } },
+          status: { phase: 'Bound', accessModes: binding.accessModes, capacity: binding.capacity },
+        };
+      });
     },
     async createVolume(pv) {
       try {
@@ -186,13 +219,13 @@ export function makeClusterWrites(core: CoreV1Api): ClusterWrites {
         const finalizers = hold
           ? [...(meta.finalizers ?? []), finalizer]
           : (meta.finalizers ?? []).filter((f) => f !== finalizer);
-        return { finalizers };
+        return { metadata: { finalizers } };
       });
     },
     async markCloned(claim, from) {
       const meta = claim.metadata ?? {};
       return call('record the completed copy on the claim', () =>
-        patchClaimMetadata(meta, { annotations: { [clonedFromAnnotation]: from } }),
+        patchClaim(meta, { metadata: { annotations: { [clonedFromAnnotation]: from } } }),
       );
     },
     async patchClaimStatus(claim, status) {

@@ -10,3 +10,5 @@ export const provisionedByAnnotation = 'pv.kubernetes.io/provisioned-by';
 export const storageProvisionerAnnotation = 'volume.kubernetes.io/storage-provisioner';
 export const betaStorageProvisionerAnnotation = 'volume.beta.kubernetes.io/storage-provisioner';
 export const selectedNodeAnnotation = 'volume.kubernetes.io/selected-node';
+/** On a claim: the binder's mark that its binding is complete (it then only checks the pair). */
+export const bindCompletedAnnotation = 'pv.kubernetes.io/bind-completed';

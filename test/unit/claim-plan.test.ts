@@ -1,6 +1,6 @@
 import type { V1PersistentVolumeClaim, V1StorageClass } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { type ClaimDecision, decideClaim, pvNameFor } from '../../src/claims/claim-plan.ts';
+import { type ClaimDecision, type ClaimInput, decideClaim, pvNameFor } from '../../src/claims/claim-plan.ts';
 
 const provisioner = 'nfs.warren.dev';
 const finalizer = 'warren.dev/directory';
@@ -67,8 +67,14 @@ interface Case {
   unboundVolumeOfClass?: string;
   /** The status.phase of the claim's PV. */
   volumePhase?: string;
+  /** The claim's PV's claimRef uid, access modes and capacity. */
+  volumeBinding?: ClaimInput['volumeBinding'];
   expected: ClaimDecision;
 }
+
+const claimUid = '0b6a4c2e-1111-2222-3333-444455556666';
+/** The PV Warren made for the claim: bound to its uid, ReadWriteMany, 1Gi. */
+const ourBinding = { claimUid, accessModes: ['ReadWriteMany'], capacity: { storage: '1Gi' } };
 
 describe('decideClaim', () => {
   it.each<Case>([
@@ -171,10 +177,54 @@ describe('decideClaim', () => {
       },
     },
     {
-      name: 'our finalizer, pre-bound, PV phase Bound (the binder has stored it): finish',
+      name: 'our finalizer, pre-bound, PV phase Bound (the binder has stored it): finish, completing the binding',
       claim: claim({ finalizers: [finalizer], volumeName: pvName }),
       pvExists: true,
       volumePhase: 'Bound',
+      volumeBinding: ourBinding,
+      expected: {
+        action: 'finish',
+        bind: { accessModes: ['ReadWriteMany'], capacity: { storage: '1Gi' } },
+      },
+    },
+    {
+      name: "our finalizer, pre-bound, PV Bound but its claimRef another claim's uid: finish, the binding left to the binder",
+      claim: claim({ finalizers: [finalizer], volumeName: pvName }),
+      pvExists: true,
+      volumePhase: 'Bound',
+      volumeBinding: { ...ourBinding, claimUid: 'another-uid' },
+      expected: { action: 'finish' },
+    },
+    {
+      name: 'our finalizer, PV Bound, claim not pre-bound (an older Warren started it): finish, the binding left to the binder',
+      claim: claim({ finalizers: [finalizer] }),
+      pvExists: true,
+      volumePhase: 'Bound',
+      volumeBinding: ourBinding,
+      expected: { action: 'finish' },
+    },
+    {
+      name: 'our finalizer, pre-bound, PV Bound without a capacity: finish, the binding left to the binder',
+      claim: claim({ finalizers: [finalizer], volumeName: pvName }),
+      pvExists: true,
+      volumePhase: 'Bound',
+      volumeBinding: { claimUid, accessModes: ['ReadWriteMany'] },
+      expected: { action: 'finish' },
+    },
+    {
+      name: 'our finalizer, pre-bound, claim already Bound by the binder: finish, nothing to complete',
+      claim: claim({ finalizers: [finalizer], volumeName: pvName, phase: 'Bound' }),
+      pvExists: true,
+      volumePhase: 'Bound',
+      volumeBinding: ourBinding,
+      expected: { action: 'finish' },
+    },
+    {
+      name: 'our finalizer, pre-bound, deleted while its PV is Bound: finish, nothing to complete',
+      claim: claim({ finalizers: [finalizer], volumeName: pvName, deleting: true }),
+      pvExists: true,
+      volumePhase: 'Bound',
+      volumeBinding: ourBinding,
       expected: { action: 'finish' },
     },
     {
@@ -390,6 +440,7 @@ describe('decideClaim', () => {
       volumeProvisioner,
       unboundVolumeOfClass,
       volumePhase,
+      volumeBinding,
       expected,
     }) => {
       const sc = given === 'missing' ? undefined : given;
@@ -402,6 +453,7 @@ describe('decideClaim', () => {
           ...(volumeProvisioner ? { volumeProvisioner } : {}),
           ...(unboundVolumeOfClass ? { unboundVolumeOfClass } : {}),
           ...(volumePhase ? { volumePhase } : {}),
+          ...(volumeBinding ? { volumeBinding } : {}),
         }),
       ).toEqual(expected);
     },

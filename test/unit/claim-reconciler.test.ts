@@ -1,6 +1,6 @@
 import type { V1PersistentVolumeClaim, V1StorageClass } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { claimFacts } from '../../src/claims/claim-plan.ts';
+import { claimFacts, pvNameFor } from '../../src/claims/claim-plan.ts';
 import { directoryFinalizer, intentAnnotation } from '../../src/claims/object-names.ts';
 import { buildVolume } from '../../src/claims/volume-builder.ts';
 import { unavailable, WarrenError } from '../../src/errors.ts';
@@ -305,14 +305,14 @@ describe('reconcileClaim: nothing or little to do', () => {
       crashPoints: [],
     },
     {
-      name: 'pre-bound, PV Bound by the binder: the hand-over is finished by dropping the finalizer',
+      name: 'pre-bound, PV Bound by the binder: the finalizer goes as the claim side of the binding is written',
       claim: claim({
         finalizers: [directoryFinalizer],
         annotations: { [intentAnnotation]: '{}' },
         preBound: true,
       }),
       volumePhase: 'Bound',
-      writes: ['clearIntent'],
+      writes: ['completeBinding'],
       crashPoints: ['after-finish'],
     },
     {
@@ -353,6 +353,17 @@ describe('reconcileClaim: nothing or little to do', () => {
       expect(after?.metadata?.finalizers).toStrictEqual([]);
       expect(after?.metadata?.annotations).not.toHaveProperty(intentAnnotation);
     } else expect(after).toStrictEqual(c.claim);
+    if (c.writes.includes('completeBinding')) {
+      // As the binder writes a claim it binds: the PV's access modes and capacity.
+      const pv = h.cluster.volumes.get(pvNameFor(c.claim));
+      expect(after?.metadata?.annotations?.['pv.kubernetes.io/bind-completed']).toBe('yes');
+      expect(after?.status).toStrictEqual({
+        phase: 'Bound',
+        accessModes: pv?.spec?.accessModes,
+        capacity: pv?.spec?.capacity,
+      });
+      expect(after?.status?.accessModes).toStrictEqual(['ReadWriteMany']);
+    }
   });
 
   it('a failure to finish the hand-over is logged and retried, counted like any other', async () => {

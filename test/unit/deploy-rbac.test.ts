@@ -33,7 +33,8 @@ const neededClusterWide = [
   ' persistentvolumeclaims get',
   // cluster-writes.ts recordIntent, clearIntent: patchNamespacedPersistentVolumeClaim (merge patch).
   ' persistentvolumeclaims patch',
-  // cluster-writes.ts patchClaimStatus: patchNamespacedPersistentVolumeClaimStatus (a resize).
+  // cluster-writes.ts completeBinding, patchClaimStatus: patchNamespacedPersistentVolumeClaimStatus
+  // (finishing a claim's binding; a resize).
   ' persistentvolumeclaims/status patch',
   // run-controller.ts: informer on /api/v1/persistentvolumes.
   ' persistentvolumes list',

@@ -16,7 +16,11 @@ import { makeCopyLane } from '../../src/claims/copy-lane.ts';
 import type { CrashPoint, ReconcileDeps } from '../../src/claims/deps.ts';
 import type { EventRecorder, EventType } from '../../src/claims/event-recorder.ts';
 import { makeMetrics } from '../../src/claims/metrics.ts';
-import { directoryFinalizer, intentAnnotation } from '../../src/claims/object-names.ts';
+import {
+  bindCompletedAnnotation,
+  directoryFinalizer,
+  intentAnnotation,
+} from '../../src/claims/object-names.ts';
 import { buildVolume } from '../../src/claims/volume-builder.ts';
 import { volumeLookupOf } from '../../src/claims/volume-index.ts';
 import type { Outcome } from '../../src/claims/work-queue.ts';
@@ -172,6 +176,20 @@ function fakeWrites(cluster: Omit<FakeCluster, 'failNext'>, failures: Map<WriteO
   };
   const withoutOurFinalizer = (finalizers: string[] | undefined) =>
     (finalizers ?? []).filter((f) => f !== directoryFinalizer);
+  /** Our finalizer and the intent off the stored claim; the claim as stored after, if it stays. */
+  const dropIntent = (c: V1PersistentVolumeClaim) => {
+    const stored = cluster.claims.get(claimKey(c));
+    if (!stored) return undefined;
+    const { [intentAnnotation]: _, ...annotations } = stored.metadata?.annotations ?? {};
+    const finalizers = withoutOurFinalizer(stored.metadata?.finalizers);
+    if (stored.metadata?.deletionTimestamp && finalizers.length === 0) {
+      cluster.claims.delete(claimKey(c));
+      return undefined;
+    }
+    const updated = { ...stored, metadata: { ...stored.metadata, finalizers, annotations } };
+    cluster.claims.set(claimKey(c), updated);
+    return updated;
+  };
   return {
     async recordIntent(c, intent, volumeName) {
       record('recordIntent', claimKey(c));
@@ -192,17 +210,19 @@ function fakeWrites(cluster: Omit<FakeCluster, 'failNext'>, failures: Map<WriteO
     },
     async clearIntent(c) {
       record('clearIntent', claimKey(c));
-      const stored = cluster.claims.get(claimKey(c));
+      dropIntent(c);
+    },
+    async completeBinding(c, binding) {
+      record('completeBinding', claimKey(c));
+      const stored = dropIntent(c);
       if (!stored) return;
-      const { [intentAnnotation]: _, ...annotations } = stored.metadata?.annotations ?? {};
-      const finalizers = withoutOurFinalizer(stored.metadata?.finalizers);
-      if (stored.metadata?.deletionTimestamp && finalizers.length === 0) {
-        cluster.claims.delete(claimKey(c));
-        return;
-      }
       cluster.claims.set(claimKey(c), {
         ...stored,
-        metadata: { ...stored.metadata, finalizers, annotations },
+        metadata: {
+          ...stored.metadata,
+          annotations: { ...stored.metadata?.annotations, [bindCompletedAnnotation]: 'yes' },
+        },
+        status: { ...stored.status, phase: 'Bound', ...binding },
       });
     },
     async createVolume(pv) {
