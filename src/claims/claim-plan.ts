@@ -178,7 +178,7 @@ export function planClaim(input: ClaimInput): ClaimPlan {
 }
 
 /*
- * Crash safety, and how the claim is pre-bound so that the binder does no more than for a PV made
+ * Crash safety, and how the claim is pre-bound so that the binder does less than for a PV made
  * by hand.
  *
  * The steps, with a crash point after each (crash-points.ts):
@@ -193,24 +193,25 @@ export function planClaim(input: ClaimInput): ClaimPlan {
  *      bind-completed annotation and status Bound with the PV's access modes and capacity.
  * kube-controller-manager's binder then finds the pair bound and writes nothing more: one write of
  * its own per claim (the PV's phase) where it binds a pre-bound pair with three (PV phase, claim
- * annotations, claim phase). Its client is limited to 20 writes/s, and it also writes the
- * provisioner annotation and an Event on every new claim of a provisioner's class, at its first
- * sync of the claim (before anyone else can write it): so a claim costs it three writes, not five.
+ * annotations, claim phase). Its client is limited to 20 writes/s, and the binding of a burst of
+ * claims waits on those writes.
  * Why not before the PV's phase is Bound: the binder marks a claim Lost (a terminal phase, with a
  * Warning that its data is lost) when a claim with bind-completed names a PV missing from its own
  * cache. It writes the PV's phase from that cache, so once the phase is Bound the PV is there.
  *
  * Why volumeName in step 1: a claim that names a PV which does not exist yet is one the binder
- * leaves alone (it keeps it Pending, with no provisioner annotation and no ExternalProvisioning
- * Event: two writes fewer per claim, and the binder's client is limited to 20 writes/s).
+ * leaves alone (it keeps it Pending). The binder's first sync of a new claim comes as the claim is
+ * created, though, before Warren's write can: it then writes its provisioner annotation (and an
+ * Event) from what it read, which fails with a conflict once Warren's write is in (measured, 600
+ * claims at once: 571 such writes, 465 of them 409). A provisioner cannot avoid these two writes;
+ * only a claim created pre-bound (the floor of `npm run bench`) does.
  * A PV that appears for a claim already naming it does not make the binder sync the claim again;
  * step 4 is the claim update that would. Without step 4 the binder bound the claim only at its
  * next periodic resync (measured before step 4 completed the binding: the first of 300 claims Bound
  * 26 s after its PV had its phase, every one of them waiting for the 15 s resync).
  * Step 1 ends its reconcile: steps 2 and 3 run when the claim's update comes back through the
- * informer, behind the intents of the claims queued meanwhile, so that a burst of claims is
- * pre-bound before the binder's first sync of most of them (which otherwise writes the provisioner
- * annotation and an Event on each).
+ * informer, behind the intents of the claims queued meanwhile, so that each claim of a burst is
+ * pre-bound as early as it can be.
  * Warren acts on a claim of its class without waiting for the binder to name it, except while a PV
  * of that class is bound to no claim: the binder might bind the claim to that PV, so Warren leaves
  * the claim to the binder until the binder names Warren.
@@ -225,9 +226,10 @@ export function planClaim(input: ClaimInput): ClaimPlan {
  *   after-intent    intent, no directory: provision again (same intent, same place);
  *   after-directory directory, no PV: provision again; the directory is adopted, the PV created;
  *   after-volume    PV, intent still on the claim: wait for the binder to take up the PV, then
- *                   finish; if the claim is deleted first, finish too, and the PV (Released
- *                   without its claim) releases the directory by its own path;
- *   after-finish    nothing of Warren's on the claim, which names its PV: nothing to do.
+ *                   finish (and complete the binding); if the claim is deleted first, finish too,
+ *                   and the PV (Released without its claim) releases the directory by its own path;
+ *   after-finish    nothing of Warren's on the claim, which names its PV: nothing to do (the binder
+ *                   completes any binding Warren did not).
  * A claim deleted before its PV exists is abandoned: its directory is released only if it matches
  * the recorded intent, is empty, is no other volume's, and a live read (not the cache, which can
  * lag) finds no PV for the claim; if the PV exists after all, the directory is left to the PV.

@@ -156,6 +156,8 @@ export function makeClusterWrites(core: CoreV1Api): ClusterWrites {
     async completeBinding(claim, binding) {
       await patchClaimUntilSettled(claim, 'complete the binding of the claim', (meta) => {
         const intent = withoutIntent(meta);
+        // Read again after a conflict: a claim being deleted is only let go.
+        if (meta.deletionTimestamp) return { metadata: intent };
         return {
           metadata: { ...intent, annotations: { ...intent.annotations, [bindCompletedAnnotation]: 'yes' } },
           status: { phase: 'Bound', accessModes: binding.accessModes, capacity: binding.capacity },

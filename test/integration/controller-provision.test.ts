@@ -103,6 +103,19 @@ describe('provisioning', () => {
     expect(event.message).toContain(subDir);
     const after = await core.readNamespacedPersistentVolumeClaim({ namespace: ns, name: 'plain' });
     expect(after.metadata?.finalizers ?? []).not.toContain('warren.dev/directory');
+    // Warren wrote the claim's side of the binding, as the binder would have: the binder's mark,
+    // and the status with the PV's access modes and capacity, in one write of the status.
+    expect(after.metadata?.annotations?.['pv.kubernetes.io/bind-completed']).toBe('yes');
+    expect(after.status).toMatchObject({
+      phase: 'Bound',
+      accessModes: ['ReadWriteOnce'],
+      capacity: { storage: '2Gi' },
+    });
+    const phaseSetBy = (after.metadata?.managedFields ?? [])
+      .filter((f) => f.subresource === 'status' && JSON.stringify(f.fieldsV1).includes('"f:phase"'))
+      .map((f) => f.manager ?? '');
+    expect(phaseSetBy.length).toBeGreaterThan(0);
+    expect(phaseSetBy.filter((m) => m.startsWith('kube-controller-manager'))).toEqual([]);
   });
 
   it.each([
