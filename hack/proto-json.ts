@@ -57,10 +57,10 @@ export function wireOnly(descriptor: object): object {
     }
   };
   visit(root);
-  const google = (stripped.nested as Json | undefined)?.google as Json | undefined;
-  const types = ((google?.nested as Json | undefined)?.protobuf as Json | undefined)?.nested as
-    | Json
-    | undefined;
+  const types = ['nested', 'google', 'nested', 'protobuf', 'nested'].reduce<Json | undefined>(
+    (node, key) => node?.[key] as Json | undefined,
+    stripped,
+  );
   for (const name of Object.keys(types ?? {})) {
     if (!used.has(`.google.protobuf.${name}`)) delete types?.[name];
   }

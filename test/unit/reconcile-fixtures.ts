@@ -215,7 +215,8 @@ function fakeWrites(cluster: Omit<FakeCluster, 'failNext'>, failures: Map<WriteO
     async completeBinding(c, binding) {
       record('completeBinding', claimKey(c));
       const stored = dropIntent(c);
-      if (!stored) return;
+      // As the real write: a claim being deleted is only let go.
+      if (!stored || stored.metadata?.deletionTimestamp) return;
       cluster.claims.set(claimKey(c), {
         ...stored,
         metadata: {
