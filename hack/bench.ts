@@ -159,6 +159,8 @@ try {
     table(results),
     '',
     writesTable(results),
+    '',
+    writesTable(results, 'release'),
     ...(atRest ? ['', atRest.text] : []),
     '',
   ].join('\n');

@@ -38,6 +38,8 @@ export interface ContenderResult {
   /** Until all were Bound: the apiserver's 409 answers, and every write served, by "VERB resource". */
   conflicts: Record<string, number>;
   writes: Record<string, number>;
+  /** From deleting the claims until every PV was gone (the floor: until all were Released). */
+  releaseWrites?: Record<string, number>;
   /** [seconds after start, claims Bound]: the plot's curve. */
   curve: Array<[number, number]>;
 }
@@ -131,18 +133,25 @@ export function table(results: ContenderResult[]): string {
   return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
 }
 
-/** Writes per claim until all were Bound (every client: the bench, the provisioner, kube-controller-manager). */
-export function writesTable(results: ContenderResult[]): string {
-  const requests = [...new Set(results.flatMap((r) => Object.keys(r.writes)))].sort();
+/**
+ * Writes per claim (every client: the bench, the provisioner, kube-controller-manager), until all
+ * were Bound or, with `phase` release, from deleting the claims until their PVs were gone.
+ */
+export function writesTable(results: ContenderResult[], phase: 'bound' | 'release' = 'bound'): string {
+  const writesOf = (r: ContenderResult) => (phase === 'bound' ? r.writes : (r.releaseWrites ?? {}));
+  const requests = [...new Set(results.flatMap((r) => Object.keys(writesOf(r))))].sort();
   const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
   const perClaim = (r: ContenderResult, key: string) => {
-    const n = r.writes[key];
+    const n = writesOf(r)[key];
     return n === undefined ? '' : (n / r.claims).toFixed(2);
   };
   const total = (r: ContenderResult) =>
-    (Object.values(r.writes).reduce((a, b) => a + b, 0) / r.claims).toFixed(2);
+    (Object.values(writesOf(r)).reduce((a, b) => a + b, 0) / r.claims).toFixed(2);
   return [
-    line(['writes per claim', ...results.map((r) => r.name)]),
+    line([
+      phase === 'bound' ? 'writes per claim' : 'writes per claim, release',
+      ...results.map((r) => r.name),
+    ]),
     line(['---', ...results.map(() => '---')]),
     ...requests.map((key) => line([key, ...results.map((r) => perClaim(r, key))])),
     line(['all', ...results.map(total)]),

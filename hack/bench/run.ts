@@ -55,6 +55,7 @@ export async function runFloor(api: Api, opts: RunOptions): Promise<ContenderRes
     const summary = summarize({ created, bound: claims.bound, pvSeen: new Map() }, startMs);
     // Release floor: kube-controller-manager's share of any release (pvc-protection lets each claim
     // go, the binder marks its PV Released), with no provisioner after it.
+    const beforeRelease = await readWrites(api.kc);
     const releaseStart = performance.now();
     await deleteClaims(api.core, namespace, names, opts.concurrency);
     await volumes.until(
@@ -64,6 +65,7 @@ export async function runFloor(api: Api, opts: RunOptions): Promise<ContenderRes
         `claims gone ${claims.gone.size}/${opts.claims}, PVs Released ${volumes.released.size}/${opts.claims}`,
     );
     const releaseMs = performance.now() - releaseStart;
+    const releaseWrites = byRequest(difference(await readWrites(api.kc), beforeRelease));
     // Not timed: the PVs go (and are waited for: pv-protection's writes would otherwise load the
     // next contender's run), so that later contenders' informers do not carry them.
     await pool(names, opts.concurrency, (name) => api.core.deletePersistentVolume({ name: pvName(name) }));
@@ -82,6 +84,7 @@ export async function runFloor(api: Api, opts: RunOptions): Promise<ContenderRes
       memory: [],
       conflicts: conflictsOf(writes),
       writes: byRequest(writes),
+      releaseWrites,
     };
   } finally {
     claims.stop();
@@ -146,6 +149,7 @@ export async function runProvisioner(
     );
     const writes = difference(await readWrites(api.kc), before);
     const summary = summarize({ created, bound: claims.bound, pvSeen: volumes.seen, uids }, startMs);
+    const beforeRelease = await readWrites(api.kc);
     const releaseStart = performance.now();
     await deleteClaims(api.core, namespace, names, opts.concurrency);
     await volumes.until(
@@ -154,6 +158,7 @@ export async function runProvisioner(
       progress('PVs gone', volumes.gone, opts.claims),
     );
     const releaseMs = performance.now() - releaseStart;
+    const releaseWrites = byRequest(difference(await readWrites(api.kc), beforeRelease));
     for (const s of samplers) s.sampler.stop();
     return {
       name: provisioner.name,
@@ -163,6 +168,7 @@ export async function runProvisioner(
       releaseMs,
       conflicts: conflictsOf(writes),
       writes: byRequest(writes),
+      releaseWrites,
       memory: samplers.map((s) => ({
         process: s.process,
         peakMb: mbOf(s.sampler.peakKb()),

@@ -38,6 +38,13 @@ export interface ClusterWrites {
   ): Promise<{ result: 'created' } | { result: 'exists'; existing: V1PersistentVolume }>;
   /** A live read (not the cache), for decisions that must not act on a lagging cache. */
   readVolume(name: string): Promise<V1PersistentVolume | undefined>;
+  /** A live read of a claim, as readVolume; undefined when no claim has that name. */
+  readClaim(namespace: string, name: string): Promise<V1PersistentVolumeClaim | undefined>;
+  /**
+   * Sets the PV's phase to Released (its status subresource), guarded by the resourceVersion it
+   * was read at; returns the PV as written, undefined if it is gone; Aborted if it changed meanwhile.
+   */
+  markVolumeReleased(pv: V1PersistentVolume): Promise<V1PersistentVolume | undefined>;
   removeVolumeFinalizer(pv: V1PersistentVolume): Promise<void>;
   deleteVolume(name: string): Promise<void>;
   /** Adds (hold) or removes a finalizer on a claim (a clone's source); no-op if already so or gone. */
@@ -183,6 +190,24 @@ export function makeClusterWrites(core: CoreV1Api): ClusterWrites {
         if (httpCode(err) === 404) return undefined;
         throw translate('read the PersistentVolume', err);
       }
+    },
+    readClaim,
+    async markVolumeReleased(pv) {
+      const meta = pv.metadata ?? {};
+      return call('mark the PersistentVolume Released', async () => {
+        try {
+          return await core.patchPersistentVolumeStatus(
+            {
+              name: meta.name ?? '',
+              body: { metadata: { resourceVersion: meta.resourceVersion }, status: { phase: 'Released' } },
+            },
+            mergePatch,
+          );
+        } catch (err) {
+          if (httpCode(err) === 404) return undefined;
+          throw err;
+        }
+      });
     },
     async removeVolumeFinalizer(pv) {
       const meta = pv.metadata ?? {};

@@ -17,6 +17,8 @@ export function startResilientInformer<T extends KubernetesObject>(opts: {
   name: string;
   informer: Informer<T> & ObjectCache<T>;
   onChange: (obj: T) => void;
+  /** Also called, after onChange, when an object is deleted (or found gone on a relist). */
+  onDelete?: (obj: T) => void;
   log: Logger;
   backoff?: Backoff;
   onRestart?: () => void;
@@ -37,6 +39,7 @@ export function startResilientInformer<T extends KubernetesObject>(opts: {
   });
 
   for (const verb of ['add', 'update', 'delete'] as const) informer.on(verb, opts.onChange);
+  if (opts.onDelete) informer.on('delete', opts.onDelete);
   informer.on('error', (err) => {
     if (stopped) return; // stop() aborts the watch; that is not a failure
     errorsSeen += 1;

@@ -115,6 +115,10 @@ export async function runController(
         { keepLastApplied: true },
       ),
       onChange: (c) => q.add(keyOf(c)),
+      // Its PV is released now, not when the binder gets to it (volume-plan.ts, mark-released).
+      onDelete: (c) => {
+        if (c.spec?.volumeName) q.add(volumeKey(c.spec.volumeName));
+      },
     });
     const volumeIndex = makeVolumeIndex();
     const volumes = startResilientInformer<V1PersistentVolume>({

@@ -1,6 +1,6 @@
 // Pure: what the claim watcher does about one of Warren's PVs right now, as a complete plan. The
 // volume reconciler only carries a plan out.
-import type { V1ObjectReference, V1PersistentVolume } from '@kubernetes/client-node';
+import type { V1ObjectReference, V1PersistentVolume, V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import { failedPrecondition, type WarrenError } from '../errors.ts';
 import type { ReleaseRequest } from '../provisioning/release.ts';
 import type { OnDelete, VolumeLocation } from '../provisioning/types.ts';
@@ -11,6 +11,11 @@ import type { VolumeLookup } from './volume-index.ts';
 
 export type VolumeDecision =
   | { action: 'ignore'; reason: string }
+  /**
+   * Still Bound, but the claim it was bound to is gone: set its phase to Released, as the binder
+   * would, then release it. Planned only on a live read of the PV and of the claim.
+   */
+  | { action: 'mark-released' }
   /** Apply onDelete to the directory, then drop the finalizer and delete the PV (only while it holds the finalizer). */
   | { action: 'release'; onDelete: OnDelete }
   /** The PV is being deleted but its data must stay (reclaim policy Retain): only drop our finalizer. */
@@ -39,9 +44,22 @@ export function isOurVolume(pv: V1PersistentVolume, provisioner: string): boolea
   );
 }
 
-/** Whether the plan for this PV acts on its directory or deletes it: then it is planned again on a live read. */
+/**
+ * Whether the claim named by the PV's claimRef still exists: 'gone' when no claim has that name,
+ * or the one that has it now has another uid (the claim was deleted and made again).
+ */
+export type BoundClaim = 'exists' | 'gone';
+
+export function boundClaimOf(pv: V1PersistentVolume, found: V1PersistentVolumeClaim | undefined): BoundClaim {
+  return found !== undefined && found.metadata?.uid === pv.spec?.claimRef?.uid ? 'exists' : 'gone';
+}
+
+/**
+ * Whether the plan for this PV changes it or its directory: then it is planned again on a live
+ * read (of the PV; for mark-released, of its claim too).
+ */
 export const needsLiveRead = (d: VolumeDecision): boolean =>
-  d.action === 'release' || d.action === 'delete-pv';
+  d.action === 'release' || d.action === 'delete-pv' || d.action === 'mark-released';
 
 export function volumeRef(pv: V1PersistentVolume): V1ObjectReference {
   return {
@@ -53,8 +71,13 @@ export function volumeRef(pv: V1PersistentVolume): V1ObjectReference {
   };
 }
 
-export function planVolume(pv: V1PersistentVolume, provisioner: string, volumes: VolumeLookup): VolumePlan {
-  const decision = decideVolume(pv, provisioner);
+export function planVolume(
+  pv: V1PersistentVolume,
+  provisioner: string,
+  volumes: VolumeLookup,
+  claim: BoundClaim,
+): VolumePlan {
+  const decision = decideVolume(pv, provisioner, claim);
   if (decision.action !== 'release') return decision;
   const { onDelete } = decision;
   let location: VolumeLocation;
@@ -94,7 +117,7 @@ function createdAt(pv: V1PersistentVolume): Date {
   return date && !Number.isNaN(date.getTime()) ? date : new Date(8.64e15);
 }
 
-export function decideVolume(pv: V1PersistentVolume, provisioner: string): VolumeDecision {
+export function decideVolume(pv: V1PersistentVolume, provisioner: string, claim: BoundClaim): VolumeDecision {
   if (!isOurVolume(pv, provisioner)) return { action: 'ignore', reason: 'not provisioned by us' };
   const meta = pv.metadata ?? {};
   const holdsFinalizer = (meta.finalizers ?? []).includes(directoryFinalizer);
@@ -107,7 +130,15 @@ export function decideVolume(pv: V1PersistentVolume, provisioner: string): Volum
   }
   // A Bound volume is never released, even if someone deletes the PV object: pv-protection holds it.
   const released = phase === 'Released' || phase === 'Failed' || (deleting && phase !== 'Bound');
-  if (!released) return { action: 'ignore', reason: `phase ${phase ?? 'unknown'}` };
+  if (!released) {
+    // Its claim is gone, so it is released in all but its phase. The binder writes that phase
+    // at its own pace (three requests per PV, within kube-controller-manager's 20 a second);
+    // Warren writes it as soon as it has read that the claim is gone.
+    const boundTo = pv.spec?.claimRef?.uid;
+    if (phase === 'Bound' && boundTo && claim === 'gone' && holdsFinalizer)
+      return { action: 'mark-released' };
+    return { action: 'ignore', reason: `phase ${phase ?? 'unknown'}` };
+  }
   // The finalizer goes only once the directory has been handled: without it, only the PV is left
   // (the controller stopped between the two steps, or someone removed the finalizer by hand).
   if (!holdsFinalizer) {

@@ -5,27 +5,50 @@ import { releaseDirectory } from '../provisioning/release.ts';
 import type { ReconcileDeps } from './deps.ts';
 import { reportFailure } from './report-failure.ts';
 import { countRetries } from './retries.ts';
-import { decideVolume, needsLiveRead, planVolume, type VolumePlan, volumeRef } from './volume-plan.ts';
+import {
+  type BoundClaim,
+  boundClaimOf,
+  decideVolume,
+  needsLiveRead,
+  planVolume,
+  type VolumePlan,
+  volumeRef,
+} from './volume-plan.ts';
 import type { Outcome } from './work-queue.ts';
 
 export async function reconcileVolume(deps: ReconcileDeps, name: string): Promise<Outcome> {
   const cached = deps.volumes.get(name);
   if (!cached) return 'done';
-  const log = deps.log.child({
-    pv: name,
-    ...claimKeys(cached),
-    action: decideVolume(cached, deps.provisioner).action,
-  });
+  const claimInCache = cachedClaim(deps, cached);
+  const cachedDecision = decideVolume(cached, deps.provisioner, claimInCache);
+  const log = deps.log.child({ pv: name, ...claimKeys(cached), action: cachedDecision.action });
   return countRetries(deps.metrics, log, async () => {
     // The cache can lag behind the finalizer this controller removed a moment ago, and a second
     // release of a path that a new claim has just taken would touch that claim's directory:
-    // a directory is released, or a PV deleted, only as the PV is now.
-    const pv = needsLiveRead(decideVolume(cached, deps.provisioner))
-      ? await deps.writes.readVolume(name)
-      : cached;
+    // a directory is released, or a PV changed or deleted, only as the PV is now.
+    if (!needsLiveRead(cachedDecision))
+      return act(deps, cached, planVolume(cached, deps.provisioner, deps.volumeIndex, claimInCache), log);
+    const pv = await deps.writes.readVolume(name);
     if (!pv) return 'done';
-    return act(deps, pv, planVolume(pv, deps.provisioner, deps.volumeIndex), log);
+    // And a claim is taken for gone only when the API server says so.
+    const inCache = cachedClaim(deps, pv);
+    const claim =
+      decideVolume(pv, deps.provisioner, inCache).action === 'mark-released'
+        ? await liveClaim(deps, pv)
+        : inCache;
+    return act(deps, pv, planVolume(pv, deps.provisioner, deps.volumeIndex, claim), log);
   });
+}
+
+/** The PV's claim as the claim cache has it (which can lag: a claim just made may be missing). */
+function cachedClaim(deps: ReconcileDeps, pv: V1PersistentVolume): BoundClaim {
+  const ref = pv.spec?.claimRef;
+  return boundClaimOf(pv, ref?.name ? deps.claims.get(ref.name, ref.namespace) : undefined);
+}
+
+async function liveClaim(deps: ReconcileDeps, pv: V1PersistentVolume): Promise<BoundClaim> {
+  const ref = pv.spec?.claimRef;
+  return boundClaimOf(pv, await deps.writes.readClaim(ref?.namespace ?? '', ref?.name ?? ''));
 }
 
 /** The claim's keys as the claim reconciler logs them (namespace, name, uid), where the PV has them. */
@@ -48,6 +71,14 @@ async function act(
   switch (plan.action) {
     case 'ignore':
       return 'done';
+    case 'mark-released': {
+      const released = await deps.writes.markVolumeReleased(pv);
+      log.info('its claim is gone (read live); marked the PV Released');
+      // The write's answer is the PV as it is now: Released, so planned as any released PV.
+      return released
+        ? act(deps, released, planVolume(released, deps.provisioner, deps.volumeIndex, 'gone'), log)
+        : 'done';
+    }
     case 'delete-pv':
       await deps.writes.deleteVolume(name);
       log.info('released PV without our finalizer (its directory was handled before); deleted the PV');

@@ -283,4 +283,43 @@ describe('writesTable', () => {
       ].join('\n'),
     );
   });
+
+  it("the release phase from each contender's release writes, none where not measured", () => {
+    const base = {
+      claims: 4,
+      startMs: 0,
+      createdMs: 0,
+      pvsMs: 0,
+      boundMs: 1,
+      p50Ms: 0,
+      p99Ms: 0,
+      memory: [],
+      conflicts: {},
+      curve: [],
+      writes: { 'POST persistentvolumes': 4 },
+    };
+    expect(
+      writesTable(
+        [
+          { ...base, name: 'floor', releaseWrites: { 'PUT persistentvolumes/status': 4 } },
+          {
+            ...base,
+            name: 'warren',
+            releaseWrites: { 'PATCH persistentvolumes/status': 3, 'DELETE persistentvolumes': 4 },
+          },
+          { ...base, name: 'old run' },
+        ],
+        'release',
+      ),
+    ).toBe(
+      [
+        '| writes per claim, release | floor | warren | old run |',
+        '| --- | --- | --- | --- |',
+        '| DELETE persistentvolumes |  | 1.00 |  |',
+        '| PATCH persistentvolumes/status |  | 0.75 |  |',
+        '| PUT persistentvolumes/status | 1.00 |  |  |',
+        '| all | 1.00 | 1.75 | 0.00 |',
+      ].join('\n'),
+    );
+  });
 });

@@ -29,7 +29,8 @@ const neededClusterWide = [
   // run-controller.ts: informer on /api/v1/persistentvolumeclaims (list, then watch).
   ' persistentvolumeclaims list',
   ' persistentvolumeclaims watch',
-  // cluster-writes.ts readClaim: readNamespacedPersistentVolumeClaim (clearIntent re-reads on 409).
+  // cluster-writes.ts readClaim: readNamespacedPersistentVolumeClaim (clearIntent re-reads on 409;
+  // the live read that a Bound PV's claim is gone).
   ' persistentvolumeclaims get',
   // cluster-writes.ts recordIntent, clearIntent: patchNamespacedPersistentVolumeClaim (merge patch).
   ' persistentvolumeclaims patch',
@@ -47,6 +48,8 @@ const neededClusterWide = [
   ' persistentvolumes patch',
   // cluster-writes.ts deleteVolume: deletePersistentVolume.
   ' persistentvolumes delete',
+  // cluster-writes.ts markVolumeReleased: patchPersistentVolumeStatus (a Bound PV whose claim is gone).
+  ' persistentvolumes/status patch',
   // run-controller.ts: informer on /apis/storage.k8s.io/v1/storageclasses (classes are only read from
   // its cache: no get).
   'storage.k8s.io storageclasses list',

@@ -24,6 +24,7 @@ import {
 import { buildVolume } from '../../src/claims/volume-builder.ts';
 import { volumeLookupOf } from '../../src/claims/volume-index.ts';
 import type { Outcome } from '../../src/claims/work-queue.ts';
+import { WarrenError } from '../../src/errors.ts';
 import { parseClassParameters } from '../../src/provisioning/parameters.ts';
 import { serializeIntent, type VolumeIntent, volumeIntentFor } from '../../src/provisioning/volume-intent.ts';
 import {
@@ -237,6 +238,26 @@ function fakeWrites(cluster: Omit<FakeCluster, 'failNext'>, failures: Map<WriteO
     async readVolume(name) {
       record('readVolume', name);
       return cluster.volumes.get(name);
+    },
+    async readClaim(namespace, name) {
+      record('readClaim', `${namespace}/${name}`);
+      return cluster.claims.get(`${namespace}/${name}`);
+    },
+    async markVolumeReleased(pv) {
+      const name = pv.metadata?.name ?? '';
+      record('markVolumeReleased', name);
+      const stored = cluster.volumes.get(name);
+      if (!stored) return undefined;
+      const meta = stored.metadata ?? {};
+      if (meta.resourceVersion !== pv.metadata?.resourceVersion)
+        throw new WarrenError('Aborted', `PV ${name} changed meanwhile`);
+      const updated: V1PersistentVolume = {
+        ...stored,
+        metadata: { ...meta, resourceVersion: String(Number(meta.resourceVersion ?? '0') + 1) },
+        status: { ...stored.status, phase: 'Released' },
+      };
+      cluster.volumes.set(name, updated);
+      return updated;
     },
     async removeVolumeFinalizer(pv) {
       const name = pv.metadata?.name ?? '';

@@ -99,11 +99,13 @@ function start(script: StartStep[], backoff?: Backoff) {
   const clock = scriptedSleep();
   const captured = captureLog();
   const changes: string[] = [];
+  const deletes: string[] = [];
   let restarts = 0;
   const wrapper = startResilientInformer<Claim>({
     name: 'claims',
     informer: fake.informer,
     onChange: (c) => changes.push(c.metadata?.name ?? '?'),
+    onDelete: (c) => deletes.push(c.metadata?.name ?? '?'),
     log: captured.log,
     onRestart: () => {
       restarts += 1;
@@ -120,6 +122,7 @@ function start(script: StartStep[], backoff?: Backoff) {
     wrapper,
     clock,
     changes,
+    deletes,
     restarts: () => restarts,
     /** synced() and whether waitSynced() has resolved, together. */
     syncState: () => ({ synced: wrapper.synced(), waitSynced: syncedResolved }),
@@ -144,6 +147,16 @@ describe('startResilientInformer', () => {
     });
     expect(t.changes).toEqual(['a', 'b']);
     expect(t.wrapper.cache.list().map((c) => c.metadata?.name)).toEqual(['a', 'b']);
+  });
+
+  it('passes every event to onChange, and deletes alone to onDelete too', async () => {
+    const t = start([{ list: [claim('a')] }]);
+    await settle();
+    t.emit('update', claim('a'));
+    t.emit('add', claim('b'));
+    t.emit('delete', claim('a'));
+    expect(t.changes).toEqual(['a', 'a', 'b', 'a']);
+    expect(t.deletes).toEqual(['a']);
   });
 
   it('is not synced while the first lists fail, and retries until one succeeds', async () => {

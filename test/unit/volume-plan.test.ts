@@ -2,6 +2,8 @@ import type { V1PersistentVolume } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { volumeLookupOf } from '../../src/claims/volume-index.ts';
 import {
+  type BoundClaim,
+  boundClaimOf,
   decideVolume,
   isOurVolume,
   planVolume,
@@ -25,6 +27,8 @@ interface VolumeShape {
   driver?: string;
   annotations?: Record<string, string>;
   handle?: string;
+  /** The uid in its claimRef (team-a/data); null: no claimRef at all. */
+  claimUid?: string | null;
 }
 
 function volume(shape: VolumeShape = {}): V1PersistentVolume {
@@ -38,6 +42,9 @@ function volume(shape: VolumeShape = {}): V1PersistentVolume {
     },
     spec: {
       ...(shape.reclaim === undefined ? {} : { persistentVolumeReclaimPolicy: shape.reclaim }),
+      ...(shape.claimUid === null
+        ? {}
+        : { claimRef: { namespace: 'team-a', name: 'data', uid: shape.claimUid ?? 'uid-1' } }),
       csi: {
         driver: shape.driver ?? provisioner,
         volumeHandle: shape.handle ?? encodeVolumeId(location, 'archive'),
@@ -48,7 +55,7 @@ function volume(shape: VolumeShape = {}): V1PersistentVolume {
 }
 
 describe('decideVolume', () => {
-  it.each<{ name: string; pv: V1PersistentVolume; expected: VolumeDecision }>([
+  it.each<{ name: string; pv: V1PersistentVolume; claim?: BoundClaim; expected: VolumeDecision }>([
     // Reclaim policy Delete.
     {
       name: 'Delete + Released: release with the recorded onDelete',
@@ -64,6 +71,55 @@ describe('decideVolume', () => {
       name: 'Delete + Bound: ignore',
       pv: volume({ reclaim: 'Delete', phase: 'Bound' }),
       expected: { action: 'ignore', reason: 'phase Bound' },
+    },
+    // Its claim gone while the PV is still Bound (the binder has not written Released yet).
+    {
+      name: 'Delete + Bound, claim gone: mark it Released',
+      pv: volume({ reclaim: 'Delete', phase: 'Bound' }),
+      claim: 'gone',
+      expected: { action: 'mark-released' },
+    },
+    {
+      name: 'Delete + Bound and being deleted, claim gone: mark it Released',
+      pv: volume({ reclaim: 'Delete', phase: 'Bound', deleting: true }),
+      claim: 'gone',
+      expected: { action: 'mark-released' },
+    },
+    {
+      name: 'Delete + Bound, claim gone, no claimRef: ignore (bound to nothing it could lose)',
+      pv: volume({ reclaim: 'Delete', phase: 'Bound', claimUid: null }),
+      claim: 'gone',
+      expected: { action: 'ignore', reason: 'phase Bound' },
+    },
+    {
+      name: 'Delete + Bound, claim gone, claimRef without uid: ignore (pre-bound, never bound)',
+      pv: volume({ reclaim: 'Delete', phase: 'Bound', claimUid: '' }),
+      claim: 'gone',
+      expected: { action: 'ignore', reason: 'phase Bound' },
+    },
+    {
+      name: 'Delete + Bound, claim gone, without our finalizer: ignore (not ours to release)',
+      pv: volume({ reclaim: 'Delete', phase: 'Bound', finalizers: ['kubernetes.io/pv-protection'] }),
+      claim: 'gone',
+      expected: { action: 'ignore', reason: 'phase Bound' },
+    },
+    {
+      name: 'Retain + Bound, claim gone: ignore (the binder releases it; the data stays)',
+      pv: volume({ reclaim: 'Retain', phase: 'Bound' }),
+      claim: 'gone',
+      expected: { action: 'ignore', reason: 'reclaim policy Retain' },
+    },
+    {
+      name: 'Delete + Available, claim gone: ignore',
+      pv: volume({ reclaim: 'Delete', phase: 'Available' }),
+      claim: 'gone',
+      expected: { action: 'ignore', reason: 'phase Available' },
+    },
+    {
+      name: 'Delete + Released, claim gone: release',
+      pv: volume({ reclaim: 'Delete', phase: 'Released' }),
+      claim: 'gone',
+      expected: { action: 'release', onDelete: 'archive' },
     },
     {
       name: 'Delete + Available: ignore',
@@ -169,8 +225,8 @@ describe('decideVolume', () => {
       }),
       expected: { action: 'ignore', reason: 'not provisioned by us' },
     },
-  ])('$name', ({ pv, expected }) => {
-    expect(decideVolume(pv, provisioner)).toEqual(expected);
+  ])('$name', ({ pv, claim = 'exists', expected }) => {
+    expect(decideVolume(pv, provisioner, claim)).toEqual(expected);
   });
 
   it('ignores a PV with no csi section at all', () => {
@@ -179,7 +235,10 @@ describe('decideVolume', () => {
       spec: { persistentVolumeReclaimPolicy: 'Delete', nfs: { server: 'nfs', path: '/export' } },
       status: { phase: 'Released' },
     };
-    expect(decideVolume(pv, provisioner)).toEqual({ action: 'ignore', reason: 'not provisioned by us' });
+    expect(decideVolume(pv, provisioner, 'exists')).toEqual({
+      action: 'ignore',
+      reason: 'not provisioned by us',
+    });
   });
 });
 
@@ -248,7 +307,19 @@ describe('recordedOnDelete', () => {
       handle: encodeVolumeId(location, 'delete'),
       annotations: { [provisionedBy]: provisioner, [onDeleteAnnotation]: 'retain' },
     });
-    expect(decideVolume(pv, provisioner)).toEqual({ action: 'release', onDelete: 'delete' });
+    expect(decideVolume(pv, provisioner, 'exists')).toEqual({ action: 'release', onDelete: 'delete' });
+  });
+});
+
+describe('boundClaimOf', () => {
+  const pv = volume({ claimUid: 'uid-1' });
+  const found = (uid: string) => ({ metadata: { namespace: 'team-a', name: 'data', uid } });
+  it.each<{ name: string; claim: ReturnType<typeof found> | undefined; expected: BoundClaim }>([
+    { name: 'no claim of that name: gone', claim: undefined, expected: 'gone' },
+    { name: 'the claim it was bound to: exists', claim: found('uid-1'), expected: 'exists' },
+    { name: 'a new claim of the same name: gone', claim: found('uid-2'), expected: 'gone' },
+  ])('$name', ({ claim, expected }) => {
+    expect(boundClaimOf(pv, claim)).toBe(expected);
   });
 });
 
@@ -284,7 +355,7 @@ describe('planVolume', () => {
   };
 
   it('a released PV whose attributes match its handle: release exactly its directory', () => {
-    expect(planVolume(released(attributes), provisioner, volumeLookupOf([]))).toStrictEqual({
+    expect(planVolume(released(attributes), provisioner, volumeLookupOf([]), 'gone')).toStrictEqual({
       action: 'release',
       onDelete: 'archive',
       location,
@@ -300,7 +371,7 @@ describe('planVolume', () => {
   });
 
   it('another PV inside its directory: touch nothing and say why', () => {
-    expect(planVolume(released(attributes), provisioner, volumeLookupOf([sharer]))).toStrictEqual({
+    expect(planVolume(released(attributes), provisioner, volumeLookupOf([sharer]), 'gone')).toStrictEqual({
       action: 'release',
       onDelete: 'archive',
       location,
@@ -310,7 +381,7 @@ describe('planVolume', () => {
 
   it('retain with a sharer: nothing to say, nothing touched', () => {
     const pv = released(attributes, 'retain');
-    expect(planVolume(pv, provisioner, volumeLookupOf([sharer]))).toStrictEqual({
+    expect(planVolume(pv, provisioner, volumeLookupOf([sharer]), 'gone')).toStrictEqual({
       action: 'release',
       onDelete: 'retain',
       location,
@@ -323,7 +394,7 @@ describe('planVolume', () => {
     ['another share', { ...attributes, share: '/' }],
     ['no attributes', {}],
   ])('attributes naming %s: fail, touching nothing', (_what, attrs) => {
-    const plan = planVolume(released(attrs), provisioner, volumeLookupOf([]));
+    const plan = planVolume(released(attrs), provisioner, volumeLookupOf([]), 'gone');
     expect(plan).toMatchObject({
       action: 'fail',
       onDelete: 'archive',

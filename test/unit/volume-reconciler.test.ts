@@ -1,4 +1,4 @@
-import type { V1PersistentVolume } from '@kubernetes/client-node';
+import type { V1PersistentVolume, V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { directoryFinalizer } from '../../src/claims/object-names.ts';
 import { reconcileVolume } from '../../src/claims/volume-reconciler.ts';
@@ -38,12 +38,19 @@ const ownerGone = { op: 'deleteRecord', args: [root, owner] };
 /** Our released PV (reclaim policy Delete unless `reclaim` says otherwise) with its directory on the share. */
 function released(
   onDelete: string,
-  shape: { reclaim?: string; phase?: string; deleting?: boolean; others?: V1PersistentVolume[] } = {},
+  shape: {
+    reclaim?: string;
+    phase?: string;
+    deleting?: boolean;
+    others?: V1PersistentVolume[];
+    /** The claims in the cluster (none: the PV's claim is gone). */
+    claims?: V1PersistentVolumeClaim[];
+  } = {},
 ) {
   const sc = { ...storageClass({ onDelete }), reclaimPolicy: shape.reclaim ?? 'Delete' };
   const pv = volumeFor(claim(), sc, shape.phase ?? 'Released');
   if (shape.deleting && pv.metadata) pv.metadata.deletionTimestamp = now;
-  const h = harness({ classes: [sc], volumes: [pv, ...(shape.others ?? [])] });
+  const h = harness({ classes: [sc], volumes: [pv, ...(shape.others ?? [])], claims: shape.claims ?? [] });
   h.backend.plant(dir, { kind: 'dir', mode: 0o777 });
   h.backend.plant(`${dir}/data`, { kind: 'file', content: 'x' });
   return { h, pv, sc };
@@ -115,10 +122,17 @@ describe('reconcileVolume: released with reclaim policy Delete', () => {
 describe('reconcileVolume: nothing to release', () => {
   it.each<{ name: string; setup: () => Harness }>([
     { name: 'reclaim policy Retain, released', setup: () => released('delete', { reclaim: 'Retain' }).h },
-    { name: 'reclaim policy Delete, still bound', setup: () => released('delete', { phase: 'Bound' }).h },
     {
-      name: 'bound and being deleted (pv-protection holds it)',
-      setup: () => released('delete', { phase: 'Bound', deleting: true }).h,
+      name: 'reclaim policy Delete, still bound to its claim',
+      setup: () => released('delete', { phase: 'Bound', claims: [claim({ bound: true })] }).h,
+    },
+    {
+      name: 'bound to its claim and being deleted (pv-protection holds it)',
+      setup: () => released('delete', { phase: 'Bound', deleting: true, claims: [claim({ bound: true })] }).h,
+    },
+    {
+      name: 'bound to its claim, which is being deleted (pvc-protection holds it: a pod may use it)',
+      setup: () => released('delete', { phase: 'Bound', claims: [claim({ bound: true, deleting: true })] }).h,
     },
     {
       name: 'another driver',
@@ -166,6 +180,84 @@ describe('reconcileVolume: nothing to release', () => {
     expect(h.logs().filter((l) => l.level === 40)).toMatchObject([
       { msg: 'reconcile failed; will retry', err: 'connection reset', kind: 'Unavailable' },
     ]);
+  });
+});
+
+describe('reconcileVolume: still Bound, its claim gone', () => {
+  const releasedThenGone = ['removeVolumeFinalizer', 'deleteVolume'].map((op) => ({ op, key: pvName }));
+
+  it.each<{ name: string; claims: V1PersistentVolumeClaim[] }>([
+    { name: 'the claim was deleted', claims: [] },
+    {
+      name: 'a new claim of the same name took its place',
+      claims: [{ ...claim(), metadata: { ...claim().metadata, uid: 'another-uid' } }],
+    },
+  ])('$name: read live, marked Released, then released as its onDelete says', async ({ claims }) => {
+    const { h } = released('delete', { phase: 'Bound', claims });
+
+    expect(await run(h)).toBe('done');
+
+    expect(h.cluster.writes).toStrictEqual([
+      { op: 'readVolume', key: pvName },
+      { op: 'readClaim', key: 'team-a/data' },
+      { op: 'markVolumeReleased', key: pvName },
+      ...releasedThenGone,
+    ]);
+    expect(h.cluster.volumes.has(pvName)).toBe(false);
+    expect(entriesBelowRoot(h)).toStrictEqual([]);
+    expect(h.cluster.events).toStrictEqual([]);
+    expect(await counts(h.deps.metrics.releases)).toStrictEqual({ 'delete,success': 1 });
+  });
+
+  it('a claim missing only from a lagging cache keeps its PV: nothing is changed', async () => {
+    const { h, pv } = released('delete', { phase: 'Bound', claims: [claim({ bound: true })] });
+    h.deps.claims = { get: () => undefined, list: () => [] };
+
+    expect(await run(h)).toBe('done');
+
+    expect(h.cluster.writes).toStrictEqual([
+      { op: 'readVolume', key: pvName },
+      { op: 'readClaim', key: 'team-a/data' },
+    ]);
+    expect(h.cluster.volumes.get(pvName)).toStrictEqual(pv);
+    expect(h.backend.calls).toStrictEqual([]);
+    expect(entriesBelowRoot(h)).toStrictEqual([dir, `${dir}/data`]);
+  });
+
+  it('when the binder marked it Released first, the live PV is released without asking for the claim', async () => {
+    const { h, pv } = released('delete', { phase: 'Released' });
+    const bound = { ...pv, status: { phase: 'Bound' } };
+    h.deps.volumes = { get: (name) => (name === pvName ? bound : undefined), list: () => [bound] };
+
+    expect(await run(h)).toBe('done');
+
+    expect(h.cluster.writes).toStrictEqual([{ op: 'readVolume', key: pvName }, ...releasedThenGone]);
+    expect(entriesBelowRoot(h)).toStrictEqual([]);
+  });
+
+  it('a PV changed between the live read and the phase write is left as it is and retried', async () => {
+    const { h, pv } = released('delete', { phase: 'Bound' });
+    h.cluster.failNext('markVolumeReleased', new WarrenError('Aborted', 'the object changed meanwhile'));
+
+    expect(await run(h)).toBe('retry-fast');
+
+    expect(h.cluster.writes.map((w) => w.op)).toStrictEqual([
+      'readVolume',
+      'readClaim',
+      'markVolumeReleased',
+    ]);
+    expect(h.cluster.volumes.get(pvName)).toStrictEqual(pv);
+    expect(entriesBelowRoot(h)).toStrictEqual([dir, `${dir}/data`]);
+    expect(h.cluster.events).toStrictEqual([]);
+  });
+
+  it('reclaim policy Retain: left to the binder, the directory kept', async () => {
+    const { h } = released('delete', { phase: 'Bound', reclaim: 'Retain' });
+
+    expect(await run(h)).toBe('done');
+
+    expect(h.cluster.writes).toStrictEqual([]);
+    expect(entriesBelowRoot(h)).toStrictEqual([dir, `${dir}/data`]);
   });
 });
 
