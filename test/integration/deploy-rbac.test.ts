@@ -179,10 +179,17 @@ describe('the controller under the RBAC from deploy/', () => {
 
     // What the controller really called (the apiserver's audit log of this account) against what
     // deploy/ grants: nothing used is missing, and nothing granted goes unused but for the calls
-    // that only happen on a conflict, which this run may not have hit.
+    // that only happen on a conflict or a lost race, which this run may not have hit.
     const used = usedBy(`system:serviceaccount:${ns}:${account}`);
     const granted = grantsIn(rbac);
-    const onlyOnConflict = new Set([' persistentvolumeclaims get']); // clearIntent re-reads after a 409
+    const onlyOnConflict = new Set([
+      // clearIntent re-reads after a 409; the release reads the claim live when its PV is still
+      // Bound, and then marks the PV Released: only when Warren sees the claim gone before the
+      // binder has marked the PV (a race of two requests each here; cluster-writes.test.ts makes
+      // both calls on the real apiserver).
+      ' persistentvolumeclaims get',
+      ' persistentvolumes/status patch',
+    ]);
     expect(used.size).toBeGreaterThanOrEqual(10);
     expect([...used].filter((g) => !granted.has(g))).toEqual([]);
     expect([...granted].filter((g) => !used.has(g) && !onlyOnConflict.has(g))).toEqual([]);
