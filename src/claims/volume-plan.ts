@@ -128,14 +128,16 @@ export function decideVolume(pv: V1PersistentVolume, provisioner: string, claim:
       ? { action: 'drop-finalizer' }
       : { action: 'ignore', reason: `reclaim policy ${pv.spec?.persistentVolumeReclaimPolicy}` };
   }
-  // A Bound volume is never released, even if someone deletes the PV object: pv-protection holds it.
+  // Deleting the PV object alone never releases a Bound volume (pv-protection holds it); its
+  // claim going does.
   const released = phase === 'Released' || phase === 'Failed' || (deleting && phase !== 'Bound');
   if (!released) {
     // Its claim is gone, so it is released in all but its phase. The binder writes that phase
     // at its own pace (three requests per PV, within kube-controller-manager's 20 a second);
     // Warren writes it as soon as it has read that the claim is gone.
-    const boundTo = pv.spec?.claimRef?.uid;
-    if (phase === 'Bound' && boundTo && claim === 'gone' && holdsFinalizer)
+    const ref = pv.spec?.claimRef;
+    const boundToClaim = Boolean(ref?.uid && ref.name && ref.namespace);
+    if (phase === 'Bound' && boundToClaim && claim === 'gone' && holdsFinalizer)
       return { action: 'mark-released' };
     return { action: 'ignore', reason: `phase ${phase ?? 'unknown'}` };
   }

@@ -73,11 +73,10 @@ async function act(
       return 'done';
     case 'mark-released': {
       const released = await deps.writes.markVolumeReleased(pv);
+      if (!released) return 'done';
       log.info('its claim is gone (read live); marked the PV Released');
       // The write's answer is the PV as it is now: Released, so planned as any released PV.
-      return released
-        ? act(deps, released, planVolume(released, deps.provisioner, deps.volumeIndex, 'gone'), log)
-        : 'done';
+      return act(deps, released, planVolume(released, deps.provisioner, deps.volumeIndex, 'gone'), log);
     }
     case 'delete-pv':
       await deps.writes.deleteVolume(name);

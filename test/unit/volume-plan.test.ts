@@ -98,6 +98,16 @@ describe('decideVolume', () => {
       expected: { action: 'ignore', reason: 'phase Bound' },
     },
     {
+      name: 'Delete + Bound, claim gone, claimRef without a name: ignore (no claim to read)',
+      pv: (() => {
+        const pv = volume({ reclaim: 'Delete', phase: 'Bound' });
+        if (pv.spec?.claimRef) pv.spec.claimRef.name = '';
+        return pv;
+      })(),
+      claim: 'gone',
+      expected: { action: 'ignore', reason: 'phase Bound' },
+    },
+    {
       name: 'Delete + Bound, claim gone, without our finalizer: ignore (not ours to release)',
       pv: volume({ reclaim: 'Delete', phase: 'Bound', finalizers: ['kubernetes.io/pv-protection'] }),
       claim: 'gone',
