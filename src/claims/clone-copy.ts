@@ -6,9 +6,9 @@
 import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import { WarrenError } from '../errors.ts';
 import { beginCopy, copyPaths, endCopy } from '../provisioning/clone-directory.ts';
+import type { ShareRoot } from '../provisioning/directory-backend.ts';
 import { discardPartialCopy } from '../provisioning/release.ts';
 import { restorePaths } from '../provisioning/snapshot-restore.ts';
-import type { ShareRoot } from '../provisioning/volume-directory.ts';
 import { errorMessage } from '../text.ts';
 import { claimName, claimRef, type ProvisionPlan } from './claim-plan.ts';
 import { cloneSourceFinalizer, copiedFromValue, describeSource, sourceStillCopied } from './clone-plan.ts';

@@ -14,6 +14,7 @@ import type { ValidateVolumeCapabilitiesRequest__Output } from '../csi/generated
 import type { ValidateVolumeCapabilitiesResponse } from '../csi/generated/csi/v1/ValidateVolumeCapabilitiesResponse.ts';
 import type { RpcHandler } from '../csi/pipeline.ts';
 import { alreadyExists, failedPrecondition, invalidArgument, notFound, WarrenError } from '../errors.ts';
+import type { ShareRoot } from '../provisioning/directory-backend.ts';
 import { parseClassParameters } from '../provisioning/parameters.ts';
 import { releaseDirectory } from '../provisioning/release.ts';
 import { restoreSnapshot } from '../provisioning/snapshot-restore.ts';
@@ -25,7 +26,6 @@ import {
   ensureVolumeDirectory,
   openShare,
   recordRoot,
-  type ShareRoot,
   type VolumeStore,
 } from '../provisioning/volume-directory.ts';
 import { type VolumeIntent, volumeIntentFor } from '../provisioning/volume-intent.ts';

@@ -5,10 +5,11 @@ import type { Logger } from 'pino';
 import type { VolumeContentSource__Output } from '../csi/generated/csi/v1/VolumeContentSource.ts';
 import { invalidArgument, WarrenError } from '../errors.ts';
 import { beginCopy, copyPaths, endCopy } from '../provisioning/clone-directory.ts';
+import type { ShareRoot } from '../provisioning/directory-backend.ts';
 import { discardPartialCopy } from '../provisioning/release.ts';
 import type { TreeCopier } from '../provisioning/tree-copy.ts';
 import type { VolumeLocation } from '../provisioning/types.ts';
-import type { ShareRoot, VolumeStore } from '../provisioning/volume-directory.ts';
+import type { VolumeStore } from '../provisioning/volume-directory.ts';
 import type { VolumeIntent } from '../provisioning/volume-intent.ts';
 import { errorMessage, quote } from '../text.ts';
 

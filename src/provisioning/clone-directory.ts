@@ -4,8 +4,9 @@
 import { posix } from 'node:path';
 import { failedPrecondition } from '../errors.ts';
 import { quote } from '../text.ts';
+import type { ShareRoot } from './directory-backend.ts';
 import type { VolumeLocation } from './types.ts';
-import { ensureVolumeDirectory, openShare, type ShareRoot, type VolumeStore } from './volume-directory.ts';
+import { ensureVolumeDirectory, openShare, type VolumeStore } from './volume-directory.ts';
 import { locationDigest } from './volume-id.ts';
 import type { VolumeIntent } from './volume-intent.ts';
 

@@ -5,12 +5,13 @@ import { posix } from 'node:path';
 import { notFound, WarrenError } from '../errors.ts';
 import { quote } from '../text.ts';
 import { beginCopy, endCopy } from './clone-directory.ts';
+import type { ShareRoot } from './directory-backend.ts';
 import { discardPartialCopy } from './release.ts';
 import { snapshotAreaSegments } from './snapshot-area.ts';
 import { findSnapshotTree, type SnapshotInfo } from './snapshots.ts';
 import type { CopyStats, TreeCopier } from './tree-copy.ts';
 import type { VolumeLocation } from './types.ts';
-import type { ShareRoot, VolumeStore } from './volume-directory.ts';
+import type { VolumeStore } from './volume-directory.ts';
 import type { VolumeIntent } from './volume-intent.ts';
 
 /**

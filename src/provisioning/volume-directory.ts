@@ -17,8 +17,6 @@ export interface VolumeStore {
   backend: DirectoryBackend;
 }
 
-export type { ShareRoot };
-
 /**
  * The local directory of server:share, through the --share mount covering it. When the class's
  * share lies below the mounted export, the directories in between are checked: a symbolic link
