@@ -5,21 +5,16 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import protobuf from 'protobufjs';
-import descriptor from 'protobufjs/google/protobuf/descriptor.json' with { type: 'json' };
-
-// google/protobuf/descriptor.proto (for options) from protobufjs's own copy, as proto-loader does.
-protobuf.common('descriptor', descriptor.nested.google.nested.protobuf.nested);
+import { parseProto } from '../src/csi/load.ts';
 
 export const protoNames = ['csi', 'pluginregistration'] as const;
-const protoDir = join(import.meta.dirname, '..', 'proto');
 
 /**
  * The JSON text for proto/<name>.proto: field names as written (proto-loader's keepCase), with only
  * what is on the wire (wireOnly).
  */
 export function protoJson(name: string): string {
-  const root = new protobuf.Root();
-  root.loadSync(join(protoDir, `${name}.proto`), { keepCase: true });
+  const root = parseProto(name);
   return `${JSON.stringify(wireOnly(root.toJSON({ keepComments: false })), null, 1)}\n`;
 }
 

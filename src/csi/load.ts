@@ -37,7 +37,8 @@ export function loadProtoRoot(name: string): protobuf.Root {
   return root;
 }
 
-function parseProto(name: string): protobuf.Root {
+/** proto/<name>.proto parsed, field names as written (proto-loader's keepCase). */
+export function parseProto(name: string): protobuf.Root {
   // google/protobuf/descriptor.proto (csi.proto imports it for its options), from protobufjs's own
   // copy as proto-loader takes it; read only here, since the bundle's descriptors leave it out.
   const descriptor = createRequire(import.meta.url)('protobufjs/google/protobuf/descriptor.json');
