@@ -17,7 +17,7 @@ RUN npm ci --ignore-scripts
 COPY src ./src
 # The bundler and what it imports; it writes the CSI descriptors from proto/ into dist/proto/.
 COPY proto ./proto
-COPY hack/bundle.ts hack/bundle-builtins.ts hack/proto-json.ts ./hack/
+COPY hack/bundle.ts hack/bundle-options.ts hack/bundle-builtins.ts hack/proto-json.ts ./hack/
 RUN node hack/bundle.ts /app/dist
 
 FROM ${NODE_IMAGE}

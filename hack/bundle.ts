@@ -7,7 +7,7 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
-import { builtinsWithoutNamespace } from './bundle-builtins.ts';
+import { nodeBundleOptions } from './bundle-options.ts';
 import { writeProtoJson } from './proto-json.ts';
 
 const repoRoot = join(import.meta.dirname, '..');
@@ -26,21 +26,8 @@ const result = await build({
   entryNames: '[name]',
   chunkNames: 'chunk-[hash]',
   outdir,
-  bundle: true,
+  ...nodeBundleOptions,
   splitting: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node24',
-  // The CommonJS dependencies (grpc-js, pino) require Node's built-in modules.
-  banner: {
-    js: "import { createRequire as __warrenRequire } from 'node:module'; const require = __warrenRequire(import.meta.url);",
-  },
-  plugins: [builtinsWithoutNamespace],
-  // V8 keeps each module's source text in the heap (functions compile lazily from it): 8.4 MB of
-  // source became 4.1 MB, and warren controller's idle RSS fell from 99 to 88 MB. Identifiers
-  // stay as written, so stack traces still name every function.
-  minifyWhitespace: true,
-  minifySyntax: true,
   legalComments: 'linked',
   metafile: true,
   logLevel: 'warning',

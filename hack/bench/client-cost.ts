@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { build } from 'esbuild';
 import { execa } from 'execa';
 import { bedDown, bedUp } from '../bed/bed.ts';
+import { nodeBundleOptions } from '../bundle-options.ts';
 
 const repoRoot = join(import.meta.dirname, '..', '..');
 
@@ -85,15 +86,7 @@ try {
     const result = await build({
       stdin: { contents: probe.source, resolveDir: repoRoot, loader: 'ts', sourcefile: 'probe.ts' },
       outfile,
-      bundle: true,
-      format: 'esm',
-      platform: 'node',
-      target: 'node24',
-      banner: {
-        js: "import { createRequire as __warrenRequire } from 'node:module'; const require = __warrenRequire(import.meta.url);",
-      },
-      minifyWhitespace: true,
-      minifySyntax: true,
+      ...nodeBundleOptions,
       metafile: true,
       logLevel: 'warning',
     });

@@ -246,19 +246,22 @@ describe('plot', () => {
 });
 
 describe('writesTable', () => {
+  /** A contender's result with only what the writes table reads left to each test. */
+  const resultOf = (claims: number) => ({
+    claims,
+    startMs: 0,
+    createdMs: 0,
+    pvsMs: 0,
+    boundMs: 1,
+    p50Ms: 0,
+    p99Ms: 0,
+    memory: [],
+    conflicts: {},
+    curve: [],
+  });
+
   it('per claim, one column per contender, blank where a contender made no such write', () => {
-    const base = {
-      claims: 2,
-      startMs: 0,
-      createdMs: 0,
-      pvsMs: 0,
-      boundMs: 1,
-      p50Ms: 0,
-      p99Ms: 0,
-      memory: [],
-      conflicts: {},
-      curve: [],
-    };
+    const base = resultOf(2);
     expect(
       writesTable([
         {
@@ -285,19 +288,7 @@ describe('writesTable', () => {
   });
 
   it("the release phase from each contender's release writes, none where not measured", () => {
-    const base = {
-      claims: 4,
-      startMs: 0,
-      createdMs: 0,
-      pvsMs: 0,
-      boundMs: 1,
-      p50Ms: 0,
-      p99Ms: 0,
-      memory: [],
-      conflicts: {},
-      curve: [],
-      writes: { 'POST persistentvolumes': 4 },
-    };
+    const base = { ...resultOf(4), writes: { 'POST persistentvolumes': 4 } };
     expect(
       writesTable(
         [

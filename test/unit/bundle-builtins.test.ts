@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
-import { builtinsWithoutNamespace } from '../../hack/bundle-builtins.ts';
+import { nodeBundleOptions } from '../../hack/bundle-options.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'warren-bundle-builtins-'));
 
@@ -19,14 +19,7 @@ async function run(source: string): Promise<unknown> {
   await build({
     entryPoints: [entry],
     outfile,
-    bundle: true,
-    format: 'esm',
-    platform: 'node',
-    target: 'node24',
-    banner: {
-      js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-    },
-    plugins: [builtinsWithoutNamespace],
+    ...nodeBundleOptions,
     logLevel: 'silent',
   });
   return JSON.parse(execFileSync(process.execPath, [outfile], { encoding: 'utf8' }));
