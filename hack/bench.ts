@@ -49,6 +49,7 @@ const runOpts = {
   claims: config.claims,
   concurrency: config.concurrency,
   ...(config.rate ? { rate: config.rate } : {}),
+  backlog: config.backlog,
   server: bed.env.WARREN_NFS_SERVER,
   share: bed.env.WARREN_NFS_SHARE,
 };
@@ -151,9 +152,12 @@ try {
     ? await measureAtRest(bed.env, stateDir, logDir, cli, deployedNodeOptions(repoRoot, 'node'))
     : undefined;
 
-  const base = join(outDir, `bench-${config.claims}${config.rate ? `-at-${config.rate}-per-s` : ''}`);
+  const base = join(
+    outDir,
+    `bench-${config.claims}${config.rate ? `-at-${config.rate}-per-s` : ''}${config.backlog ? '-backlog' : ''}`,
+  );
   const text = [
-    `${config.bundle ? 'bundle (dist/cli.js)' : 'sources (src/cli.ts)'}; ${config.claims} claims${config.rate ? ` created at ${config.rate}/s` : ' created at once'}, ${config.concurrency} client requests in flight, warren controller --workers=${config.workers};`,
+    `${config.bundle ? 'bundle (dist/cli.js)' : 'sources (src/cli.ts)'}; ${config.claims} claims${config.rate ? ` created at ${config.rate}/s` : ' created at once'}${config.backlog ? ' before each provisioner started (its clock starts when it is ready)' : ''}, ${config.concurrency} client requests in flight, warren controller --workers=${config.workers};`,
     'one bed on a 2-core machine shared with everything: compare the ratios, not the seconds.',
     '',
     table(results),

@@ -16,6 +16,11 @@ export interface BenchConfig {
   atRest: boolean;
   /** Run Warren from the bundle (dist/cli.js, as the image does) rather than from src/. */
   bundle: boolean;
+  /**
+   * Backlog: each provisioner starts only once all its claims exist, and its clock starts when it
+   * is ready, so "all PVs" is its own pace of creation rather than the bench's.
+   */
+  backlog: boolean;
 }
 
 function count(env: Record<string, string | undefined>, key: string, fallback: number): number {
@@ -35,7 +40,10 @@ export function readBenchConfig(env: Record<string, string | undefined>): BenchC
     throw new Error(
       `WARREN_BENCH_RUNS=${env.WARREN_BENCH_RUNS}: expected a comma-separated list of ${allRuns.join(', ')}`,
     );
-  if (runs.some((r) => r !== 'floor') && runs[0] !== 'floor')
+  const backlog = env.WARREN_BENCH_BACKLOG ?? 'false';
+  if (!['true', 'false'].includes(backlog))
+    throw new Error(`WARREN_BENCH_BACKLOG=${backlog}: expected true or false`);
+  if (backlog === 'false' && runs.some((r) => r !== 'floor') && runs[0] !== 'floor')
     throw new Error(`WARREN_BENCH_RUNS=${env.WARREN_BENCH_RUNS}: the ratios need floor first`);
   const profileDir = env.WARREN_BENCH_PROFILE_DIR || undefined;
   if (profileDir !== undefined && !profileDir.startsWith('/'))
@@ -55,5 +63,6 @@ export function readBenchConfig(env: Record<string, string | undefined>): BenchC
     ...(profileDir ? { profileDir } : {}),
     atRest: atRest === 'true',
     bundle: bundle === 'true',
+    backlog: backlog === 'true',
   };
 }

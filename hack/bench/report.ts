@@ -21,6 +21,11 @@ export interface ContenderResult {
   boundMs: number;
   /** Deleting every claim until every PV was gone; undefined when not measured (the floor). */
   releaseMs?: number;
+  /**
+   * Deleting every claim until every claim was gone (pvc-protection let it go): before that no
+   * provisioner may release a PV.
+   */
+  claimsGoneMs?: number;
   p50Ms: number;
   p99Ms: number;
   /** From a claim's creation until its PV was seen, p99 (a provisioner's own lag), when measured. */
@@ -96,9 +101,9 @@ function memoryCell(m: ContenderResult['memory'][number]): string {
   return `${m.process} ${mb(m.peakMb)}${more.length ? ` (${more.join(', ')})` : ''}`;
 }
 
-/** A Markdown table, one row per contender, ratios against the first row (the floor). */
+/** A Markdown table, one row per contender, ratios against the first row when it is the floor. */
 export function table(results: ContenderResult[]): string {
-  const floor = results[0]?.boundMs ?? 0;
+  const floor = results[0]?.name === 'floor' ? results[0].boundMs : 0;
   const header = [
     'run',
     'claims',
@@ -123,7 +128,7 @@ export function table(results: ContenderResult[]): string {
     floor > 0 ? (r.boundMs / floor).toFixed(2) : '',
     seconds(r.p50Ms),
     seconds(r.p99Ms),
-    seconds(r.releaseMs),
+    seconds(r.releaseMs) + (r.claimsGoneMs === undefined ? '' : ` (claims gone ${seconds(r.claimsGoneMs)})`),
     r.memory.map(memoryCell).join('; '),
     Object.entries(r.conflicts)
       .map(([what, n]) => `${n} ${what}`)

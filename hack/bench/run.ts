@@ -19,6 +19,8 @@ export interface RunOptions {
   concurrency: number;
   /** Claims per second, created at a steady rate; unset: all at once. */
   rate?: number;
+  /** Provisioners start only once every claim exists; their clock starts when they are ready. */
+  backlog?: boolean;
 }
 
 const paceOf = (opts: RunOptions) => (opts.rate ? 1000 / opts.rate : undefined);
@@ -124,31 +126,39 @@ export async function runProvisioner(
     '/api/v1/persistentvolumes',
     (pv) => pv.spec?.storageClassName === className,
   );
+  // A backlog is created before the provisioner starts; otherwise the claims come once it is idle.
+  const backlog = opts.backlog
+    ? await createClaims(api.core, namespace, className, names, opts.concurrency, paceOf(opts))
+    : undefined;
+  // A backlog run's clock starts as its provisioner is started (process start and leader election
+  // included); otherwise once it is idle, as the first claim is created.
+  const backlogStart = backlog ? { writes: await readWrites(api.kc), ms: performance.now() } : undefined;
   const running = await provisioner.start();
   const samplers: Array<{ process: string; sampler: RssSampler; idleKb?: number }> = [];
   try {
-    // Idle: ready, caches synced, nothing to do yet.
-    await new Promise((resolve) => setTimeout(resolve, opts.idleSettleMs ?? 3_000));
+    // Idle: ready, caches synced, nothing to do yet (a backlog run has work from its start).
+    if (!backlog) await new Promise((resolve) => setTimeout(resolve, opts.idleSettleMs ?? 3_000));
     for (const p of running.processes) {
-      samplers.push({ process: p.name, idleKb: readMemory(p.pid)?.rssKb, sampler: sampleRss(p.pid) });
+      const idleKb = backlog ? undefined : readMemory(p.pid)?.rssKb;
+      samplers.push({
+        process: p.name,
+        ...(idleKb === undefined ? {} : { idleKb }),
+        sampler: sampleRss(p.pid),
+      });
     }
-    const before = await readWrites(api.kc);
-    const startMs = performance.now();
-    const { created, uids } = await createClaims(
-      api.core,
-      namespace,
-      className,
-      names,
-      opts.concurrency,
-      paceOf(opts),
-    );
+    const before = backlogStart?.writes ?? (await readWrites(api.kc));
+    const startMs = backlogStart?.ms ?? performance.now();
+    const { created, uids } =
+      backlog ?? (await createClaims(api.core, namespace, className, names, opts.concurrency, paceOf(opts)));
     await claims.until(
       `${provisioner.name}: every PV and every claim Bound`,
       () => volumes.seen.size === opts.claims && claims.bound.size === opts.claims,
       () => `PVs ${volumes.seen.size}/${opts.claims}, Bound ${claims.bound.size}/${opts.claims}`,
     );
     const writes = difference(await readWrites(api.kc), before);
-    const summary = summarize({ created, bound: claims.bound, pvSeen: volumes.seen, uids }, startMs);
+    // A backlog's claims were created before the clock started: its latencies count from the start.
+    const from = backlog ? new Map(names.map((name) => [name, startMs])) : created;
+    const summary = summarize({ created: from, bound: claims.bound, pvSeen: volumes.seen, uids }, startMs);
     const beforeRelease = await readWrites(api.kc);
     const releaseStart = performance.now();
     await deleteClaims(api.core, namespace, names, opts.concurrency);
@@ -158,6 +168,7 @@ export async function runProvisioner(
       progress('PVs gone', volumes.gone, opts.claims),
     );
     const releaseMs = performance.now() - releaseStart;
+    const claimsGone = Math.max(...names.map((name) => claims.gone.get(name) ?? Number.NaN));
     const releaseWrites = byRequest(difference(await readWrites(api.kc), beforeRelease));
     for (const s of samplers) s.sampler.stop();
     return {
@@ -166,6 +177,7 @@ export async function runProvisioner(
       startMs,
       ...summary,
       releaseMs,
+      ...(Number.isFinite(claimsGone) ? { claimsGoneMs: claimsGone - releaseStart } : {}),
       conflicts: conflictsOf(writes),
       writes: byRequest(writes),
       releaseWrites,

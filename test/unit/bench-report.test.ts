@@ -15,6 +15,7 @@ describe('readBenchConfig', () => {
       runs: ['floor', 'warren', 'sidecar', 'sidecar-tuned'],
       atRest: true,
       bundle: true,
+      backlog: false,
     });
   });
   it('reads every variable', () => {
@@ -28,6 +29,7 @@ describe('readBenchConfig', () => {
         WARREN_BENCH_AT_REST: 'false',
         WARREN_BENCH_RATE: '20',
         WARREN_BENCH_BUNDLE: 'false',
+        WARREN_BENCH_BACKLOG: 'true',
       }),
     ).toEqual({
       claims: 1000,
@@ -38,7 +40,13 @@ describe('readBenchConfig', () => {
       profileDir: '/tmp/prof',
       atRest: false,
       bundle: false,
+      backlog: true,
     });
+  });
+  it('a backlog run needs no floor: it has no ratio to it', () => {
+    expect(readBenchConfig({ WARREN_BENCH_RUNS: 'warren', WARREN_BENCH_BACKLOG: 'true' }).runs).toEqual([
+      'warren',
+    ]);
   });
   it.each([
     [{ WARREN_BENCH_CLAIMS: '0' }, 'WARREN_BENCH_CLAIMS=0: expected a whole number of at least 1'],
@@ -51,6 +59,7 @@ describe('readBenchConfig', () => {
     [{ WARREN_BENCH_PROFILE_DIR: 'prof' }, 'WARREN_BENCH_PROFILE_DIR=prof: expected an absolute directory'],
     [{ WARREN_BENCH_AT_REST: 'yes' }, 'WARREN_BENCH_AT_REST=yes: expected true or false'],
     [{ WARREN_BENCH_BUNDLE: '1' }, 'WARREN_BENCH_BUNDLE=1: expected true or false'],
+    [{ WARREN_BENCH_BACKLOG: 'yes' }, 'WARREN_BENCH_BACKLOG=yes: expected true or false'],
     [{ WARREN_BENCH_RATE: '0.5' }, 'WARREN_BENCH_RATE=0.5: expected a whole number of at least 1'],
   ])('%j is refused', (env, message) => {
     expect(() => readBenchConfig(env)).toThrow(new Error(message));
@@ -152,6 +161,7 @@ describe('table', () => {
           name: 'warren controller',
           boundMs: 25_000,
           releaseMs: 3_000,
+          claimsGoneMs: 2_500,
           pvLagP99Ms: 400,
           memory: [{ process: 'controller', peakMb: 150.4, idleMb: 80, afterMb: 120 }],
           conflicts: { 'update persistentvolumeclaims': 12 },
@@ -162,8 +172,13 @@ describe('table', () => {
         '| run | claims | all created | all PVs | PV lag p99 | all Bound | x floor | p50 | p99 | all released | peak RSS MB (idle, after release) | 409s |',
         '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
         '| floor | 2 | 0.5 s | 1.0 s |  | 10.0 s | 1.00 | 4.0 s | 9.0 s |  |  | 0 |',
-        '| warren controller | 2 | 0.5 s | 1.0 s | 0.4 s | 25.0 s | 2.50 | 4.0 s | 9.0 s | 3.0 s | controller 150 (idle 80, after 120) | 12 update persistentvolumeclaims |',
+        '| warren controller | 2 | 0.5 s | 1.0 s | 0.4 s | 25.0 s | 2.50 | 4.0 s | 9.0 s | 3.0 s (claims gone 2.5 s) | controller 150 (idle 80, after 120) | 12 update persistentvolumeclaims |',
       ].join('\n'),
+    );
+  });
+  it('no ratio without the floor first (a backlog run)', () => {
+    expect(table([row({ name: 'warren controller' })]).split('\n')[2]).toBe(
+      '| warren controller | 2 | 0.5 s | 1.0 s |  | 10.0 s |  | 4.0 s | 9.0 s |  |  | 0 |',
     );
   });
 });
