@@ -18,6 +18,8 @@ export interface ContenderResult {
   /** Until the last claim was created, until every PV existed, until every claim was Bound (ms after start). */
   createdMs: number;
   pvsMs: number;
+  /** Until the first of the contender's PVs was seen (ms after start), when it made any. */
+  firstPvMs?: number;
   boundMs: number;
   /** Deleting every claim until every PV was gone; undefined when not measured (the floor). */
   releaseMs?: number;
@@ -61,7 +63,10 @@ export function percentile(values: number[], q: number): number {
 export function summarize(
   s: Sightings,
   startMs: number,
-): Pick<ContenderResult, 'createdMs' | 'pvsMs' | 'boundMs' | 'p50Ms' | 'p99Ms' | 'curve' | 'pvLagP99Ms'> {
+): Pick<
+  ContenderResult,
+  'createdMs' | 'pvsMs' | 'firstPvMs' | 'boundMs' | 'p50Ms' | 'p99Ms' | 'curve' | 'pvLagP99Ms'
+> {
   const lags: number[] = [];
   for (const [name, uid] of s.uids ?? []) {
     const created = s.created.get(name);
@@ -81,6 +86,7 @@ export function summarize(
   return {
     createdMs: Math.max(0, ...[...s.created.values()].map((t) => t - startMs)),
     pvsMs: Math.max(0, ...[...s.pvSeen.values()].map((t) => t - startMs)),
+    ...(s.pvSeen.size > 0 ? { firstPvMs: Math.min(...[...s.pvSeen.values()].map((t) => t - startMs)) } : {}),
     ...(lags.length > 0 ? { pvLagP99Ms: percentile(lags, 0.99) } : {}),
     boundMs: boundTimes.at(-1) ?? 0,
     p50Ms: percentile(latencies, 0.5),
@@ -122,7 +128,7 @@ export function table(results: ContenderResult[]): string {
     r.name,
     String(r.claims),
     seconds(r.createdMs),
-    seconds(r.pvsMs),
+    seconds(r.pvsMs) + (r.firstPvMs === undefined ? '' : ` (first ${seconds(r.firstPvMs)})`),
     seconds(r.pvLagP99Ms),
     seconds(r.boundMs),
     floor > 0 ? (r.boundMs / floor).toFixed(2) : '',

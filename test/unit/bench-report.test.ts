@@ -100,6 +100,7 @@ describe('summarize', () => {
     expect(s).toEqual({
       createdMs: 200,
       pvsMs: 1_000,
+      firstPvMs: 500,
       boundMs: 2_200,
       p50Ms: 1_000,
       p99Ms: 2_000,
@@ -162,6 +163,7 @@ describe('table', () => {
           boundMs: 25_000,
           releaseMs: 3_000,
           claimsGoneMs: 2_500,
+          firstPvMs: 600,
           pvLagP99Ms: 400,
           memory: [{ process: 'controller', peakMb: 150.4, idleMb: 80, afterMb: 120 }],
           conflicts: { 'update persistentvolumeclaims': 12 },
@@ -172,7 +174,7 @@ describe('table', () => {
         '| run | claims | all created | all PVs | PV lag p99 | all Bound | x floor | p50 | p99 | all released | peak RSS MB (idle, after release) | 409s |',
         '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
         '| floor | 2 | 0.5 s | 1.0 s |  | 10.0 s | 1.00 | 4.0 s | 9.0 s |  |  | 0 |',
-        '| warren controller | 2 | 0.5 s | 1.0 s | 0.4 s | 25.0 s | 2.50 | 4.0 s | 9.0 s | 3.0 s (claims gone 2.5 s) | controller 150 (idle 80, after 120) | 12 update persistentvolumeclaims |',
+        '| warren controller | 2 | 0.5 s | 1.0 s (first 0.6 s) | 0.4 s | 25.0 s | 2.50 | 4.0 s | 9.0 s | 3.0 s (claims gone 2.5 s) | controller 150 (idle 80, after 120) | 12 update persistentvolumeclaims |',
       ].join('\n'),
     );
   });
