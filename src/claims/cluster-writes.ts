@@ -1,14 +1,9 @@
 // The controller's writes to the API, each guarded by resourceVersion where a race matters.
-// Real implementation over client-node; errors become typed WarrenErrors.
-import {
-  type CoreV1Api,
-  PatchStrategy,
-  setHeaderOptions,
-  type V1ObjectMeta,
-  type V1PersistentVolume,
-  type V1PersistentVolumeClaim,
-} from '@kubernetes/client-node';
+// Real implementation over KubeApi; errors become typed WarrenErrors.
+import type { V1ObjectMeta, V1PersistentVolume, V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import { WarrenError } from '../errors.ts';
+import { type KubeApi, statusMessage } from '../kube/api.ts';
+import { claimPath, statusOf, volumePath, volumesPath } from '../kube/paths.ts';
 import type { ClaimBinding } from './claim-plan.ts';
 import { clonedFromAnnotation } from './clone-plan.ts';
 import { bindCompletedAnnotation, directoryFinalizer, intentAnnotation } from './object-names.ts';
@@ -60,8 +55,6 @@ export interface ClusterWrites {
   setVolumeCapacity(pv: V1PersistentVolume, storage: string): Promise<void>;
 }
 
-const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-
 /** A merge patch of a claim: metadata, and status when it goes to the status subresource. */
 interface ClaimChange {
   metadata: Record<string, unknown>;
@@ -76,10 +69,10 @@ function withoutIntent(meta: V1ObjectMeta): { finalizers: string[]; annotations:
   };
 }
 
-export function makeClusterWrites(core: CoreV1Api): ClusterWrites {
+export function makeClusterWrites(api: KubeApi): ClusterWrites {
   async function readClaim(namespace: string, name: string): Promise<V1PersistentVolumeClaim | undefined> {
     try {
-      return await core.readNamespacedPersistentVolumeClaim({ namespace, name });
+      return await api.get<V1PersistentVolumeClaim>(claimPath(namespace, name));
     } catch (err) {
       if (httpCode(err) === 404) return undefined;
       throw translate('read the claim', err);
@@ -91,17 +84,11 @@ export function makeClusterWrites(core: CoreV1Api): ClusterWrites {
    * status and metadata together through the status subresource.
    */
   function patchClaim(meta: V1ObjectMeta, change: ClaimChange) {
-    const params = {
-      name: meta.name ?? '',
-      namespace: meta.namespace ?? '',
-      body: {
-        metadata: { resourceVersion: meta.resourceVersion, ...change.metadata },
-        ...(change.status ? { status: change.status } : {}),
-      },
-    };
-    return change.status
-      ? core.patchNamespacedPersistentVolumeClaimStatus(params, mergePatch)
-      : core.patchNamespacedPersistentVolumeClaim(params, mergePatch);
+    const path = claimPath(meta.namespace ?? '', meta.name ?? '');
+    return api.patch<V1PersistentVolumeClaim>(change.status ? statusOf(path) : path, {
+      metadata: { resourceVersion: meta.resourceVersion, ...change.metadata },
+      ...(change.status ? { status: change.status } : {}),
+    });
   }
 
   /**
@@ -136,21 +123,14 @@ export function makeClusterWrites(core: CoreV1Api): ClusterWrites {
       const meta = claim.metadata ?? {};
       const finalizers = [...new Set([...(meta.finalizers ?? []), directoryFinalizer])];
       return call('record the intent on the claim', () =>
-        core.patchNamespacedPersistentVolumeClaim(
-          {
-            name: meta.name ?? '',
-            namespace: meta.namespace ?? '',
-            body: {
-              metadata: {
-                resourceVersion: meta.resourceVersion,
-                finalizers,
-                annotations: { [intentAnnotation]: intent },
-              },
-              spec: { volumeName },
-            },
+        api.patch<V1PersistentVolumeClaim>(claimPath(meta.namespace ?? '', meta.name ?? ''), {
+          metadata: {
+            resourceVersion: meta.resourceVersion,
+            finalizers,
+            annotations: { [intentAnnotation]: intent },
           },
-          mergePatch,
-        ),
+          spec: { volumeName },
+        }),
       );
     },
     async clearIntent(claim) {
@@ -173,19 +153,19 @@ export function makeClusterWrites(core: CoreV1Api): ClusterWrites {
     },
     async createVolume(pv) {
       try {
-        await core.createPersistentVolume({ body: pv });
+        await api.create(volumesPath, pv);
         return { result: 'created' };
       } catch (err) {
         if (httpCode(err) !== 409) throw translate('create the PersistentVolume', err);
       }
       const existing = await call('read the existing PersistentVolume', () =>
-        core.readPersistentVolume({ name: pv.metadata?.name ?? '' }),
+        api.get<V1PersistentVolume>(volumePath(pv.metadata?.name ?? '')),
       );
       return { result: 'exists', existing };
     },
     async readVolume(name) {
       try {
-        return await core.readPersistentVolume({ name });
+        return await api.get<V1PersistentVolume>(volumePath(name));
       } catch (err) {
         if (httpCode(err) === 404) return undefined;
         throw translate('read the PersistentVolume', err);
@@ -196,13 +176,10 @@ export function makeClusterWrites(core: CoreV1Api): ClusterWrites {
       const meta = pv.metadata ?? {};
       return call('mark the PersistentVolume Released', async () => {
         try {
-          return await core.patchPersistentVolumeStatus(
-            {
-              name: meta.name ?? '',
-              body: { metadata: { resourceVersion: meta.resourceVersion }, status: { phase: 'Released' } },
-            },
-            mergePatch,
-          );
+          return await api.patch<V1PersistentVolume>(statusOf(volumePath(meta.name ?? '')), {
+            metadata: { resourceVersion: meta.resourceVersion },
+            status: { phase: 'Released' },
+          });
         } catch (err) {
           if (httpCode(err) === 404) return undefined;
           throw err;
@@ -214,18 +191,12 @@ export function makeClusterWrites(core: CoreV1Api): ClusterWrites {
       if (!meta.finalizers?.includes(directoryFinalizer)) return;
       await call('remove the finalizer from the PersistentVolume', async () => {
         try {
-          await core.patchPersistentVolume(
-            {
-              name: meta.name ?? '',
-              body: {
-                metadata: {
-                  resourceVersion: meta.resourceVersion,
-                  finalizers: meta.finalizers?.filter((f) => f !== directoryFinalizer),
-                },
-              },
+          await api.patch(volumePath(meta.name ?? ''), {
+            metadata: {
+              resourceVersion: meta.resourceVersion,
+              finalizers: meta.finalizers?.filter((f) => f !== directoryFinalizer),
             },
-            mergePatch,
-          );
+          });
         } catch (err) {
           if (httpCode(err) !== 404) throw err;
         }
@@ -234,7 +205,7 @@ export function makeClusterWrites(core: CoreV1Api): ClusterWrites {
     async deleteVolume(name) {
       await call('delete the PersistentVolume', async () => {
         try {
-          await core.deletePersistentVolume({ name });
+          await api.remove(volumePath(name));
         } catch (err) {
           if (httpCode(err) !== 404) throw err;
         }
@@ -258,26 +229,19 @@ export function makeClusterWrites(core: CoreV1Api): ClusterWrites {
     async patchClaimStatus(claim, status) {
       const meta = claim.metadata ?? {};
       return call('update the claim status', () =>
-        core.patchNamespacedPersistentVolumeClaimStatus(
-          {
-            name: meta.name ?? '',
-            namespace: meta.namespace ?? '',
-            body: { metadata: { resourceVersion: meta.resourceVersion }, status },
-          },
-          mergePatch,
-        ),
+        api.patch<V1PersistentVolumeClaim>(statusOf(claimPath(meta.namespace ?? '', meta.name ?? '')), {
+          metadata: { resourceVersion: meta.resourceVersion },
+          status,
+        }),
       );
     },
     async setVolumeCapacity(pv, storage) {
       const meta = pv.metadata ?? {};
       await call('set the capacity of the PersistentVolume', () =>
-        core.patchPersistentVolume(
-          {
-            name: meta.name ?? '',
-            body: { metadata: { resourceVersion: meta.resourceVersion }, spec: { capacity: { storage } } },
-          },
-          mergePatch,
-        ),
+        api.patch(volumePath(meta.name ?? ''), {
+          metadata: { resourceVersion: meta.resourceVersion },
+          spec: { capacity: { storage } },
+        }),
       );
     },
   };
@@ -314,13 +278,7 @@ function translate(what: string, err: unknown): WarrenError {
 
 export function apiMessage(err: unknown): string {
   const body = (err as { body?: unknown })?.body;
-  if (typeof body === 'string') {
-    try {
-      return (JSON.parse(body) as { message?: string }).message ?? body;
-    } catch {
-      return body;
-    }
-  }
+  if (typeof body === 'string') return statusMessage(body);
   if (body && typeof body === 'object' && 'message' in body)
     return String((body as { message: unknown }).message);
   return err instanceof Error ? err.message : String(err);

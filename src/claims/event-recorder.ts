@@ -3,8 +3,10 @@
 // minIntervalMs is made for it, so a claim stuck in a retry loop cannot flood the API.
 // At most maxInFlight writes run at once; beyond maxQueued waiting writes, an Event is dropped
 // (and logged): a burst of claims is never held up by its Events, nor queues them without bound.
-import type { CoreV1Api, CoreV1Event, V1ObjectReference } from '@kubernetes/client-node';
+import type { CoreV1Event, V1ObjectReference } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import type { KubeApi } from '../kube/api.ts';
+import { eventPath, eventsPath } from '../kube/paths.ts';
 
 export type EventType = 'Normal' | 'Warning';
 
@@ -21,7 +23,7 @@ interface Seen {
 }
 
 export function makeEventRecorder(opts: {
-  api: CoreV1Api;
+  api: Pick<KubeApi, 'create' | 'patch'>;
   component: string;
   log: Logger;
   minIntervalMs?: number;
@@ -73,9 +75,9 @@ export function makeEventRecorder(opts: {
           const eventName = `${object.name}.${at.getTime().toString(16)}${Math.random().toString(16).slice(2, 6)}`;
           seen.set(key, { eventName, namespace, count: 1, lastWriteMs: at.getTime() });
           const written = await write(reason, () =>
-            opts.api.createNamespacedEvent({
-              namespace,
-              body: eventBody({
+            opts.api.create(
+              eventsPath(namespace),
+              eventBody({
                 eventName,
                 namespace,
                 object,
@@ -86,7 +88,7 @@ export function makeEventRecorder(opts: {
                 at,
                 count: 1,
               }),
-            }),
+            ),
           );
           if (!written) seen.delete(key);
           trim(seen);
@@ -96,14 +98,14 @@ export function makeEventRecorder(opts: {
         if (at.getTime() - entry.lastWriteMs < minInterval) return;
         entry.lastWriteMs = at.getTime();
         await write(reason, () =>
-          opts.api.patchNamespacedEvent({
-            name: entry.eventName,
-            namespace: entry.namespace,
-            body: [
+          opts.api.patch(
+            eventPath(entry.namespace, entry.eventName),
+            [
               { op: 'replace', path: '/count', value: entry.count },
               { op: 'replace', path: '/lastTimestamp', value: at.toISOString() },
             ],
-          }),
+            'json',
+          ),
         );
       } catch (err) {
         // An event is a courtesy to the user; failing to write one must not fail the reconcile.

@@ -1,7 +1,9 @@
 // Leader election on a coordination.k8s.io Lease, with optimistic concurrency through
 // resourceVersion: whoever updates the Lease first owns it until it stops renewing.
-import { type CoordinationV1Api, type V1Lease, V1MicroTime } from '@kubernetes/client-node';
+import type { V1Lease } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import type { KubeApi } from '../kube/api.ts';
+import { leasePath, leasesPath } from '../kube/paths.ts';
 
 export interface LeaseConfig {
   namespace: string;
@@ -33,6 +35,22 @@ export function decideLease(
   return { action: 'wait', holder: spec.holderIdentity };
 }
 
+/**
+ * A Lease time as the API wants it: MicroTime, six fractional digits (the apiserver rejects the
+ * three of Date.toISOString). Lease times arrive as text and go back as they came.
+ */
+export function microTime(at: Date): string {
+  return at.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+}
+
+/** A lease as the API holds it: its times are text (MicroTime), not the Dates of client-node's model. */
+type LeaseBody = Omit<V1Lease, 'spec'> & {
+  spec?: Omit<NonNullable<V1Lease['spec']>, 'renewTime' | 'acquireTime'> & {
+    renewTime?: string;
+    acquireTime?: string;
+  };
+};
+
 export interface Leadership {
   isLeader(): boolean;
   stop(): Promise<void>;
@@ -44,7 +62,7 @@ export interface Leadership {
  * may already be leading).
  */
 export function runLeaderElection(opts: {
-  api: CoordinationV1Api;
+  api: KubeApi;
   config: LeaseConfig;
   log: Logger;
   onStarted: () => void;
@@ -57,36 +75,29 @@ export function runLeaderElection(opts: {
   let timer: NodeJS.Timeout | undefined;
 
   async function tryOnce(): Promise<void> {
-    // Lease times are MicroTime: the apiserver rejects the 3-digit fractions of a plain Date.
-    const now = new V1MicroTime();
-    let lease: V1Lease | undefined;
+    const now = new Date();
+    let lease: LeaseBody | undefined;
     try {
-      lease = await api.readNamespacedLease({ name: config.name, namespace: config.namespace });
+      lease = await api.get<LeaseBody>(leasePath(config.namespace, config.name));
     } catch (err) {
       if ((err as { code?: number }).code !== 404) throw err;
     }
-    const decision = decideLease(lease, config.identity, now, config.leaseDurationMs);
+    const decision = decideLease(lease as V1Lease | undefined, config.identity, now, config.leaseDurationMs);
     if (decision.action === 'wait') return;
     const spec = {
       holderIdentity: config.identity,
       leaseDurationSeconds: Math.ceil(config.leaseDurationMs / 1000),
-      renewTime: now,
+      renewTime: microTime(now),
       acquireTime:
-        decision.action === 'acquire' || !lease?.spec?.acquireTime
-          ? now
-          : new V1MicroTime(lease.spec.acquireTime),
+        decision.action === 'acquire' || !lease?.spec?.acquireTime ? microTime(now) : lease.spec.acquireTime,
       leaseTransitions: decision.transitions,
     };
     if (!lease) {
-      await api.createNamespacedLease({
-        namespace: config.namespace,
-        body: { metadata: { name: config.name }, spec },
-      });
+      await api.create(leasesPath(config.namespace), { metadata: { name: config.name }, spec });
     } else {
-      await api.replaceNamespacedLease({
-        name: config.name,
-        namespace: config.namespace,
-        body: { metadata: { ...lease.metadata, name: config.name }, spec },
+      await api.replace(leasePath(config.namespace, config.name), {
+        metadata: { ...lease.metadata, name: config.name },
+        spec,
       });
     }
     lastRenew = Date.now();
@@ -124,21 +135,10 @@ export function runLeaderElection(opts: {
       if (leader) {
         // Hand over at once: an empty holder lets a standby acquire without waiting out the lease.
         try {
-          const lease = await api.readNamespacedLease({ name: config.name, namespace: config.namespace });
+          const path = leasePath(config.namespace, config.name);
+          const lease = await api.get<LeaseBody>(path);
           if (lease.spec?.holderIdentity === config.identity) {
-            await api.replaceNamespacedLease({
-              name: config.name,
-              namespace: config.namespace,
-              body: {
-                ...lease,
-                spec: {
-                  ...lease.spec,
-                  holderIdentity: undefined,
-                  acquireTime: lease.spec.acquireTime && new V1MicroTime(lease.spec.acquireTime),
-                  renewTime: lease.spec.renewTime && new V1MicroTime(lease.spec.renewTime),
-                },
-              },
-            });
+            await api.replace(path, { ...lease, spec: { ...lease.spec, holderIdentity: undefined } });
           }
         } catch (err) {
           log.warn({ err: (err as Error).message }, 'could not release the lease');

@@ -3,15 +3,9 @@
 // object) and, when kubectl apply wrote it, the last-applied-configuration annotation (a JSON
 // copy of the object). Warren reads neither, and its writes are patches, which leave both on the
 // server as they are. They are dropped from each object as it arrives, before the cache holds it.
-import {
-  type Informer,
-  type KubeConfig,
-  type KubernetesObject,
-  type ListPromise,
-  ListWatch,
-  type ObjectCache,
-  Watch,
-} from '@kubernetes/client-node';
+import type { Informer, KubernetesObject, ObjectCache } from '@kubernetes/client-node';
+import type { KubeApi } from '../kube/api.ts';
+import { makeInformer } from '../kube/informer.ts';
 
 export const lastAppliedAnnotation = 'kubectl.kubernetes.io/last-applied-configuration';
 
@@ -34,21 +28,11 @@ export function leanObject<T>(obj: T, opts: LeanOptions = {}): T {
   return obj;
 }
 
-/** client-node's makeInformer, with every listed and watched object made lean first. */
+/** An informer on `path` whose every listed and watched object is made lean first. */
 export function makeLeanInformer<T extends KubernetesObject>(
-  kc: KubeConfig,
+  api: KubeApi,
   path: string,
-  listFn: ListPromise<T>,
   opts: LeanOptions = {},
 ): Informer<T> & ObjectCache<T> {
-  const watch = new Watch(kc);
-  const watchAll = watch.watch.bind(watch);
-  watch.watch = (watchPath, query, callback, done) =>
-    watchAll(watchPath, query, (phase, obj, raw) => callback(phase, leanObject(obj, opts), raw), done);
-  const leanList: ListPromise<T> = async () => {
-    const list = await listFn();
-    for (const item of list.items) leanObject(item, opts);
-    return list;
-  };
-  return new ListWatch(path, watch, leanList, false);
+  return makeInformer<T>({ api, path, transform: (obj) => leanObject(obj, opts) });
 }

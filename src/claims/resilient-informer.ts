@@ -1,4 +1,4 @@
-// client-node's informer stops for good on any watch error other than 410. This wrapper
+// The informer (kube/informer.ts) reports a failed list or watch once and stops. This wrapper
 // restarts it with backoff, counts restarts, and says when the first list has completed.
 import type { Informer, KubernetesObject, ObjectCache } from '@kubernetes/client-node';
 import type { Logger } from 'pino';

@@ -2,22 +2,19 @@
 // With leader election on, only the leader runs informers and workers.
 
 import { hostname } from 'node:os';
-import {
-  ApisApi,
-  CoordinationV1Api,
-  CoreV1Api,
-  CustomObjectsApi,
-  type KubeConfig,
-  type KubernetesListObject,
-  type KubernetesObject,
-  StorageV1Api,
-  type V1PersistentVolume,
-  type V1PersistentVolumeClaim,
-  type V1StorageClass,
+import type {
+  KubernetesObject,
+  V1APIGroupList,
+  V1PersistentVolume,
+  V1PersistentVolumeClaim,
+  V1StorageClass,
 } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { controllerFlags } from '../config/controller-flags.ts';
 import type { Parsed } from '../config/flags.ts';
+import { type KubeApi, makeKubeApi } from '../kube/api.ts';
+import { loadConnection } from '../kube/connection.ts';
+import { apiGroupsPath, claimsPath, storageClassesPath, volumesPath } from '../kube/paths.ts';
 import type { ShareLanes } from '../provisioning/share-lanes.ts';
 import { createShareWorkerBackend } from '../provisioning/share-worker-backend.ts';
 import type { SnapshotInfo } from '../provisioning/snapshots.ts';
@@ -29,7 +26,6 @@ import { crashPointFromEnv } from './crash-points.ts';
 import type { ReconcileDeps, SnapshotApi } from './deps.ts';
 import { makeEventRecorder } from './event-recorder.ts';
 import { startHealthServer } from './health-server.ts';
-import { loadKubeConfig } from './kube-config.ts';
 import { runLeaderElection } from './leader-election.ts';
 import { makeLeanInformer } from './lean-informer.ts';
 import { makeMetrics } from './metrics.ts';
@@ -58,9 +54,7 @@ export async function runController(
   config: ControllerConfig,
   log: Logger,
 ): Promise<{ stop: () => Promise<void> }> {
-  const kc = loadKubeConfig(config.kubeconfig);
-  const core = kc.makeApiClient(CoreV1Api);
-  const storage = kc.makeApiClient(StorageV1Api);
+  const api = makeKubeApi(loadConnection(config.kubeconfig));
   const metrics = makeMetrics();
   metrics.leader.set(0);
   const identity = `${hostname()}_${process.pid}`;
@@ -91,7 +85,7 @@ export async function runController(
   void probeShares(config, shareIo.lanes, metrics);
 
   // The VolumeSnapshot API is optional (its CRDs come with the snapshot-controller): looked up once.
-  const snapshotsServed = await snapshotApiInstalled(kc, log);
+  const snapshotsServed = await snapshotApiInstalled(api, log);
 
   function startWork(): void {
     metrics.leader.set(1);
@@ -108,12 +102,7 @@ export async function runController(
       name: 'claims',
       log,
       onRestart: onRestart('claims'),
-      informer: makeLeanInformer(
-        kc,
-        '/api/v1/persistentvolumeclaims',
-        () => core.listPersistentVolumeClaimForAllNamespaces(),
-        { keepLastApplied: true },
-      ),
+      informer: makeLeanInformer(api, claimsPath, { keepLastApplied: true }),
       onChange: (c) => q.add(keyOf(c)),
       // Its PV is released now, not when the binder gets to it (volume-plan.ts, mark-released).
       onDelete: (c) => {
@@ -125,7 +114,7 @@ export async function runController(
       name: 'volumes',
       log,
       onRestart: onRestart('volumes'),
-      informer: makeLeanInformer(kc, '/api/v1/persistentvolumes', () => core.listPersistentVolume()),
+      informer: makeLeanInformer(api, volumesPath),
       onChange: (pv) => {
         const name = pv.metadata?.name ?? '';
         volumeIndex.refresh(name, volumes.cache.get(name));
@@ -139,9 +128,7 @@ export async function runController(
       name: 'storageclasses',
       log,
       onRestart: onRestart('storageclasses'),
-      informer: makeLeanInformer(kc, '/apis/storage.k8s.io/v1/storageclasses', () =>
-        storage.listStorageClass(),
-      ),
+      informer: makeLeanInformer(api, storageClassesPath),
       onChange: (sc) => {
         for (const c of claims.cache.list())
           if (c.spec?.storageClassName === sc.metadata?.name && !c.spec?.volumeName) q.add(keyOf(c));
@@ -150,7 +137,7 @@ export async function runController(
     informers = [claims, volumes, classes] as ResilientInformer<unknown>[];
     const snapshotApi = snapshotsServed
       ? startSnapshotInformers({
-          kc,
+          api,
           log,
           onRestart,
           provisioner: config.provisioner,
@@ -169,8 +156,8 @@ export async function runController(
       classes: classes.cache,
       volumes: volumes.cache,
       volumeIndex,
-      writes: makeClusterWrites(core),
-      events: makeEventRecorder({ api: core, component: config.provisioner, log }),
+      writes: makeClusterWrites(api),
+      events: makeEventRecorder({ api, component: config.provisioner, log }),
       store: { shares: config.shares, backend: shareIo.backend },
       copier: shareIo.copier,
       copies: makeCopyLane({ concurrency: config.copyWorkers, onSettled: (key) => q.add(key) }),
@@ -201,7 +188,7 @@ export async function runController(
 
   const election = config.leaderElect
     ? runLeaderElection({
-        api: kc.makeApiClient(CoordinationV1Api),
+        api,
         config: {
           namespace: config.leaseNamespace,
           name: config.leaseName,
@@ -248,9 +235,9 @@ async function reconcileKey(deps: ReconcileDeps, key: string) {
 }
 
 /** Whether the cluster serves snapshot.storage.k8s.io/v1 (API discovery, which every account may read). */
-async function snapshotApiInstalled(kc: KubeConfig, log: Logger): Promise<boolean> {
+async function snapshotApiInstalled(api: KubeApi, log: Logger): Promise<boolean> {
   try {
-    const groups = await kc.makeApiClient(ApisApi).getAPIVersions();
+    const groups = await api.get<V1APIGroupList>(apiGroupsPath);
     const group = groups.groups.find((g) => g.name === snapshotGroup);
     const served = group?.versions.some((v) => v.version === snapshotVersion) ?? false;
     if (served) log.info('VolumeSnapshot API found; handling the snapshots of this driver');
@@ -269,7 +256,7 @@ async function snapshotApiInstalled(kc: KubeConfig, log: Logger): Promise<boolea
 
 /** Informers on VolumeSnapshotContents, VolumeSnapshotClasses and VolumeSnapshots, and the writes to contents. */
 function startSnapshotInformers(opts: {
-  kc: KubeConfig;
+  api: KubeApi;
   log: Logger;
   onRestart: (name: string) => () => void;
   provisioner: string;
@@ -277,25 +264,12 @@ function startSnapshotInformers(opts: {
   claims: ReconcileDeps['claims'];
   lane: SnapshotApi['lane'];
 }): { api: SnapshotApi; informers: ResilientInformer<unknown>[] } {
-  const { kc, log, onRestart, provisioner, queue: q } = opts;
-  const custom = kc.makeApiClient(CustomObjectsApi);
-  const list =
-    <T extends KubernetesObject>(plural: string) =>
-    () =>
-      custom.listClusterCustomObject({
-        group: snapshotGroup,
-        version: snapshotVersion,
-        plural,
-      }) as Promise<KubernetesListObject<T>>;
+  const { api, log, onRestart, provisioner, queue: q } = opts;
   const contents = startResilientInformer<VolumeSnapshotContent & KubernetesObject>({
     name: 'volumesnapshotcontents',
     log,
     onRestart: onRestart('volumesnapshotcontents'),
-    informer: makeLeanInformer(
-      kc,
-      contentsPath,
-      list<VolumeSnapshotContent & KubernetesObject>('volumesnapshotcontents'),
-    ),
+    informer: makeLeanInformer(api, contentsPath),
     onChange: (c) => {
       if (c.spec?.driver === provisioner) q.add(contentKey(c.metadata?.name ?? ''));
     },
@@ -304,11 +278,7 @@ function startSnapshotInformers(opts: {
     name: 'volumesnapshotclasses',
     log,
     onRestart: onRestart('volumesnapshotclasses'),
-    informer: makeLeanInformer(
-      kc,
-      classesPath,
-      list<VolumeSnapshotClass & KubernetesObject>('volumesnapshotclasses'),
-    ),
+    informer: makeLeanInformer(api, classesPath),
     onChange: (cls) => {
       for (const c of contents.cache.list())
         if (c.spec?.volumeSnapshotClassName === cls.metadata?.name && c.status?.readyToUse !== true)
@@ -320,7 +290,7 @@ function startSnapshotInformers(opts: {
     name: 'volumesnapshots',
     log,
     onRestart: onRestart('volumesnapshots'),
-    informer: makeLeanInformer(kc, snapshotsPath, list<VolumeSnapshot & KubernetesObject>('volumesnapshots')),
+    informer: makeLeanInformer(api, snapshotsPath),
     onChange: (snap) => {
       for (const c of opts.claims.list(snap.metadata?.namespace)) {
         const source = dataSourceOf(c);
@@ -334,7 +304,7 @@ function startSnapshotInformers(opts: {
       contents: contents.cache,
       classes: classes.cache,
       snapshots: snapshots.cache,
-      writes: makeSnapshotWrites(custom),
+      writes: makeSnapshotWrites(api),
       lane: opts.lane,
     },
     informers: [contents, classes, snapshots] as ResilientInformer<unknown>[],

@@ -1,14 +1,14 @@
 // The controller's writes to VolumeSnapshotContents, as csi-snapshotter makes them: the
 // being-created annotation, the status (snapshot handle, time, size, readiness or an error), and
-// the finalizer once a content may go. Real implementation over client-node; errors are WarrenErrors.
-import { type CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+// the finalizer once a content may go. Real implementation over KubeApi; errors are WarrenErrors.
 import { WarrenError } from '../errors.ts';
+import type { KubeApi } from '../kube/api.ts';
+import { statusOf } from '../kube/paths.ts';
 import { apiMessage, httpCode } from './cluster-writes.ts';
 import {
   beingCreatedAnnotation,
   contentFinalizer,
-  snapshotGroup,
-  snapshotVersion,
+  contentsPath,
   type VolumeSnapshotContent,
 } from './snapshot-objects.ts';
 
@@ -27,48 +27,33 @@ export interface SnapshotWrites {
   removeContentFinalizer(content: VolumeSnapshotContent): Promise<void>;
 }
 
-const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-const target = (content: VolumeSnapshotContent) => ({
-  group: snapshotGroup,
-  version: snapshotVersion,
-  plural: 'volumesnapshotcontents',
-  name: content.metadata?.name ?? '',
-});
+const contentPath = (content: VolumeSnapshotContent) =>
+  `${contentsPath}/${encodeURIComponent(content.metadata?.name ?? '')}`;
 
-export function makeSnapshotWrites(api: CustomObjectsApi): SnapshotWrites {
+export function makeSnapshotWrites(api: KubeApi): SnapshotWrites {
   return {
     async markCreating(content, creating) {
       await call('set the being-created annotation of the content', () =>
-        api.patchClusterCustomObject(
-          {
-            ...target(content),
-            body: { metadata: { annotations: { [beingCreatedAnnotation]: creating ? 'yes' : null } } },
-          },
-          mergePatch,
-        ),
+        api.patch(contentPath(content), {
+          metadata: { annotations: { [beingCreatedAnnotation]: creating ? 'yes' : null } },
+        }),
       );
     },
     async patchContentStatus(content, status) {
       return call('update the status of the content', () =>
-        api.patchClusterCustomObjectStatus({ ...target(content), body: { status } }, mergePatch),
+        api.patch(statusOf(contentPath(content)), { status }),
       ) as Promise<VolumeSnapshotContent | undefined>;
     },
     async removeContentFinalizer(content) {
       const meta = content.metadata ?? {};
       if (!meta.finalizers?.includes(contentFinalizer)) return;
       await call('remove the finalizer of the content', () =>
-        api.patchClusterCustomObject(
-          {
-            ...target(content),
-            body: {
-              metadata: {
-                resourceVersion: meta.resourceVersion,
-                finalizers: meta.finalizers?.filter((f) => f !== contentFinalizer),
-              },
-            },
+        api.patch(contentPath(content), {
+          metadata: {
+            resourceVersion: meta.resourceVersion,
+            finalizers: meta.finalizers?.filter((f) => f !== contentFinalizer),
           },
-          mergePatch,
-        ),
+        }),
       );
     },
   };

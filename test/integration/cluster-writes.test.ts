@@ -5,10 +5,10 @@ import { describe, expect, it } from 'vitest';
 import { poll } from '../../hack/lib/poll.ts';
 import { makeClusterWrites } from '../../src/claims/cluster-writes.ts';
 import { createClaim, provisionerFor, waitGone } from './fixtures.ts';
-import { bedClients, freshNamespace } from './kube.ts';
+import { bedApi, bedClients, freshNamespace } from './kube.ts';
 
 const { core } = bedClients();
-const writes = makeClusterWrites(core);
+const writes = makeClusterWrites(bedApi());
 const suffix = `${process.pid}-${Date.now().toString(36)}`;
 
 describe('makeClusterWrites on the real apiserver', () => {

@@ -1,6 +1,8 @@
 // Clients for the bed's real apiserver, and a fresh namespace per test file.
 import { CoreV1Api, KubeConfig, StorageV1Api } from '@kubernetes/client-node';
 import { inject } from 'vitest';
+import { type KubeApi, makeKubeApi } from '../../src/kube/api.ts';
+import { loadConnection } from '../../src/kube/connection.ts';
 
 export function bedKubeConfig(): KubeConfig {
   const kc = new KubeConfig();
@@ -11,6 +13,11 @@ export function bedKubeConfig(): KubeConfig {
 export function bedClients() {
   const kc = bedKubeConfig();
   return { kc, core: kc.makeApiClient(CoreV1Api), storage: kc.makeApiClient(StorageV1Api) };
+}
+
+/** Warren's own API client, on the bed. */
+export function bedApi(): KubeApi {
+  return makeKubeApi(loadConnection(inject('bed').KUBECONFIG));
 }
 
 let counter = 0;

@@ -1,13 +1,14 @@
-import type { CoreV1Api, CoreV1Event, V1ObjectReference } from '@kubernetes/client-node';
+import type { CoreV1Event, V1ObjectReference } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { makeEventRecorder } from '../../src/claims/event-recorder.ts';
+import type { KubeApi } from '../../src/kube/api.ts';
 
 type Call =
   | { method: 'create'; namespace: string; body: CoreV1Event }
   | { method: 'patch'; name: string; namespace: string; body: unknown };
 
-/** The two CoreV1Api methods the recorder uses, recording calls; `failNext` makes the next call reject. */
+/** The two KubeApi verbs the recorder uses, recording calls; `failNext` makes the next call reject. */
 function fakeApi() {
   const calls: Call[] = [];
   let failNext: string | undefined;
@@ -17,20 +18,25 @@ function fakeApi() {
     failNext = undefined;
     throw new Error(message);
   };
-  const api = {
-    async createNamespacedEvent(req: { namespace: string; body: CoreV1Event }) {
-      calls.push({ method: 'create', namespace: req.namespace, body: req.body });
+  const parts = (path: string) => /^\/api\/v1\/namespaces\/([^/]+)\/events(?:\/([^/]+))?$/.exec(path);
+  const api: Pick<KubeApi, 'create' | 'patch'> = {
+    async create<T>(path: string, body: unknown) {
+      const m = parts(path);
+      if (!m || m[2]) throw new Error(`not an events collection: ${path}`);
+      calls.push({ method: 'create', namespace: m[1] ?? '', body: body as CoreV1Event });
       maybeFail();
-      return req.body;
+      return body as T;
     },
-    async patchNamespacedEvent(req: { name: string; namespace: string; body: unknown }) {
-      calls.push({ method: 'patch', name: req.name, namespace: req.namespace, body: req.body });
+    async patch<T>(path: string, body: unknown, type?: string) {
+      const m = parts(path);
+      if (!m?.[2] || type !== 'json') throw new Error(`not a JSON patch of an event: ${path} (${type})`);
+      calls.push({ method: 'patch', name: m[2], namespace: m[1] ?? '', body });
       maybeFail();
-      return {} as CoreV1Event;
+      return {} as T;
     },
   };
   return {
-    api: api as unknown as CoreV1Api,
+    api,
     calls,
     failNextWith(message: string) {
       failNext = message;
@@ -230,12 +236,13 @@ describe('makeEventRecorder: limits', () => {
   it('writes at most maxInFlight at once, queues up to maxQueued, and drops beyond that with a warning', async () => {
     const started: string[] = [];
     const release: Array<() => void> = [];
-    const api = {
-      createNamespacedEvent(req: { body: CoreV1Event }) {
-        started.push(req.body.involvedObject.name ?? '');
-        return new Promise((resolve) => release.push(() => resolve(req.body)));
+    const api: Pick<KubeApi, 'create' | 'patch'> = {
+      create<T>(_path: string, body: unknown) {
+        started.push((body as CoreV1Event).involvedObject.name ?? '');
+        return new Promise<T>((resolve) => release.push(() => resolve(body as T)));
       },
-    } as unknown as CoreV1Api;
+      patch: () => Promise.reject(new Error('no patch expected')),
+    };
     const log = fakeLog();
     const recorder = makeEventRecorder({
       api,

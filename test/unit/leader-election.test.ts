@@ -1,6 +1,6 @@
 import type { V1Lease } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { decideLease, type LeaseDecision } from '../../src/claims/leader-election.ts';
+import { decideLease, type LeaseDecision, microTime } from '../../src/claims/leader-election.ts';
 
 const me = 'warren-controller-7d9f-abcde';
 const other = 'warren-controller-7d9f-zzzzz';
@@ -137,5 +137,15 @@ describe('decideLease', () => {
     const raw = lease({ holderIdentity: other, leaseDurationSeconds: 15 });
     (raw.spec as Record<string, unknown>).renewTime = ago(5_000).toISOString();
     expect(decideLease(raw, me, now, durationMs)).toEqual({ action: 'wait', holder: other });
+  });
+});
+
+describe('microTime', () => {
+  it.each([
+    ['2025-06-01T12:00:00.000Z', '2025-06-01T12:00:00.000000Z'],
+    ['2025-06-01T12:00:00.123Z', '2025-06-01T12:00:00.123000Z'],
+    ['1999-12-31T23:59:59.999Z', '1999-12-31T23:59:59.999000Z'],
+  ])('%s is written with six fractional digits: %s', (iso, expected) => {
+    expect(microTime(new Date(iso))).toBe(expected);
   });
 });
