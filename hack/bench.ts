@@ -157,7 +157,7 @@ try {
     `bench-${config.claims}${config.rate ? `-at-${config.rate}-per-s` : ''}${config.backlog ? '-backlog' : ''}`,
   );
   const text = [
-    `${config.bundle ? 'bundle (dist/cli.js)' : 'sources (src/cli.ts)'}; ${config.claims} claims${config.rate ? ` created at ${config.rate}/s` : ' created at once'}${config.backlog ? ' before each provisioner started (its clock starts when it is ready)' : ''}, ${config.concurrency} client requests in flight, warren controller --workers=${config.workers};`,
+    `${config.bundle ? 'bundle (dist/cli.js)' : 'sources (src/cli.ts)'}; ${config.claims} claims${config.rate ? ` created at ${config.rate}/s` : ' created at once'}${config.backlog ? ' before each provisioner started (its clock starts when it is started)' : ''}, ${config.concurrency} client requests in flight, warren controller --workers=${config.workers};`,
     'one bed on a 2-core machine shared with everything: compare the ratios, not the seconds.',
     '',
     table(results),

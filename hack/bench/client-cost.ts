@@ -1,9 +1,9 @@
-// `node hack/bench/client-cost.ts`: what the Kubernetes client costs the controller's resting
-// memory. Each probe below is bundled as hack/bundle.ts bundles Warren, makes the same one request
-// to a bed's apiserver (a list of PVs, with the kubeconfig's client certificate), then rests; its
-// VmRSS and the node binary's resident pages are read 8 s after start, median of 3 starts. Set
-// beside warren controller's idle RSS in the bench, the rows say how much of it is the client
-// library and how much Warren. A measurement, not a test.
+// `node hack/bench/client-cost.ts`: what a Kubernetes client costs the controller's resting
+// memory, Warren's own (src/kube) beside the others. Each probe below is bundled as hack/bundle.ts
+// bundles Warren, makes the same one request to a bed's apiserver (a list of PVs, with the
+// kubeconfig's client certificate), then rests; its VmRSS and the node binary's resident pages are
+// read 8 s after start, median of 3 starts. Set beside warren controller's idle RSS in the bench,
+// the rows say how much of it is the client library and how much Warren. A measurement, not a test.
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,6 +44,14 @@ ${rest}`,
 import { Agent, fetch } from 'undici';
 const r = await fetch(new URL('/api/v1/persistentvolumes', server), { dispatcher: new Agent({ connect: tls }) });
 JSON.parse(await r.text());
+${rest}`,
+  },
+  {
+    name: "Warren's own client (src/kube)",
+    source: `
+import { makeKubeApi } from './src/kube/api.ts';
+import { loadConnection } from './src/kube/connection.ts';
+await makeKubeApi(loadConnection(process.env.KUBECONFIG)).get('/api/v1/persistentvolumes');
 ${rest}`,
   },
   {

@@ -43,8 +43,11 @@ export function readBenchConfig(env: Record<string, string | undefined>): BenchC
   const backlog = env.WARREN_BENCH_BACKLOG ?? 'false';
   if (!['true', 'false'].includes(backlog))
     throw new Error(`WARREN_BENCH_BACKLOG=${backlog}: expected true or false`);
-  if (backlog === 'false' && runs.some((r) => r !== 'floor') && runs[0] !== 'floor')
-    throw new Error(`WARREN_BENCH_RUNS=${env.WARREN_BENCH_RUNS}: the ratios need floor first`);
+  // The ratios are to the first row: a floor that runs must come first (without one, no ratios).
+  if (runs.includes('floor') && runs[0] !== 'floor')
+    throw new Error(
+      `WARREN_BENCH_RUNS=${env.WARREN_BENCH_RUNS}: floor must come first (the ratios are to it)`,
+    );
   const profileDir = env.WARREN_BENCH_PROFILE_DIR || undefined;
   if (profileDir !== undefined && !profileDir.startsWith('/'))
     throw new Error(`WARREN_BENCH_PROFILE_DIR=${profileDir}: expected an absolute directory`);

@@ -43,10 +43,11 @@ describe('readBenchConfig', () => {
       backlog: true,
     });
   });
-  it('a backlog run needs no floor: it has no ratio to it', () => {
+  it('a run may leave the floor out (then it has no ratio to it), in a backlog or not', () => {
     expect(readBenchConfig({ WARREN_BENCH_RUNS: 'warren', WARREN_BENCH_BACKLOG: 'true' }).runs).toEqual([
       'warren',
     ]);
+    expect(readBenchConfig({ WARREN_BENCH_RUNS: 'warren,sidecar' }).runs).toEqual(['warren', 'sidecar']);
   });
   it.each([
     [{ WARREN_BENCH_CLAIMS: '0' }, 'WARREN_BENCH_CLAIMS=0: expected a whole number of at least 1'],
@@ -55,7 +56,10 @@ describe('readBenchConfig', () => {
       { WARREN_BENCH_RUNS: 'floor,kcm' },
       'WARREN_BENCH_RUNS=floor,kcm: expected a comma-separated list of floor, warren, sidecar, sidecar-tuned',
     ],
-    [{ WARREN_BENCH_RUNS: 'warren' }, 'WARREN_BENCH_RUNS=warren: the ratios need floor first'],
+    [
+      { WARREN_BENCH_RUNS: 'warren,floor' },
+      'WARREN_BENCH_RUNS=warren,floor: floor must come first (the ratios are to it)',
+    ],
     [{ WARREN_BENCH_PROFILE_DIR: 'prof' }, 'WARREN_BENCH_PROFILE_DIR=prof: expected an absolute directory'],
     [{ WARREN_BENCH_AT_REST: 'yes' }, 'WARREN_BENCH_AT_REST=yes: expected true or false'],
     [{ WARREN_BENCH_BUNDLE: '1' }, 'WARREN_BENCH_BUNDLE=1: expected true or false'],
