@@ -71,8 +71,20 @@ export function runLeaderElection(opts: {
   const { api, config, log } = opts;
   let leader = false;
   let stopped = false;
-  let lastRenew = 0;
   let timer: NodeJS.Timeout | undefined;
+  // Armed at each renewal: it fires even while a lease request hangs (each may take up to the
+  // client's request timeout), so a leader never works on past renewDeadline unrenewed.
+  let deadline: NodeJS.Timeout | undefined;
+
+  function lose(): void {
+    if (!leader || stopped) return;
+    leader = false;
+    log.error(
+      { lease: `${config.namespace}/${config.name}` },
+      'lost leadership (could not renew the lease in time)',
+    );
+    opts.onLost();
+  }
 
   async function tryOnce(): Promise<void> {
     const now = new Date();
@@ -100,7 +112,8 @@ export function runLeaderElection(opts: {
         spec,
       });
     }
-    lastRenew = Date.now();
+    if (deadline) clearTimeout(deadline);
+    deadline = setTimeout(lose, config.renewDeadlineMs);
     if (!leader) {
       leader = true;
       log.info({ lease: `${config.namespace}/${config.name}`, identity: config.identity }, 'became leader');
@@ -115,14 +128,6 @@ export function runLeaderElection(opts: {
     } catch (err) {
       log.warn({ err: (err as Error).message }, 'lease update failed');
     }
-    if (leader && Date.now() - lastRenew > config.renewDeadlineMs) {
-      leader = false;
-      log.error(
-        { lease: `${config.namespace}/${config.name}` },
-        'lost leadership (could not renew the lease in time)',
-      );
-      opts.onLost();
-    }
     if (!stopped) timer = setTimeout(loop, config.retryPeriodMs);
   }
 
@@ -132,6 +137,7 @@ export function runLeaderElection(opts: {
     stop: async () => {
       stopped = true;
       if (timer) clearTimeout(timer);
+      if (deadline) clearTimeout(deadline);
       if (leader) {
         // Hand over at once: an empty holder lets a standby acquire without waiting out the lease.
         try {

@@ -118,6 +118,10 @@ export function makeKubeApi(conn: Connection, opts: { timeoutMs?: number } = {})
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('error', reject);
+        // A connection that drops mid-answer closes without an end (a settled promise ignores this).
+        res.on('close', () => {
+          if (!res.complete) reject(new Error(`${method} ${path}: the connection closed mid-answer`));
+        });
         res.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8');
           const code = res.statusCode ?? 0;
@@ -139,19 +143,34 @@ export function makeKubeApi(conn: Connection, opts: { timeoutMs?: number } = {})
   ): Promise<WatchStream> {
     return new Promise<WatchStream>((resolveOpen, rejectOpen) => {
       const req = open('GET', path, { ...query, watch: 'true' }, undefined, undefined);
-      // A watch is quiet for long stretches, but never past the server's own timeoutSeconds.
+      // Until the server answers, a watch waits as long as any request; once open it is quiet for
+      // long stretches, but never past the server's own timeoutSeconds.
       const idleMs = (Number(query.timeoutSeconds) || 600) * 1000 + timeoutMs;
-      req.setTimeout(idleMs, () => req.destroy(new Error(`watch ${path}: silent for ${idleMs} ms`)));
+      let answered = false;
+      req.setTimeout(timeoutMs);
+      req.on('timeout', () =>
+        req.destroy(
+          new Error(
+            answered
+              ? `watch ${path}: silent for ${idleMs} ms`
+              : `watch ${path}: no answer from the API server in ${timeoutMs} ms`,
+          ),
+        ),
+      );
       let aborted = false;
       req.on('error', (err) => {
         if (!aborted) rejectOpen(err);
       });
       req.on('response', (res) => {
+        answered = true;
+        req.setTimeout(idleMs);
         const code = res.statusCode ?? 0;
         if (code !== 200) {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () =>
+          res.on('error', rejectOpen);
+          // 'close' also comes when the connection drops before the body ends.
+          res.on('close', () =>
             rejectOpen(new KubeApiError('GET', path, code, Buffer.concat(chunks).toString('utf8'))),
           );
           return;

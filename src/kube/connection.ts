@@ -83,6 +83,10 @@ export function parseKubeConfig(yaml: string, path: string, context?: string): C
           'give it a client certificate or a token (run in the cluster, Warren uses its service account)',
       );
   }
+  if (cluster['proxy-url'] !== undefined)
+    throw invalidArgument(
+      `${where}: cluster "${clusterName}" sets proxy-url, which Warren does not support; reach the API server directly`,
+    );
   const serverText = text(cluster, 'server', where);
   if (!serverText) throw invalidArgument(`${where}: cluster "${clusterName}" has no server`);
   const server = parseServer(serverText, where);
@@ -172,8 +176,10 @@ export function openConnection(
       try {
         cached = { value: read(token.file).toString('utf8').trim(), atMs: nowMs() };
       } catch (err) {
-        // A token that cannot be read again keeps the one read last; with none, say what is wrong.
+        // A token that cannot be read again keeps the one read last (until the next try, not on
+        // every request); with none, say what is wrong.
         if (!cached) throw invalidArgument(`cannot read the token ${token.file}: ${(err as Error).message}`);
+        cached.atMs = nowMs();
       }
     }
     return `Bearer ${cached.value}`;

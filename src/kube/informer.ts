@@ -130,12 +130,13 @@ export function makeInformer<T extends KubernetesObject>(
   /** Set by an ERROR event: the stream is aborted and this is what failed (undefined for a 410). */
   let streamFailure: unknown;
 
-  function onEvent(event: WatchEvent): void {
+  /** `abortStream` ends the watch this event came on (it may not be `stream` yet: see open()). */
+  function onEvent(event: WatchEvent, abortStream: () => void): void {
     if (event.type === 'ERROR') {
       const status = event.object as { code?: number; message?: string };
       if (status.code === 410) resourceVersion = '';
       else streamFailure = new Error(`watch ${path}: ${status.message ?? JSON.stringify(status)}`);
-      stream?.abort();
+      abortStream();
       return;
     }
     const obj = event.object as T;
@@ -152,12 +153,21 @@ export function makeInformer<T extends KubernetesObject>(
     for (let attempt = 1; ; attempt++) {
       if (!resourceVersion) await relist();
       streamFailure = undefined;
+      // Events that came with the answer's first bytes are handed over before watch() resolves.
+      let opened: WatchStream | undefined;
+      let abortAsked = false;
+      const abortThis = () => {
+        if (opened) opened.abort();
+        else abortAsked = true;
+      };
       try {
-        return await api.watch(
+        opened = await api.watch(
           path,
           { resourceVersion, allowWatchBookmarks: 'true', timeoutSeconds: String(watchSeconds()) },
-          onEvent,
+          (event) => onEvent(event, abortThis),
         );
+        if (abortAsked) opened.abort();
+        return opened;
       } catch (err) {
         if (!isGone(err) || attempt >= 2) throw err;
         resourceVersion = '';

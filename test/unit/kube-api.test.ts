@@ -158,6 +158,19 @@ describe('makeKubeApi', () => {
     expect(events).toHaveLength(1);
   });
 
+  it('a watch that gets no answer, or whose error answer is cut off, fails instead of waiting', async () => {
+    handle = () => {}; // never answers
+    await expect(api.watch('/api/v1/x', { timeoutSeconds: '600' }, () => {})).rejects.toThrow(
+      'watch /api/v1/x: no answer from the API server in 300 ms',
+    );
+    handle = (_req, res) => {
+      res.writeHead(503, { 'Content-Length': '1000' });
+      res.write('{"kind":"Status"');
+      setTimeout(() => res.destroy(), 20);
+    };
+    await expect(api.watch('/api/v1/x', {}, () => {})).rejects.toBeDefined();
+  });
+
   it('a line that is not JSON fails the stream', async () => {
     handle = (_req, res) => {
       res.writeHead(200);

@@ -115,6 +115,12 @@ describe('parseKubeConfig', () => {
         'kubeconfig /k, context "bed": user "admin" authenticates with exec, which Warren does not support; give it a client certificate or a token (run in the cluster, Warren uses its service account)',
     },
     {
+      name: 'a proxy',
+      yaml: kubeconfig({ cluster: '    server: https://127.0.0.1:6443\n    proxy-url: http://proxy:3128' }),
+      message:
+        'kubeconfig /k, context "bed": cluster "bed" sets proxy-url, which Warren does not support; reach the API server directly',
+    },
+    {
       name: 'a certificate without its key',
       yaml: kubeconfig({ user: `    client-certificate-data: ${b64('CERT')}` }),
       message: 'kubeconfig /k, context "bed": user "admin" has a client certificate or key but not both',
@@ -201,7 +207,11 @@ describe('openConnection', () => {
     delete files['/token'];
     now = 3 * tokenRereadMs;
     expect(conn.authorization()).toBe('Bearer two');
-    expect(reads).toStrictEqual(['/ca', '/token', '/token', '/token']);
+    expect(conn.authorization()).toBe('Bearer two'); // not read again at once
+    files['/token'] = 'three';
+    now = 4 * tokenRereadMs;
+    expect(conn.authorization()).toBe('Bearer three');
+    expect(reads).toStrictEqual(['/ca', '/token', '/token', '/token', '/token']);
   });
 
   it('a file it cannot read is a start-up error naming it', () => {

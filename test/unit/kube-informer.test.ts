@@ -24,6 +24,8 @@ function scriptedApi(initial: Obj[], listVersion = '10') {
   const calls: string[] = [];
   const watches: OpenWatch[] = [];
   let refuseWatch: Error | undefined;
+  /** Events the next watch delivers with its answer, before watch() resolves. */
+  let withAnswer: WatchEvent[] = [];
   const api: KubeApi = {
     async get<T>(path: string, query?: Record<string, string>) {
       calls.push(`list ${path} ${new URLSearchParams(query)}`);
@@ -62,6 +64,7 @@ function scriptedApi(initial: Obj[], listVersion = '10') {
         fail: (err) => settle?.reject(err),
       };
       watches.push(w);
+      for (const e of withAnswer.splice(0)) onEvent(e);
       const stream: WatchStream = {
         ended,
         abort: () => {
@@ -79,6 +82,9 @@ function scriptedApi(initial: Obj[], listVersion = '10') {
     watches,
     refuseNextWatch(err: Error) {
       refuseWatch = err;
+    },
+    answerNextWatchWith(events: WatchEvent[]) {
+      withAnswer = events;
     },
     last: () => watches[watches.length - 1] as OpenWatch,
   };
@@ -176,6 +182,31 @@ describe('makeInformer', () => {
       'list /p limit=500',
       'watch /p rv=10',
     ]);
+    expect(seen).toStrictEqual(['add a@1']);
+    await informer.stop();
+  });
+
+  it('a 410 that comes with the watch answer ends that watch, not the one before, and lists again', async () => {
+    const s = scriptedApi([obj('a', '1')]);
+    const informer = makeInformer<Obj>({ api: s.api, path: '/p' });
+    const seen = recorded(informer);
+    await informer.start();
+    const first = s.last();
+    s.answerNextWatchWith([{ type: 'ERROR', object: { code: 410, message: 'too old resource version' } }]);
+    first.end();
+    await settle();
+    const second = s.watches[1];
+    expect(second?.aborted).toBe(true);
+    await settle();
+    expect(s.calls).toStrictEqual([
+      'list /p limit=500',
+      'watch /p rv=10',
+      'watch /p rv=10',
+      'list /p limit=500',
+      'watch /p rv=10',
+    ]);
+    expect(s.watches).toHaveLength(3);
+    expect(s.last().aborted).toBe(false);
     expect(seen).toStrictEqual(['add a@1']);
     await informer.stop();
   });

@@ -1,6 +1,13 @@
 import type { V1Lease } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { decideLease, type LeaseDecision, microTime } from '../../src/claims/leader-election.ts';
+import {
+  decideLease,
+  type LeaseDecision,
+  microTime,
+  runLeaderElection,
+} from '../../src/claims/leader-election.ts';
+import { type KubeApi, KubeApiError } from '../../src/kube/api.ts';
 
 const me = 'warren-controller-7d9f-abcde';
 const other = 'warren-controller-7d9f-zzzzz';
@@ -147,5 +154,62 @@ describe('microTime', () => {
     ['1999-12-31T23:59:59.999Z', '1999-12-31T23:59:59.999000Z'],
   ])('%s is written with six fractional digits: %s', (iso, expected) => {
     expect(microTime(new Date(iso))).toBe(expected);
+  });
+});
+
+describe('runLeaderElection', () => {
+  it('gives up leadership at renewDeadline while a renewal hangs, not when the request ends', async () => {
+    const stored: { lease?: unknown } = {};
+    const writes: string[] = [];
+    const api: KubeApi = {
+      get: async <T>() => {
+        if (!stored.lease) throw new KubeApiError('GET', '/lease', 404, '{"message":"not found"}');
+        return stored.lease as T;
+      },
+      create: async <T>(path: string, body: unknown) => {
+        writes.push(`create ${path}`);
+        stored.lease = { ...(body as object), metadata: { name: 'l', resourceVersion: '1' } };
+        return stored.lease as T;
+      },
+      // Every renewal hangs: the apiserver stopped answering after the lease was taken.
+      replace: (path: string) => {
+        writes.push(`replace ${path}`);
+        return new Promise(() => {});
+      },
+      patch: () => Promise.reject(new Error('not used')),
+      remove: () => Promise.reject(new Error('not used')),
+      watch: () => Promise.reject(new Error('not used')),
+    };
+    const events: string[] = [];
+    let lost: () => void = () => {};
+    const gone = new Promise<void>((resolve) => {
+      lost = resolve;
+    });
+    const quiet = { info() {}, warn() {}, error() {} } as unknown as Logger;
+    const election = runLeaderElection({
+      api,
+      config: {
+        namespace: 'ns',
+        name: 'l',
+        identity: me,
+        leaseDurationMs: 300,
+        renewDeadlineMs: 200,
+        retryPeriodMs: 20,
+      },
+      log: quiet,
+      onStarted: () => events.push('started'),
+      onLost: () => {
+        events.push('lost');
+        lost();
+      },
+    });
+    await gone;
+    expect(events).toStrictEqual(['started', 'lost']);
+    expect(election.isLeader()).toBe(false);
+    expect(writes).toStrictEqual([
+      'create /apis/coordination.k8s.io/v1/namespaces/ns/leases',
+      'replace /apis/coordination.k8s.io/v1/namespaces/ns/leases/l',
+    ]);
+    await election.stop();
   });
 });
