@@ -186,15 +186,27 @@ export function makeInformer<T extends KubernetesObject>(
       }
       if (mine !== generation || stopped) return;
       if (streamFailure) return fail(streamFailure);
-      try {
-        current = await open();
-      } catch (err) {
-        if (mine === generation && !stopped) fail(err);
-        return;
-      }
-      if (mine !== generation || stopped) return current.abort();
-      stream = current;
+      const next = await openFor(mine);
+      if (!next) return;
+      current = next;
     }
+  }
+
+  /** The next watch of generation `mine`; undefined if it failed (reported) or `mine` is over. */
+  async function openFor(mine: number): Promise<WatchStream | undefined> {
+    let next: WatchStream;
+    try {
+      next = await open();
+    } catch (err) {
+      if (mine === generation && !stopped) fail(err);
+      return undefined;
+    }
+    if (mine !== generation || stopped) {
+      next.abort();
+      return undefined;
+    }
+    stream = next;
+    return next;
   }
 
   return {
@@ -228,16 +240,8 @@ export function makeInformer<T extends KubernetesObject>(
       const mine = generation;
       stream?.abort();
       for (const cb of [...connectCallbacks]) cb(undefined);
-      let first: WatchStream;
-      try {
-        first = await open();
-      } catch (err) {
-        if (mine === generation && !stopped) fail(err);
-        return;
-      }
-      if (mine !== generation || stopped) return first.abort();
-      stream = first;
-      void follow(mine, first);
+      const first = await openFor(mine);
+      if (first) void follow(mine, first);
     },
     async stop() {
       stopped = true;
