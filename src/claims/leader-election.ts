@@ -20,7 +20,7 @@ export type LeaseDecision =
 
 /** Pure: may `identity` take or keep the lease as it stands at `now`? */
 export function decideLease(
-  lease: V1Lease | undefined,
+  lease: V1Lease | LeaseBody | undefined,
   identity: string,
   now: Date,
   durationMs: number,
@@ -94,7 +94,7 @@ export function runLeaderElection(opts: {
     } catch (err) {
       if ((err as { code?: number }).code !== 404) throw err;
     }
-    const decision = decideLease(lease as V1Lease | undefined, config.identity, now, config.leaseDurationMs);
+    const decision = decideLease(lease, config.identity, now, config.leaseDurationMs);
     if (decision.action === 'wait') return;
     const spec = {
       holderIdentity: config.identity,

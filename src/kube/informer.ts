@@ -45,6 +45,14 @@ export function makeInformer<T extends KubernetesObject>(
   const objectCallbacks: Record<ObjectVerb, ObjectCallback<T>[]> = { add: [], update: [], delete: [] };
   const errorCallbacks: ErrorCallback[] = [];
   const connectCallbacks: ErrorCallback[] = [];
+  /** The callback lists a verb of on() and off() names ('change' is add, update and delete). */
+  const listsOf = (verb: string): unknown[][] => {
+    if (verb === 'change') return [objectCallbacks.add, objectCallbacks.update, objectCallbacks.delete];
+    if (verb === 'error') return [errorCallbacks];
+    if (verb === 'connect') return [connectCallbacks];
+    if (verb === 'add' || verb === 'update' || verb === 'delete') return [objectCallbacks[verb]];
+    throw new Error(`unknown informer event: ${verb}`);
+  };
   let objects = new Map<string, Map<string, T>>();
   let resourceVersion = '';
   let stopped = false;
@@ -211,25 +219,10 @@ export function makeInformer<T extends KubernetesObject>(
 
   return {
     on(verb: string, cb: ObjectCallback<T> | ErrorCallback) {
-      if (verb === 'change') {
-        for (const v of ['add', 'update', 'delete'] as const)
-          objectCallbacks[v].push(cb as ObjectCallback<T>);
-      } else if (verb === 'error') errorCallbacks.push(cb as ErrorCallback);
-      else if (verb === 'connect') connectCallbacks.push(cb as ErrorCallback);
-      else if (verb === 'add' || verb === 'update' || verb === 'delete')
-        objectCallbacks[verb].push(cb as ObjectCallback<T>);
-      else throw new Error(`unknown informer event: ${verb}`);
+      for (const list of listsOf(verb)) list.push(cb);
     },
     off(verb: string, cb: ObjectCallback<T> | ErrorCallback) {
-      const lists =
-        verb === 'change'
-          ? [objectCallbacks.add, objectCallbacks.update, objectCallbacks.delete]
-          : verb === 'error'
-            ? [errorCallbacks]
-            : verb === 'connect'
-              ? [connectCallbacks]
-              : [objectCallbacks[verb as ObjectVerb] ?? []];
-      for (const list of lists as unknown[][]) {
+      for (const list of listsOf(verb)) {
         const at = list.indexOf(cb);
         if (at >= 0) list.splice(at, 1);
       }
